@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`. Both set everything up themselves.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: run test install lint migrations-check services-check clean
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+## make run: embedded mode (SQLite, filesystem Celery transport); web + worker + beat.
+run: install
+	$(PY) manage.py migrate --noinput
+	@if [ ! -f var/.demo-seeded ]; then $(PY) manage.py seed_demo && touch var/.demo-seeded; fi
+	DJANGO_DEBUG=true $(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "  Desk:        http://127.0.0.1:$(PORT)/desk/"
+	@echo "  Help center: http://127.0.0.1:$(PORT)/help/"
+	@echo "  API docs:    http://127.0.0.1:$(PORT)/api/v1/docs/"
+	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/"
+	@$(PY) -c "from core.demo import DEMO_LOGINS, DEMO_PASSWORD; \
+	print('  Demo logins (password: ' + DEMO_PASSWORD + '):'); \
+	[print(f'    {r:<13} {e}') for e, r in DEMO_LOGINS]" 2>/dev/null || true
+	@echo ""
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DJANGO_DEBUG=true $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+
+## make test: ruff, migrations check and the whole suite against PostgreSQL and Redis.
+test: install services-check lint migrations-check
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+migrations-check:
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+services-check:
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.check_services
+
+clean:
+	rm -rf var $(VENV) $(TOOLS)

@@ -1,0 +1,30 @@
+"""Settings for the test suite: real PostgreSQL and Redis, nothing that would hide a bug."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/supportdesk")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("DJANGO_PRODUCTION", "false")
+
+from .base import *  # noqa: E402, F403
+from .base import CACHES, REST_FRAMEWORK  # noqa: E402
+
+# Each xdist worker has its own test database; keep its cache keys (throttles, idempotency) apart.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+CACHES["default"]["KEY_PREFIX"] = f"test-{_worker}"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": "1000/min",
+    "user": "10000/min",
+    "create": "10000/min",
+}
+MEDIA_ROOT = VAR_DIR / f"test-media-{_worker}"  # noqa: F405
+for _alias in ("support-attachments", "insurance-docs"):
+    if not STORAGE_S3:  # noqa: F405
+        STORAGES[_alias]["OPTIONS"]["location"] = MEDIA_ROOT / _alias  # noqa: F405

@@ -1,0 +1,54 @@
+"""Permission classes. The default denies: every view states who may use each action."""
+
+from rest_framework.permissions import BasePermission
+
+from core.roles import Role, has_role, is_staff_member
+
+
+class DenyAll(BasePermission):
+    """The project default, so a view that forgets to declare its permissions serves nobody."""
+
+    def has_permission(self, request, view):
+        return False
+
+
+class IsAuthenticatedUser(BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_active)
+
+
+class IsStaffMember(IsAuthenticatedUser):
+    """Agents, support leads and admins."""
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and is_staff_member(request.user)
+
+
+class IsSupportLead(IsAuthenticatedUser):
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and has_role(
+            request.user, Role.SUPPORT_LEAD, Role.ADMIN
+        )
+
+
+class ActionPermissions(BasePermission):
+    """Per-action rules declared on the view as `action_permissions = {"list": [...], ...}`.
+
+    Each value is a list of permission classes that must all pass; `"*"` is the fallback.
+    An action that is not declared is denied.
+    """
+
+    def _classes(self, view):
+        rules = getattr(view, "action_permissions", {})
+        action = getattr(view, "action", None) or view.request.method.lower()
+        return rules.get(action, rules.get("*"))
+
+    def has_permission(self, request, view):
+        classes = self._classes(view)
+        if not classes:
+            return False
+        return all(cls().has_permission(request, view) for cls in classes)
+
+    def has_object_permission(self, request, view, obj):
+        classes = self._classes(view) or []
+        return all(cls().has_object_permission(request, view, obj) for cls in classes)

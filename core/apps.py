@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Core"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import observability
+        from .roles import sync_role_permissions
+
+        observability.connect_celery_signals()
+        # After every migrate, once all apps' permissions exist, so later apps' rights are granted.
+        post_migrate.connect(sync_role_permissions, dispatch_uid="core.sync_role_permissions")

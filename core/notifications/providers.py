@@ -1,0 +1,160 @@
+"""One sender per channel. Each takes an `OutboxMessage` and returns the provider's message id.
+
+A sender raises `DeliveryError` for a failure worth retrying (timeout, connection refused, 5xx,
+throttling) and `PermanentDeliveryError` for one that will not get better by retrying (a refused
+recipient, a revoked webhook, a deleted user). Every network call is bounded by a timeout:
+SMTP by `EMAIL_TIMEOUT`, ESP backends by their own request timeout, webhooks by
+`WEBHOOK_TIMEOUT_SECONDS`, SMS by the provider class.
+"""
+
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from email.utils import make_msgid, parseaddr
+from urllib.parse import urlsplit
+
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.utils import DNS_NAME
+from django.utils.module_loading import import_string
+
+from core.models import Notification, OutboxMessage
+from core.models.notifications import Channel
+
+
+class DeliveryError(Exception):
+    """The message was not delivered; trying again later may succeed."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The message was not delivered and never will be; the row is marked failed at once."""
+
+
+def send(message: OutboxMessage) -> str:
+    """Deliver `message` on its channel; returns the provider's message id."""
+    senders = {
+        Channel.EMAIL: send_email,
+        Channel.SMS: send_sms,
+        Channel.SLACK: send_slack,
+        Channel.TEAMS: send_teams,
+        Channel.IN_APP: send_in_app,
+    }
+    try:
+        sender = senders[message.channel]
+    except KeyError:
+        raise PermanentDeliveryError(f"Unknown channel {message.channel!r}") from None
+    return sender(message)
+
+
+# --- E-mail ---------------------------------------------------------------------------------
+
+
+def make_message_id() -> str:
+    """A fresh Message-ID in the domain of DEFAULT_FROM_EMAIL."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    return make_msgid(domain=domain or str(DNS_NAME))
+
+
+def send_email(message: OutboxMessage) -> str:
+    headers = dict(message.headers or {})
+    reply_to = headers.pop("Reply-To", "")
+    message_id = next((v for k, v in headers.items() if k.lower() == "message-id"), "")
+    if not message_id:
+        # `notify_email` stores one so that every retry carries the same id; rows written by other
+        # means get one here.
+        message_id = headers["Message-ID"] = make_message_id()
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient],
+        reply_to=[reply_to] if reply_to else None,
+        headers=headers,
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    try:
+        sent = email.send(fail_silently=False)
+    except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
+        raise PermanentDeliveryError(f"Recipient refused: {exc}") from exc
+    except (smtplib.SMTPException, OSError, AnymailError) as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    if not sent:
+        raise DeliveryError("The e-mail backend reported nothing sent")
+    # With anymail the ESP's id is known after sending; otherwise the Message-ID we set identifies
+    # the message (in the recipient's copy and in bounce reports).
+    status = getattr(email, "anymail_status", None)
+    esp_id = getattr(status, "message_id", None)
+    if isinstance(esp_id, set):
+        esp_id = ",".join(sorted(str(i) for i in esp_id))
+    return str(esp_id or message_id)
+
+
+# --- SMS ------------------------------------------------------------------------------------
+
+
+def send_sms(message: OutboxMessage) -> str:
+    provider = import_string(settings.SMS_PROVIDER)()
+    return str(provider.send(message.recipient, message.body))
+
+
+# --- Webhooks (Slack, Teams) ----------------------------------------------------------------
+
+
+def post_json(url: str, payload: dict) -> str:
+    """POST `payload` as JSON; returns the response body (at most 1 KiB). Non-2xx raises."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise PermanentDeliveryError("Webhook URL must be http(s)")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+            status = response.status
+            body = response.read(1024).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        # 4xx means the hook is gone or rejects the payload (Slack: 404 no_service, 410
+        # channel_is_archived); only a timeout or throttling is worth another try.
+        error = (
+            DeliveryError if exc.code >= 500 or exc.code in (408, 429) else PermanentDeliveryError
+        )
+        raise error(f"Webhook answered HTTP {exc.code}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryError(f"Webhook unreachable: {getattr(exc, 'reason', exc)}") from exc
+    if not 200 <= status < 300:
+        raise DeliveryError(f"Webhook answered HTTP {status}")
+    return body
+
+
+def send_slack(message: OutboxMessage) -> str:
+    post_json(message.recipient, {"text": message.body})
+    return ""  # Incoming webhooks answer "ok" and no id.
+
+
+def send_teams(message: OutboxMessage) -> str:
+    post_json(message.recipient, {"text": message.body})
+    return ""
+
+
+# --- In-app ---------------------------------------------------------------------------------
+
+
+def send_in_app(message: OutboxMessage) -> str:
+    """Creates the bell-menu entry. The one-to-one link to the outbox row makes this idempotent."""
+    if message.recipient_user_id is None:
+        raise PermanentDeliveryError("The recipient user no longer exists")
+    notification, _ = Notification.objects.get_or_create(
+        outbox_message=message,
+        defaults={
+            "recipient_id": message.recipient_user_id,
+            "title": message.subject,
+            "body": message.body,
+            "url": (message.headers or {}).get("url", ""),
+        },
+    )
+    return f"notification:{notification.pk}"

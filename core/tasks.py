@@ -1,0 +1,43 @@
+"""Celery tasks of the core app. They take ids and stay thin: the work is in the services."""
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import MaxRetriesExceededError
+from django.conf import settings
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True, acks_late=True, max_retries=settings.OUTBOX_MAX_ATTEMPTS, ignore_result=True
+)
+def deliver_outbox_message(self, outbox_id: int) -> str:
+    """Delivers one outbox row; safe to run any number of times for the same id."""
+    from core.notifications import dispatch
+
+    result = dispatch.deliver(outbox_id)
+    if result.outcome == dispatch.RETRY_SCHEDULED:
+        try:
+            raise self.retry(countdown=result.countdown)
+        except (MaxRetriesExceededError, OperationalError):
+            # The row is pending with its due time set; the sweeper re-dispatches it.
+            logger.warning("Could not schedule the retry of outbox %s", outbox_id, exc_info=True)
+    return result.outcome
+
+
+@shared_task(ignore_result=True)
+def sweep_outbox() -> int:
+    """Re-dispatches outbox rows whose task never ran or whose worker died (every 30 s)."""
+    from core.notifications import dispatch
+
+    return dispatch.sweep()
+
+
+@shared_task(ignore_result=True)
+def housekeeping() -> dict:
+    """Deletes expired notifications, outbox rows and idempotency records (every 5 min)."""
+    from core.housekeeping import purge_expired
+
+    return purge_expired()

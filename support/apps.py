@@ -1,0 +1,47 @@
+from django.apps import AppConfig
+
+
+class SupportConfig(AppConfig):
+    name = "support"
+    verbose_name = "Support"
+
+    def ready(self):
+        from core.demo import register_seeder
+        from core.roles import ROLE_PERMISSIONS, Role
+
+        from . import demo
+
+        ROLE_PERMISSIONS[Role.AGENT] |= AGENT_PERMISSIONS
+        ROLE_PERMISSIONS[Role.SUPPORT_LEAD] |= AGENT_PERMISSIONS | LEAD_PERMISSIONS
+        register_seeder(50, "support catalogue, teams and SLA defaults", demo.seed_catalogue)
+        register_seeder(60, "support tickets", demo.seed_tickets)
+
+
+AGENT_PERMISSIONS = {
+    "support.view_ticket",
+    "support.change_ticket",
+    "support.add_ticket",
+    "support.view_ticketmessage",
+    "support.add_ticketmessage",
+    "support.view_category",
+    "support.view_team",
+    "support.view_responsetemplate",
+    "support.view_slapolicy",
+    "support.view_tag",
+    "support.add_tag",
+    "support.view_agentprofile",
+    "support.change_agentprofile",
+    "support.view_ticketevent",
+}
+LEAD_PERMISSIONS = {
+    "support.add_responsetemplate",
+    "support.change_responsetemplate",
+    "support.delete_responsetemplate",
+    "support.add_category",
+    "support.change_category",
+    "support.add_team",
+    "support.change_team",
+    "support.add_slapolicy",
+    "support.change_slapolicy",
+    "support.delete_slapolicy",
+}

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .catalog import Category
+from .choices import AgentStatus, AssignmentStrategy
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    strategy = models.CharField(
+        max_length=20, choices=AssignmentStrategy.choices, default=AssignmentStrategy.MANUAL
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="support_teams", blank=True
+    )
+    categories = models.ManyToManyField(
+        Category, related_name="teams", blank=True, help_text="Categories this team handles."
+    )
+    # The round-robin pointer: the member who received the team's last automatic assignment.
+    last_assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AgentProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    status = models.CharField(
+        max_length=10, choices=AgentStatus.choices, default=AgentStatus.AVAILABLE
+    )
+    capacity = models.PositiveSmallIntegerField(
+        default=20, help_text="Most active tickets the agent is given automatically."
+    )
+    skills = models.ManyToManyField(Category, related_name="skilled_agents", blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user} ({self.status})"

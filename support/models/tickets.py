@@ -1,0 +1,288 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from core.attachments import get_bucket_storage
+from core.models import Organization
+
+from ..querysets import TicketQuerySet
+from .catalog import Category, Tag
+from .choices import Channel, LinkKind, Priority, SenderType, Status
+from .sla import SLAPolicy
+from .teams import Team
+
+
+class Ticket(models.Model):
+    number = models.CharField(max_length=32, unique=True, editable=False)
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Sanitised HTML.")
+    description_text = models.TextField(blank=True, help_text="Plain-text form of the description.")
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    customer_email = models.EmailField(help_text="Where replies go; the customer's address.")
+    customer_name = models.CharField(max_length=200, blank=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.OPEN)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+
+    # SLA: due times are computed by support.sla from the policy and its business calendar.
+    sla_policy = models.ForeignKey(
+        SLAPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The nearest running deadline, kept in step by the services; the queue sorts by it.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_minutes = models.FloatField(default=0, help_text="Working minutes spent paused.")
+    response_warned = models.BooleanField(default=False)
+    response_breached = models.BooleanField(default=False)
+    resolution_warned = models.BooleanField(default=False)
+    resolution_breached = models.BooleanField(default=False)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    customer_last_reply_at = models.DateTimeField(null=True, blank=True)
+
+    satisfaction_rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    satisfaction_comment = models.TextField(blank=True)
+    nps_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "priority"], name="support_tkt_status_prio"),
+            models.Index(fields=["assigned_to", "status"], name="support_tkt_assignee_status"),
+            models.Index(fields=["team", "status"], name="support_tkt_team_status"),
+            models.Index(fields=["status", "sla_due_at"], name="support_tkt_status_due"),
+            models.Index(
+                fields=["first_response_due_at"],
+                name="support_tkt_response_due",
+                condition=Q(first_responded_at__isnull=True, response_breached=False),
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                name="support_tkt_resolution_due",
+                condition=Q(resolved_at__isnull=True, resolution_breached=False),
+            ),
+            models.Index(fields=["customer", "created_at"], name="support_tkt_customer"),
+            models.Index(fields=["organization", "created_at"], name="support_tkt_org"),
+            models.Index(fields=["created_at"], name="support_tkt_created"),
+            models.Index(
+                fields=["resolved_at"],
+                name="support_tkt_resolved",
+                condition=Q(status="resolved"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.subject}"
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sender_type = models.CharField(max_length=10, choices=SenderType.choices)
+    body_html = models.TextField(help_text="Sanitised HTML.")
+    body_text = models.TextField(help_text="Plain-text form.")
+    is_internal = models.BooleanField(default=False, help_text="An internal note: staff only.")
+    email_message_id = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="support_msg_ticket_created"),
+            models.Index(fields=["sender_type"], name="support_msg_sender_type"),
+            models.Index(
+                fields=["email_message_id"],
+                name="support_msg_email_id",
+                condition=~Q(email_message_id=""),
+            ),
+        ]
+
+    def __str__(self):
+        kind = "note" if self.is_internal else "reply"
+        return f"{kind} on {self.ticket_id} by {self.sender_type}"
+
+
+class MessageRecipient(models.Model):
+    """Who a message was for, and when it reached and was read by them (read receipts)."""
+
+    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="recipients")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # Denormalised so unread counts per ticket need no join through messages.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "recipient"], name="support_recipient_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "ticket"],
+                name="support_recipient_unread",
+                condition=Q(read_at__isnull=True),
+            )
+        ]
+
+    def __str__(self):
+        return f"message {self.message_id} to {self.recipient_id}"
+
+
+def attachment_storage():
+    return get_bucket_storage("support-attachments")
+
+
+def attachment_upload_to(instance, filename):
+    return instance.storage_key or filename
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(
+        storage=attachment_storage,
+        upload_to=attachment_upload_to,
+        max_length=300,
+    )
+    storage_key = models.CharField(max_length=300, editable=False)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class TicketEvent(models.Model):
+    """Append-only audit of a ticket: who did what, when, with before and after."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+        PRIORITY_CHANGED = "priority_changed", "Priority changed"
+        UPDATED = "updated", "Fields updated"
+        REPLIED = "replied", "Public reply"
+        NOTE_ADDED = "note_added", "Internal note"
+        ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+        MERGED = "merged", "Merged"
+        LINKED = "linked", "Linked"
+        FOLLOW_UP_CREATED = "follow_up_created", "Follow-up created"
+        RATED = "rated", "Rated"
+        SLA_CHANGED = "sla_changed", "SLA changed"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACHED = "sla_breached", "SLA breached"
+        ESCALATED = "escalated", "Escalated"
+        REMINDED = "reminded", "Reminder sent"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    is_internal = models.BooleanField(
+        default=True, help_text="Internal events are shown to staff only."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="support_event_ticket")]
+
+    def __str__(self):
+        return f"{self.kind} on {self.ticket_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Ticket events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Ticket events are append-only.")
+
+
+class TicketLink(models.Model):
+    source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=12, choices=LinkKind.choices, default=LinkKind.RELATED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="support_link_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")), name="support_link_not_self"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id} {self.kind} {self.target_id}"

@@ -1,0 +1,189 @@
+"""Who works a ticket: manual assignment, claiming, and the teams' automatic strategies.
+
+Automatic assignment locks the team row, then the candidate agents' profiles in id order, and
+counts their loads under those locks, so concurrent assignments (also from teams sharing agents)
+never push an agent past capacity and never deadlock.
+"""
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError, NotAllowed
+from core.models import User
+from core.roles import Role, has_role, is_staff_member
+
+from .. import events, notifications
+from ..models import AgentProfile, Team, Ticket
+from ..models.choices import ACTIVE_STATUSES, AgentStatus, AssignmentStrategy, Status
+from .common import lock_ticket, require_staff
+
+Kind = events.Kind
+
+
+def _may_assign_to(by: User, agent: User, ticket: Ticket) -> bool:
+    if has_role(by, Role.SUPPORT_LEAD, Role.ADMIN):
+        return True
+    if agent.pk == by.pk:
+        return True
+    return ticket.team_id is not None and agent.support_teams.filter(pk=ticket.team_id).exists()
+
+
+def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> None:
+    old = ticket.assigned_to_id
+    ticket.assigned_to = agent
+    fields = ["assigned_to"]
+    if agent is not None and ticket.status == Status.OPEN:
+        from .tickets import _apply_status
+
+        fields += _apply_status(ticket, to=Status.ASSIGNED, by=by, note="", at=timezone.now())
+    ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    event = events.record(
+        ticket=ticket,
+        kind=Kind.ASSIGNED if agent else Kind.UNASSIGNED,
+        actor=by,
+        before={"assigned_to": old},
+        after={"assigned_to": agent.pk if agent else None},
+        note=note,
+    )
+    if agent is not None and (by is None or agent.pk != by.pk):
+        notifications.ticket_assigned(ticket, assignment_id=event.pk, note=note)
+
+
+@transaction.atomic
+def assign_ticket(*, ticket: Ticket, agent: User, by: User, note: str = "") -> Ticket:
+    """Give the ticket to `agent` (an active staff member); an open ticket becomes assigned."""
+    require_staff(by, "assign tickets")
+    if not agent.is_active or not is_staff_member(agent):
+        raise DomainError(
+            "Tickets can only be assigned to support staff.", errors={"agent": ["Not an agent."]}
+        )
+    ticket = lock_ticket(ticket.pk)
+    if ticket.status in (Status.CLOSED, Status.CANCELLED):
+        raise Conflict(f"A {ticket.status} ticket cannot be assigned.", code="ticket_final")
+    if not _may_assign_to(by, agent, ticket):
+        raise NotAllowed("Agents may assign tickets to themselves or to members of the team.")
+    if ticket.assigned_to_id == agent.pk:
+        return ticket
+    _set_assignee(ticket, agent, by=by, note=note)
+    return ticket
+
+
+@transaction.atomic
+def unassign_ticket(*, ticket: Ticket, by: User, note: str = "") -> Ticket:
+    """Take the ticket off its agent; an assigned ticket goes back to open."""
+    require_staff(by, "unassign tickets")
+    ticket = lock_ticket(ticket.pk)
+    if ticket.assigned_to_id is None:
+        return ticket
+    if ticket.status == Status.ASSIGNED:
+        from .tickets import _apply_status
+
+        fields = _apply_status(ticket, to=Status.OPEN, by=by, note=note, at=timezone.now())
+        ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+        events.record(ticket=ticket, kind=Kind.UNASSIGNED, actor=by, note=note)
+        return ticket
+    _set_assignee(ticket, None, by=by, note=note)
+    return ticket
+
+
+@transaction.atomic
+def claim_ticket(*, ticket: Ticket, by: User) -> Ticket:
+    """An agent takes an unassigned ticket; of two agents claiming at once, one wins (409)."""
+    require_staff(by, "claim tickets")
+    ticket = lock_ticket(ticket.pk)
+    if ticket.assigned_to_id is not None:
+        if ticket.assigned_to_id == by.pk:
+            return ticket
+        raise Conflict("Someone else already has this ticket.", code="already_assigned")
+    if ticket.status in (Status.CLOSED, Status.CANCELLED):
+        raise Conflict(f"A {ticket.status} ticket cannot be claimed.", code="ticket_final")
+    _set_assignee(ticket, by, by=by, note="Claimed")
+    return ticket
+
+
+def _candidates(team: Team) -> list[AgentProfile]:
+    members = list(team.members.filter(is_active=True).values_list("pk", flat=True))
+    AgentProfile.objects.bulk_create(
+        [AgentProfile(user_id=pk) for pk in members], ignore_conflicts=True
+    )
+    return list(
+        AgentProfile.objects.select_for_update()
+        .filter(user_id__in=members, status=AgentStatus.AVAILABLE)
+        .order_by("pk")
+    )
+
+
+def _loads(user_ids) -> dict[int, int]:
+    rows = (
+        Ticket.objects.filter(assigned_to_id__in=user_ids, status__in=ACTIVE_STATUSES)
+        .values("assigned_to_id")
+        .annotate(n=Count("pk"))
+    )
+    loads = dict.fromkeys(user_ids, 0)
+    loads.update({row["assigned_to_id"]: row["n"] for row in rows})
+    return loads
+
+
+def choose_agent(*, team: Team, ticket: Ticket) -> User | None:
+    """The agent the team's strategy picks, or None (manual team, or nobody available)."""
+    if team.strategy == AssignmentStrategy.MANUAL:
+        return None
+    profiles = _candidates(team)
+    loads = _loads([p.user_id for p in profiles])
+    free = [p for p in profiles if loads[p.user_id] < p.capacity]
+    if not free:
+        return None
+    if team.strategy == AssignmentStrategy.ROUND_ROBIN:
+        ordered = sorted(free, key=lambda p: p.user_id)
+        after = [
+            p for p in ordered if team.last_assigned_to_id and p.user_id > team.last_assigned_to_id
+        ]
+        chosen = (after or ordered)[0]
+    else:
+        if team.strategy == AssignmentStrategy.SKILL_BASED and ticket.category_id:
+            skilled = set(
+                AgentProfile.skills.through.objects.filter(
+                    agentprofile_id__in=[p.pk for p in free], category_id=ticket.category_id
+                ).values_list("agentprofile_id", flat=True)
+            )
+            free = [p for p in free if p.pk in skilled] or free
+        chosen = min(free, key=lambda p: (loads[p.user_id], p.user_id))
+    return User.objects.get(pk=chosen.user_id)
+
+
+@transaction.atomic
+def auto_assign(*, ticket: Ticket) -> User | None:
+    """Assign an unassigned ticket by its team's strategy; returns the agent or None."""
+    if ticket.team_id is None:
+        return None
+    team = Team.objects.select_for_update().get(pk=ticket.team_id)
+    ticket = lock_ticket(ticket.pk)
+    if ticket.assigned_to_id is not None or ticket.status not in ACTIVE_STATUSES:
+        return ticket.assigned_to
+    agent = choose_agent(team=team, ticket=ticket)
+    if agent is None:
+        return None
+    team.last_assigned_to = agent
+    team.save(update_fields=["last_assigned_to"])
+    _set_assignee(
+        ticket, agent, by=None, note=f"Assigned automatically ({team.get_strategy_display()})"
+    )
+    return agent
+
+
+def active_load(user: User) -> int:
+    return Ticket.objects.filter(assigned_to=user, status__in=ACTIVE_STATUSES).count()
+
+
+def agents_with_load():
+    """Agents with their active ticket counts, for the agents endpoint and the desk."""
+    return (
+        User.objects.filter(groups__name__in=[Role.AGENT, Role.SUPPORT_LEAD])
+        .annotate(
+            active_tickets=Count(
+                "assigned_tickets", filter=Q(assigned_tickets__status__in=ACTIVE_STATUSES)
+            )
+        )
+        .distinct()
+    )

@@ -1,0 +1,273 @@
+import threading
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+from core.api.authentication import create_token, digest
+from core.api.exceptions import exception_handler
+from core.errors import Conflict
+from core.models import ApiToken, IdempotencyRecord, Notification
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKENS = "/api/v1/auth/tokens/"
+ME = "/api/v1/auth/me/"
+
+
+def assert_error_shape(body):
+    assert set(body) >= {"detail", "code", "errors"}
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["errors"], dict)
+
+
+def token_client(key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+# --- token auth ---------------------------------------------------------------------------
+
+
+def test_a_token_is_shown_once_and_stored_only_as_a_digest(api_client, agent):
+    api_client.force_authenticate(agent)
+    response = api_client.post(TOKENS, {"name": "CI"}, format="json")
+    assert response.status_code == 201
+    key = response.json()["key"]
+    token = ApiToken.objects.get(pk=response.json()["id"])
+    assert token.key_digest == digest(key)
+    assert key not in {token.key_digest, token.prefix}
+    listed = api_client.get(TOKENS).json()["results"]
+    assert listed[0]["id"] == token.pk and "key" not in listed[0]
+
+
+def test_token_authenticates_its_user(agent):
+    _, key = create_token(user=agent, name="script")
+    response = token_client(key).get(ME)
+    assert response.status_code == 200
+    assert response.json()["email"] == agent.email
+    assert "agent" in response.json()["roles"]
+
+
+def test_bearer_keyword_is_accepted_too(agent):
+    _, key = create_token(user=agent, name="script")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.get(ME).status_code == 200
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired", "unknown", "inactive_user"])
+def test_unusable_tokens_are_refused_in_the_error_format(agent, state):
+    token, key = create_token(user=agent, name="script")
+    if state == "revoked":
+        token.revoked_at = timezone.now()
+        token.save()
+    elif state == "expired":
+        token.expires_at = timezone.now() - timezone.timedelta(seconds=1)
+        token.save()
+    elif state == "unknown":
+        key = key[:-2] + "xx"
+    else:
+        agent.is_active = False
+        agent.save()
+    response = token_client(key).get(ME)
+    assert response.status_code == 401
+    assert_error_shape(response.json())
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_deleting_a_token_revokes_it(api_client, agent):
+    token, key = create_token(user=agent, name="script")
+    api_client.force_authenticate(agent)
+    assert api_client.delete(f"{TOKENS}{token.pk}/").status_code == 204
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert token_client(key).get(ME).status_code == 401
+
+
+def test_a_user_cannot_see_or_revoke_another_users_token(api_client, agent, lead):
+    token, _ = create_token(user=lead, name="lead's")
+    api_client.force_authenticate(agent)
+    assert api_client.get(TOKENS).json()["results"] == []
+    response = api_client.delete(f"{TOKENS}{token.pk}/")
+    assert response.status_code == 404
+    assert_error_shape(response.json())
+
+
+# --- defaults and error format -------------------------------------------------------------
+
+
+def test_anonymous_callers_are_refused(api_client):
+    response = api_client.get(ME)
+    assert response.status_code in (401, 403)
+    assert_error_shape(response.json())
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_validation_errors_name_their_fields(api_client, agent):
+    api_client.force_authenticate(agent)
+    response = api_client.post(TOKENS, {}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert_error_shape(body)
+    assert body["code"] == "required"
+    assert list(body["errors"]) == ["name"]
+
+
+def test_model_validation_errors_use_the_same_format(api_client, agent):
+    api_client.force_authenticate(agent)
+    response = api_client.patch(ME, {"time_zone": "Mars/Olympus_Mons"}, format="json")
+    assert response.status_code == 400
+    assert_error_shape(response.json())
+    assert "time_zone" in response.json()["errors"]
+    agent.refresh_from_db()
+    assert agent.time_zone == "UTC"
+
+
+def test_domain_conflicts_carry_their_extra_members():
+    response = exception_handler(
+        Conflict(
+            "Cannot go from closed to open.", code="invalid_transition", extra={"allowed": []}
+        ),
+        {},
+    )
+    assert response.status_code == 409
+    assert response.data == {
+        "detail": "Cannot go from closed to open.",
+        "code": "invalid_transition",
+        "errors": {},
+        "allowed": [],
+    }
+
+
+def test_unknown_api_urls_404_in_the_error_format(api_client, agent):
+    api_client.force_authenticate(agent)
+    response = api_client.delete(f"{TOKENS}999999/")
+    assert response.status_code == 404
+    assert_error_shape(response.json())
+
+
+def test_page_size_is_capped(api_client, agent):
+    Notification.objects.bulk_create(
+        Notification(recipient=agent, title=f"n{i}") for i in range(130)
+    )
+    api_client.force_authenticate(agent)
+    body = api_client.get("/api/v1/notifications/?page_size=1000").json()
+    assert len(body["results"]) == 100
+    assert body["count"] == 130
+
+
+def test_throttling_answers_429_in_the_error_format(api_client, monkeypatch):
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": None})
+    from django.core.cache import cache
+
+    cache.clear()
+    schema = "/api/v1/schema/"
+    statuses = [api_client.get(schema).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    response = api_client.get(schema)
+    assert_error_shape(response.json())
+    assert response.json()["code"] == "throttled"
+
+
+# --- idempotent creation -------------------------------------------------------------------
+
+
+def test_a_retried_create_with_the_same_key_creates_once(api_client, agent):
+    api_client.force_authenticate(agent)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-ci-token-1"}
+    first = api_client.post(TOKENS, {"name": "CI"}, format="json", **headers)
+    second = api_client.post(TOKENS, {"name": "CI"}, format="json", **headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert ApiToken.objects.filter(user=agent).count() == 1
+
+
+def test_the_same_key_with_a_different_body_is_refused(api_client, agent):
+    api_client.force_authenticate(agent)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k-2"}
+    api_client.post(TOKENS, {"name": "CI"}, format="json", **headers)
+    response = api_client.post(TOKENS, {"name": "Other"}, format="json", **headers)
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert ApiToken.objects.filter(user=agent).count() == 1
+
+
+def test_keys_are_per_user(api_client, agent, lead):
+    for user in (agent, lead):
+        api_client.force_authenticate(user)
+        response = api_client.post(TOKENS, {"name": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+        assert response.status_code == 201
+    assert ApiToken.objects.count() == 2
+
+
+def test_a_failed_create_does_not_burn_the_key(api_client, agent):
+    api_client.force_authenticate(agent)
+    bad = api_client.post(TOKENS, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert bad.status_code == 400
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_malformed_keys_are_refused(api_client, agent):
+    api_client.force_authenticate(agent)
+    response = api_client.post(TOKENS, {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="é" * 3)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_idempotency_key"
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_key_create_once():
+    assert connection.vendor == "postgresql"
+    user = UserFactory()
+    results, barrier = [], threading.Barrier(6)
+
+    def post():
+        try:
+            client = APIClient()
+            client.force_authenticate(user)
+            barrier.wait()
+            response = client.post(
+                TOKENS, {"name": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+            )
+            results.append((response.status_code, response.json().get("id")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert ApiToken.objects.filter(user=user).count() == 1
+    assert {status for status, _ in results} == {201}
+    assert len({token_id for _, token_id in results}) == 1
+
+
+# --- schema and docs -----------------------------------------------------------------------
+
+
+def test_schema_documents_the_endpoints_and_the_idempotency_header(api_client):
+    response = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert "/api/v1/auth/tokens/" in schema["paths"]
+    params = schema["paths"]["/api/v1/auth/tokens/"]["post"]["parameters"]
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in params)
+    assert "tokenAuth" in schema["components"]["securitySchemes"]
+
+
+@override_settings(DEBUG=False)
+def test_docs_page_uses_vendored_assets_only(client):
+    response = client.get("/api/v1/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn." not in html and "jsdelivr" not in html and "unpkg" not in html

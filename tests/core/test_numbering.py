@@ -1,0 +1,85 @@
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from core.numbering import daily_number, next_value, sequential_number
+
+AT = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_daily_numbers_count_up_per_prefix_and_day():
+    with transaction.atomic():
+        assert daily_number("TKT", at=AT) == "TKT-20261125-0001"
+        assert daily_number("TKT", at=AT) == "TKT-20261125-0002"
+        assert daily_number("INC", at=AT) == "INC-20261125-0001"
+        assert daily_number("TKT", at=AT + dt.timedelta(days=1)) == "TKT-20261126-0001"
+
+
+@pytest.mark.django_db
+def test_the_day_is_the_utc_day():
+    late_in_new_york = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    with transaction.atomic():
+        assert daily_number("TKT", at=late_in_new_york).startswith("TKT-20261126-")
+
+
+@pytest.mark.django_db
+def test_numbers_widen_past_the_width_instead_of_wrapping():
+    from core.models import NumberCounter
+
+    NumberCounter.objects.create(scope="KB", last_value=99999)
+    with transaction.atomic():
+        assert sequential_number("KB") == "KB-100000"
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_creation_gives_its_number_back():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        next_value("ROLL")
+        raise RuntimeError("creation failed")
+    with transaction.atomic():
+        assert next_value("ROLL") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError):
+        next_value("X")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creators_never_share_a_number():
+    """Many threads, each in its own PostgreSQL transaction: no duplicate and no error."""
+    assert connection.vendor == "postgresql"
+    threads_count, per_thread = 16, 25
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads_count)
+
+    def create_many():
+        try:
+            start.wait()
+            for _ in range(per_thread):
+                with transaction.atomic():
+                    number = daily_number("TKT", at=AT)
+                with lock:
+                    numbers.append(number)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=create_many) for _ in range(threads_count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert errors == []
+    assert len(numbers) == threads_count * per_thread
+    assert len(set(numbers)) == len(numbers)
+    expected = {f"TKT-20261125-{n:04d}" for n in range(1, threads_count * per_thread + 1)}
+    assert set(numbers) == expected
