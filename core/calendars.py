@@ -382,9 +382,12 @@ def _utc_day_spans(schedule: Schedule, day: date) -> tuple[Span, ...]:
     return tuple((s.replace(tzinfo=UTC), e.replace(tzinfo=UTC)) for s, e in spans)
 
 
+# Cached separately from the spans because every schedule in the same zone shares it, and it
+# is the expensive part of computing a day (about 25 zoneinfo look-ups).
+@functools.lru_cache(maxsize=8192)
 def _offset_segments(
     time_zone: ZoneInfo, day_start: datetime
-) -> list[tuple[datetime, datetime, timedelta]]:
+) -> tuple[tuple[datetime, datetime, timedelta], ...]:
     """Split the naive-UTC day at ``day_start`` into ``(start, end, utc_offset)`` segments."""
     aware_start = day_start.replace(tzinfo=UTC)
 
@@ -398,8 +401,8 @@ def _offset_segments(
         next_offset = offset_at(next_sample)
         low, low_offset = sample_second, sample_offset
         while low_offset != next_offset:
-            # Bisect for the first second whose offset differs from low_offset.
-            # Invariant: offset_at(low) == low_offset != offset_at(high).
+            # Bisect to the second at which the offset changes away from low_offset.
+            # Invariant: offset_at(bisect_low) == low_offset != offset_at(high).
             bisect_low, high = low, next_sample
             while high - bisect_low > 1:
                 middle = (bisect_low + high) // 2
@@ -422,7 +425,7 @@ def _offset_segments(
                 offset,
             )
         )
-    return segments
+    return tuple(segments)
 
 
 # Built last because Schedule.__post_init__ needs the helpers above.

@@ -74,10 +74,17 @@ TEMPLATES = [
 ]
 
 SUBJECTS = {
-    "technical": ["App crashes on start", "Cannot upload files larger than 5 MB",
-                  "Dashboard shows a blank page", "Export to CSV never finishes"],
-    "billing": ["Charged twice this month", "Need an invoice with our VAT number",
-                "Question about the annual plan"],
+    "technical": [
+        "App crashes on start",
+        "Cannot upload files larger than 5 MB",
+        "Dashboard shows a blank page",
+        "Export to CSV never finishes",
+    ],
+    "billing": [
+        "Charged twice this month",
+        "Need an invoice with our VAT number",
+        "Question about the annual plan",
+    ],
     "account": ["Cannot reset my password", "Please add a second admin", "Change account owner"],
     "data": ["Missing records after import", "Duplicate contacts after sync"],
     "integration": ["Webhook deliveries failing with 401", "Salesforce sync stopped"],
@@ -147,16 +154,33 @@ def seed_catalogue() -> None:
         },
     )
     teams = [
-        ("First line", "first-line", AssignmentStrategy.ROUND_ROBIN,
-         ["alice@example.com", "bob@example.com"],
-         ["billing", "account", "booking", "payment", "general", "complaint"]),
-        ("Technical", "technical", AssignmentStrategy.SKILL_BASED,
-         ["carol@example.com", "dave@example.com"],
-         ["technical", "data", "integration", "performance", "security", "bug-report",
-          "feature-request"]),
+        (
+            "First line",
+            "first-line",
+            AssignmentStrategy.ROUND_ROBIN,
+            ["alice@example.com", "bob@example.com"],
+            ["billing", "account", "booking", "payment", "general", "complaint"],
+        ),
+        (
+            "Technical",
+            "technical",
+            AssignmentStrategy.SKILL_BASED,
+            ["carol@example.com", "dave@example.com"],
+            [
+                "technical",
+                "data",
+                "integration",
+                "performance",
+                "security",
+                "bug-report",
+                "feature-request",
+            ],
+        ),
     ]
     for name, slug, strategy, members, handled in teams:
-        team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": name, "strategy": strategy})
+        team, _ = Team.objects.get_or_create(
+            slug=slug, defaults={"name": name, "strategy": strategy}
+        )
         team.members.add(*User.objects.filter(email__in=members))
         team.categories.add(*(categories[c] for c in handled))
     for user in User.objects.filter(groups__name__in=["agent", "support_lead"]):
@@ -166,7 +190,9 @@ def seed_catalogue() -> None:
         carol.skills.add(categories["integration"], categories["data"], categories["security"])
     dave = AgentProfile.objects.filter(user__email="dave@example.com").first()
     if dave:
-        dave.skills.add(categories["technical"], categories["performance"], categories["bug-report"])
+        dave.skills.add(
+            categories["technical"], categories["performance"], categories["bug-report"]
+        )
     lead = User.objects.filter(email="lead@example.com").first()
     for name, channel, subject, body in TEMPLATES:
         ResponseTemplate.objects.get_or_create(
@@ -205,9 +231,11 @@ def seed_tickets() -> None:
         customer = customers[index % len(customers)]
         slug = rng.choice(list(SUBJECTS))
         # Active tickets are recent (live clocks); finished ones are spread over six weeks.
-        age_hours = rng.uniform(0.2, 30) if final_status in (
-            Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS
-        ) else rng.uniform(8, 24 * 42)
+        age_hours = (
+            rng.uniform(0.2, 30)
+            if final_status in (Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS)
+            else rng.uniform(8, 24 * 42)
+        )
         at = now - dt.timedelta(hours=age_hours)
         priority = rng.choices(list(Priority), weights=[1, 3, 5, 3])[0]
         with clock_at(at):
@@ -271,6 +299,6 @@ def seed_tickets() -> None:
             with clock_at(at + dt.timedelta(days=1)):
                 services.close_ticket(ticket=ticket, by=customer)
     # The demo customers and agents are not real: don't e-mail them what seeding did.
-    OutboxMessage.objects.filter(
-        created_at__gte=started, status=OutboxStatus.PENDING
-    ).exclude(channel="in_app").update(status=OutboxStatus.SENT, last_error="demo data: not sent")
+    OutboxMessage.objects.filter(created_at__gte=started, status=OutboxStatus.PENDING).exclude(
+        channel="in_app"
+    ).update(status=OutboxStatus.SENT, last_error="demo data: not sent")

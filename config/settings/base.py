@@ -183,6 +183,8 @@ def _bucket_storage(alias: str) -> dict:
                 "file_overwrite": False,
                 "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
                 "region_name": env_str("AWS_S3_REGION_NAME") or None,
+                # Buckets made since 2020 accept only SigV4-signed URLs.
+                "signature_version": "s3v4",
             },
         }
     return {
@@ -220,6 +222,9 @@ elif ANYMAIL["SENDGRID_API_KEY"]:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15)
+# anymail 15 keeps its SendGrid backend but warns that SendGrid is no longer officially supported;
+# SendGrid stays the default ESP of the design, and any other anymail ESP is one EMAIL_BACKEND away.
+SILENCED_SYSTEM_CHECKS = ["anymail.W003"]
 
 # --- Notifications --------------------------------------------------------------------------
 SMS_PROVIDER = env_str("SMS_PROVIDER", "core.notifications.sms.LoggingSmsProvider")
@@ -274,6 +279,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "core-sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 30.0},
     "core-housekeeping": {"task": "core.tasks.housekeeping", "schedule": 300.0},
+    "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -321,6 +327,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "support.models.choices.Status",
+        "TicketChannelEnum": "support.models.choices.Channel",
+        "AgentStatusEnum": "support.models.choices.AgentStatus",
+        "TemplateChannelEnum": "support.models.choices.TemplateChannel",
+        "NotificationChannelEnum": "core.models.notifications.Channel",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------
@@ -330,7 +343,7 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True

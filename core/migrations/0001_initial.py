@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
                         verbose_name="superuser status",
                     ),
                 ),
-                ("email", models.EmailField(max_length=254)),
+                ("email", models.EmailField(max_length=254, unique=True)),
                 ("full_name", models.CharField(blank=True, max_length=200)),
                 ("phone", models.CharField(blank=True, max_length=40)),
                 (

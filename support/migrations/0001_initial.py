@@ -9,301 +9,832 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0002_roles'),
+        ("core", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['name'],
+                "verbose_name_plural": "categories",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AgentProfile',
+            name="AgentProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('available', 'Available'), ('away', 'Away'), ('offline', 'Offline')], default='available', max_length=10)),
-                ('capacity', models.PositiveSmallIntegerField(default=20, help_text='Most active tickets the agent is given automatically.')),
-                ('status_changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='agent_profile', to=settings.AUTH_USER_MODEL)),
-                ('skills', models.ManyToManyField(blank=True, related_name='skilled_agents', to='support.category')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("available", "Available"),
+                            ("away", "Away"),
+                            ("offline", "Offline"),
+                        ],
+                        default="available",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "capacity",
+                    models.PositiveSmallIntegerField(
+                        default=20,
+                        help_text="Most active tickets the agent is given automatically.",
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "skills",
+                    models.ManyToManyField(
+                        blank=True, related_name="skilled_agents", to="support.category"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ResponseTemplate',
+            name="ResponseTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('sms', 'SMS'), ('note', 'Internal note')], max_length=10)),
-                ('subject', models.CharField(blank=True, max_length=200)),
-                ('body', models.TextField()),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='templates', to='support.category')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "E-mail"), ("sms", "SMS"), ("note", "Internal note")],
+                        max_length=10,
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=200)),
+                ("body", models.TextField()),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="templates",
+                        to="support.category",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SLAPolicy',
+            name="SLAPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('priority', models.CharField(choices=[('urgent', 'P0 Urgent'), ('high', 'P1 High'), ('medium', 'P2 Medium'), ('low', 'P3 Low')], max_length=10)),
-                ('customer_tier', models.CharField(blank=True, choices=[('enterprise', 'Enterprise'), ('professional', 'Professional'), ('standard', 'Standard'), ('free', 'Free')], help_text='Blank: any tier.', max_length=20)),
-                ('first_response_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('resolution_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('warning_percent', models.PositiveSmallIntegerField(default=80, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(99)])),
-                ('auto_escalate', models.BooleanField(default=True)),
-                ('notify_on_warning', models.BooleanField(default=True)),
-                ('notify_on_breach', models.BooleanField(default=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('calendar', models.ForeignKey(blank=True, help_text='Blank: the clock runs 24/7.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.businesscalendar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("urgent", "P0 Urgent"),
+                            ("high", "P1 High"),
+                            ("medium", "P2 Medium"),
+                            ("low", "P3 Low"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "customer_tier",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("enterprise", "Enterprise"),
+                            ("professional", "Professional"),
+                            ("standard", "Standard"),
+                            ("free", "Free"),
+                        ],
+                        help_text="Blank: any tier.",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "first_response_minutes",
+                    models.PositiveIntegerField(
+                        validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "resolution_minutes",
+                    models.PositiveIntegerField(
+                        validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "warning_percent",
+                    models.PositiveSmallIntegerField(
+                        default=80,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(99),
+                        ],
+                    ),
+                ),
+                ("auto_escalate", models.BooleanField(default=True)),
+                ("notify_on_warning", models.BooleanField(default=True)),
+                ("notify_on_breach", models.BooleanField(default=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank: the clock runs 24/7.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.businesscalendar",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SLA policy',
-                'verbose_name_plural': 'SLA policies',
-                'ordering': ['priority', 'customer_tier'],
+                "verbose_name": "SLA policy",
+                "verbose_name_plural": "SLA policies",
+                "ordering": ["priority", "customer_tier"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('strategy', models.CharField(choices=[('manual', 'Manual'), ('round_robin', 'Round robin'), ('least_loaded', 'Least loaded'), ('skill_based', 'Skill based')], default='manual', max_length=20)),
-                ('categories', models.ManyToManyField(blank=True, help_text='Categories this team handles.', related_name='teams', to='support.category')),
-                ('last_assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('members', models.ManyToManyField(blank=True, related_name='support_teams', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                (
+                    "strategy",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Manual"),
+                            ("round_robin", "Round robin"),
+                            ("least_loaded", "Least loaded"),
+                            ("skill_based", "Skill based"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "categories",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Categories this team handles.",
+                        related_name="teams",
+                        to="support.category",
+                    ),
+                ),
+                (
+                    "last_assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True, related_name="support_teams", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(editable=False, max_length=32, unique=True)),
-                ('subject', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, help_text='Sanitised HTML.')),
-                ('description_text', models.TextField(blank=True, help_text='Plain-text form of the description.')),
-                ('customer_email', models.EmailField(help_text="Where replies go; the customer's address.", max_length=254)),
-                ('customer_name', models.CharField(blank=True, max_length=200)),
-                ('priority', models.CharField(choices=[('urgent', 'P0 Urgent'), ('high', 'P1 High'), ('medium', 'P2 Medium'), ('low', 'P3 Low')], default='medium', max_length=10)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('assigned', 'Assigned'), ('in_progress', 'In progress'), ('waiting_on_customer', 'Waiting on customer'), ('waiting_on_internal', 'Waiting on internal'), ('resolved', 'Resolved'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], default='open', max_length=24)),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('phone', 'Phone'), ('chat', 'Chat'), ('web', 'Web'), ('api', 'API'), ('internal', 'Internal')], default='web', max_length=10)),
-                ('first_response_due_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_due_at', models.DateTimeField(blank=True, null=True)),
-                ('sla_due_at', models.DateTimeField(blank=True, null=True)),
-                ('first_responded_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('sla_paused_at', models.DateTimeField(blank=True, null=True)),
-                ('sla_paused_minutes', models.FloatField(default=0, help_text='Working minutes spent paused.')),
-                ('response_warned', models.BooleanField(default=False)),
-                ('response_breached', models.BooleanField(default=False)),
-                ('resolution_warned', models.BooleanField(default=False)),
-                ('resolution_breached', models.BooleanField(default=False)),
-                ('escalation_level', models.PositiveSmallIntegerField(default=0)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('customer_last_reply_at', models.DateTimeField(blank=True, null=True)),
-                ('satisfaction_rating', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
-                ('satisfaction_comment', models.TextField(blank=True)),
-                ('nps_score', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(10)])),
-                ('rated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_tickets', to=settings.AUTH_USER_MODEL)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='support.category')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to=settings.AUTH_USER_MODEL)),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='merged_tickets', to='support.ticket')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='core.organization')),
-                ('sla_policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='support.slapolicy')),
-                ('tags', models.ManyToManyField(blank=True, related_name='tickets', to='support.tag')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='support.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(editable=False, max_length=32, unique=True)),
+                ("subject", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, help_text="Sanitised HTML.")),
+                (
+                    "description_text",
+                    models.TextField(blank=True, help_text="Plain-text form of the description."),
+                ),
+                (
+                    "customer_email",
+                    models.EmailField(
+                        help_text="Where replies go; the customer's address.", max_length=254
+                    ),
+                ),
+                ("customer_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("urgent", "P0 Urgent"),
+                            ("high", "P1 High"),
+                            ("medium", "P2 Medium"),
+                            ("low", "P3 Low"),
+                        ],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("assigned", "Assigned"),
+                            ("in_progress", "In progress"),
+                            ("waiting_on_customer", "Waiting on customer"),
+                            ("waiting_on_internal", "Waiting on internal"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="open",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "E-mail"),
+                            ("phone", "Phone"),
+                            ("chat", "Chat"),
+                            ("web", "Web"),
+                            ("api", "API"),
+                            ("internal", "Internal"),
+                        ],
+                        default="web",
+                        max_length=10,
+                    ),
+                ),
+                ("first_response_due_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_due_at", models.DateTimeField(blank=True, null=True)),
+                ("sla_due_at", models.DateTimeField(blank=True, null=True)),
+                ("first_responded_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("sla_paused_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "sla_paused_minutes",
+                    models.FloatField(default=0, help_text="Working minutes spent paused."),
+                ),
+                ("response_warned", models.BooleanField(default=False)),
+                ("response_breached", models.BooleanField(default=False)),
+                ("resolution_warned", models.BooleanField(default=False)),
+                ("resolution_breached", models.BooleanField(default=False)),
+                ("escalation_level", models.PositiveSmallIntegerField(default=0)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                ("customer_last_reply_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "satisfaction_rating",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ],
+                    ),
+                ),
+                ("satisfaction_comment", models.TextField(blank=True)),
+                (
+                    "nps_score",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(10)],
+                    ),
+                ),
+                ("rated_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="support.category",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="merged_tickets",
+                        to="support.ticket",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="core.organization",
+                    ),
+                ),
+                (
+                    "sla_policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="support.slapolicy",
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(blank=True, related_name="tickets", to="support.tag"),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="support.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='TicketEvent',
+            name="TicketEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('status_changed', 'Status changed'), ('assigned', 'Assigned'), ('unassigned', 'Unassigned'), ('priority_changed', 'Priority changed'), ('updated', 'Fields updated'), ('replied', 'Public reply'), ('note_added', 'Internal note'), ('attachment_added', 'Attachment added'), ('merged', 'Merged'), ('linked', 'Linked'), ('follow_up_created', 'Follow-up created'), ('rated', 'Rated'), ('sla_changed', 'SLA changed'), ('sla_warning', 'SLA warning'), ('sla_breached', 'SLA breached'), ('escalated', 'Escalated'), ('reminded', 'Reminder sent')], max_length=24)),
-                ('before', models.JSONField(blank=True, default=dict)),
-                ('after', models.JSONField(blank=True, default=dict)),
-                ('note', models.TextField(blank=True)),
-                ('is_internal', models.BooleanField(default=True, help_text='Internal events are shown to staff only.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='support.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("status_changed", "Status changed"),
+                            ("assigned", "Assigned"),
+                            ("unassigned", "Unassigned"),
+                            ("priority_changed", "Priority changed"),
+                            ("updated", "Fields updated"),
+                            ("replied", "Public reply"),
+                            ("note_added", "Internal note"),
+                            ("attachment_added", "Attachment added"),
+                            ("merged", "Merged"),
+                            ("linked", "Linked"),
+                            ("follow_up_created", "Follow-up created"),
+                            ("rated", "Rated"),
+                            ("sla_changed", "SLA changed"),
+                            ("sla_warning", "SLA warning"),
+                            ("sla_breached", "SLA breached"),
+                            ("escalated", "Escalated"),
+                            ("reminded", "Reminder sent"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("before", models.JSONField(blank=True, default=dict)),
+                ("after", models.JSONField(blank=True, default=dict)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "is_internal",
+                    models.BooleanField(
+                        default=True, help_text="Internal events are shown to staff only."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="support.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='TicketLink',
+            name="TicketLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('related', 'Related'), ('follow_up', 'Follow-up of'), ('merged_into', 'Merged into')], default='related', max_length=12)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_out', to='support.ticket')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_in', to='support.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("related", "Related"),
+                            ("follow_up", "Follow-up of"),
+                            ("merged_into", "Merged into"),
+                        ],
+                        default="related",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links_out",
+                        to="support.ticket",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links_in",
+                        to="support.ticket",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TicketMessage',
+            name="TicketMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender_type', models.CharField(choices=[('customer', 'Customer'), ('agent', 'Agent'), ('system', 'System'), ('ai_bot', 'AI bot')], max_length=10)),
-                ('body_html', models.TextField(help_text='Sanitised HTML.')),
-                ('body_text', models.TextField(help_text='Plain-text form.')),
-                ('is_internal', models.BooleanField(default=False, help_text='An internal note: staff only.')),
-                ('email_message_id', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='support.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sender_type",
+                    models.CharField(
+                        choices=[
+                            ("customer", "Customer"),
+                            ("agent", "Agent"),
+                            ("system", "System"),
+                            ("ai_bot", "AI bot"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("body_html", models.TextField(help_text="Sanitised HTML.")),
+                ("body_text", models.TextField(help_text="Plain-text form.")),
+                (
+                    "is_internal",
+                    models.BooleanField(default=False, help_text="An internal note: staff only."),
+                ),
+                ("email_message_id", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="support.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='MessageRecipient',
+            name="MessageRecipient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='support.ticket')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recipients', to='support.ticketmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="support.ticket",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recipients",
+                        to="support.ticketmessage",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=300, storage=support.models.tickets.attachment_storage, upload_to=support.models.tickets.attachment_upload_to)),
-                ('storage_key', models.CharField(editable=False, max_length=300)),
-                ('original_name', models.CharField(max_length=255)),
-                ('content_type', models.CharField(max_length=100)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='support.ticket')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='support.ticketmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=300,
+                        storage=support.models.tickets.attachment_storage,
+                        upload_to=support.models.tickets.attachment_upload_to,
+                    ),
+                ),
+                ("storage_key", models.CharField(editable=False, max_length=300)),
+                ("original_name", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=100)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="support.ticket",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="support.ticketmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='slapolicy',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('priority', 'customer_tier'), name='support_sla_one_active_per_scope'),
+            model_name="slapolicy",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)),
+                fields=("priority", "customer_tier"),
+                name="support_sla_one_active_per_scope",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'priority'], name='support_tkt_status_prio'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "priority"], name="support_tkt_status_prio"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['assigned_to', 'status'], name='support_tkt_assignee_status'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["assigned_to", "status"], name="support_tkt_assignee_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['team', 'status'], name='support_tkt_team_status'),
+            model_name="ticket",
+            index=models.Index(fields=["team", "status"], name="support_tkt_team_status"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'sla_due_at'], name='support_tkt_status_due'),
+            model_name="ticket",
+            index=models.Index(fields=["status", "sla_due_at"], name="support_tkt_status_due"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('first_responded_at__isnull', True), ('response_breached', False)), fields=['first_response_due_at'], name='support_tkt_response_due'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("first_responded_at__isnull", True), ("response_breached", False)
+                ),
+                fields=["first_response_due_at"],
+                name="support_tkt_response_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('resolution_breached', False), ('resolved_at__isnull', True)), fields=['resolution_due_at'], name='support_tkt_resolution_due'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("resolution_breached", False), ("resolved_at__isnull", True)),
+                fields=["resolution_due_at"],
+                name="support_tkt_resolution_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['customer', 'created_at'], name='support_tkt_customer'),
+            model_name="ticket",
+            index=models.Index(fields=["customer", "created_at"], name="support_tkt_customer"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['organization', 'created_at'], name='support_tkt_org'),
+            model_name="ticket",
+            index=models.Index(fields=["organization", "created_at"], name="support_tkt_org"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['created_at'], name='support_tkt_created'),
+            model_name="ticket",
+            index=models.Index(fields=["created_at"], name="support_tkt_created"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('status', 'resolved')), fields=['resolved_at'], name='support_tkt_resolved'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("status", "resolved")),
+                fields=["resolved_at"],
+                name="support_tkt_resolved",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['ticket', 'created_at'], name='support_event_ticket'),
+            model_name="ticketevent",
+            index=models.Index(fields=["ticket", "created_at"], name="support_event_ticket"),
         ),
         migrations.AddConstraint(
-            model_name='ticketlink',
-            constraint=models.UniqueConstraint(fields=('source', 'target', 'kind'), name='support_link_unique'),
+            model_name="ticketlink",
+            constraint=models.UniqueConstraint(
+                fields=("source", "target", "kind"), name="support_link_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticketlink',
-            constraint=models.CheckConstraint(condition=models.Q(('source', models.F('target')), _negated=True), name='support_link_not_self'),
+            model_name="ticketlink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source", models.F("target")), _negated=True),
+                name="support_link_not_self",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticketmessage',
-            index=models.Index(fields=['ticket', 'created_at'], name='support_msg_ticket_created'),
+            model_name="ticketmessage",
+            index=models.Index(fields=["ticket", "created_at"], name="support_msg_ticket_created"),
         ),
         migrations.AddIndex(
-            model_name='ticketmessage',
-            index=models.Index(fields=['sender_type'], name='support_msg_sender_type'),
+            model_name="ticketmessage",
+            index=models.Index(fields=["sender_type"], name="support_msg_sender_type"),
         ),
         migrations.AddIndex(
-            model_name='ticketmessage',
-            index=models.Index(condition=models.Q(('email_message_id', ''), _negated=True), fields=['email_message_id'], name='support_msg_email_id'),
+            model_name="ticketmessage",
+            index=models.Index(
+                condition=models.Q(("email_message_id", ""), _negated=True),
+                fields=["email_message_id"],
+                name="support_msg_email_id",
+            ),
         ),
         migrations.AddIndex(
-            model_name='messagerecipient',
-            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient', 'ticket'], name='support_recipient_unread'),
+            model_name="messagerecipient",
+            index=models.Index(
+                condition=models.Q(("read_at__isnull", True)),
+                fields=["recipient", "ticket"],
+                name="support_recipient_unread",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagerecipient',
-            constraint=models.UniqueConstraint(fields=('message', 'recipient'), name='support_recipient_unique'),
+            model_name="messagerecipient",
+            constraint=models.UniqueConstraint(
+                fields=("message", "recipient"), name="support_recipient_unique"
+            ),
         ),
     ]

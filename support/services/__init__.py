@@ -1,6 +1,12 @@
 """Every write to support data that has a rule. Views, API, admin and tasks call these."""
 
-from .assignment import assign_ticket, auto_assign, claim_ticket, unassign_ticket
+from .assignment import (
+    assign_ticket,
+    auto_assign,
+    claim_ticket,
+    unassign_ticket,
+    update_agent_profile,
+)
 from .messages import add_message, mark_ticket_read
 from .satisfaction import rate_ticket
 from .tickets import (
@@ -36,6 +42,7 @@ __all__ = [
     "reopen_ticket",
     "resolve_ticket",
     "unassign_ticket",
+    "update_agent_profile",
     "update_ticket",
     "wait_on_customer",
 ]

@@ -187,3 +187,22 @@ def agents_with_load():
         )
         .distinct()
     )
+
+
+@transaction.atomic
+def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> AgentProfile:
+    """Status (the agent or a lead), capacity and skills (leads): who gets automatic work."""
+    skills = changes.pop("skills", None)
+    fields = []
+    for name in ("status", "capacity"):
+        if name in changes and getattr(profile, name) != changes[name]:
+            setattr(profile, name, changes[name])
+            fields.append(name)
+    if "status" in fields:
+        profile.status_changed_at = timezone.now()
+        fields.append("status_changed_at")
+    if fields:
+        profile.save(update_fields=fields)
+    if skills is not None:
+        profile.skills.set(skills)
+    return profile

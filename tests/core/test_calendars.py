@@ -377,6 +377,7 @@ def test_adding_10000_minutes_costs_days_not_minutes():
     schedule = office_hours()
     start = berlin(2026, 3, 27, 16, 30)
     calendars._utc_day_spans.cache_clear()
+    calendars._offset_segments.cache_clear()
     began = stopwatch.perf_counter()
     deadline = add_working_minutes(schedule, start, 10_000)
     elapsed = stopwatch.perf_counter() - began
@@ -454,6 +455,12 @@ def test_intervals_are_normalised():
 def test_invalid_specs_are_rejected(weekly):
     with pytest.raises(ValueError):
         Schedule.from_spec("Europe/Berlin", weekly)
+
+
+def test_holidays_must_be_dates_not_datetimes():
+    # A datetime never equals a date, so it would silently never match a local date.
+    with pytest.raises(TypeError, match="holidays must be dates"):
+        office_hours(holidays=[datetime(2026, 12, 25)])
 
 
 # --- database ---------------------------------------------------------------------------

@@ -143,10 +143,11 @@ def worker(tmp_path, settings):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+        redis.Redis.from_url(WORKER_REDIS_URL).flushdb()
 
 
 def test_a_notification_written_while_the_broker_is_down_is_sent_once_after_it_returns(
-    caplog, settings, tmp_path, request
+    caplog, settings, request
 ):
     # 1. The broker is unreachable when the change commits: the write succeeds, the publish fails.
     with broker(DEAD_BROKER_URL), caplog.at_level(logging.ERROR, logger="core.jobs"):

@@ -1,0 +1,74 @@
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Ticket
+from ..models.choices import Channel, Priority, Status
+from ..selectors import search_tickets
+
+SLA_STATES = [
+    ("on_track", "On track"),
+    ("at_risk", "At risk"),
+    ("breached", "Breached"),
+    ("paused", "Paused"),
+    ("met", "Met"),
+]
+
+
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    category = django_filters.CharFilter(field_name="category__slug")
+    team = django_filters.NumberFilter(field_name="team_id")
+    assigned_to = django_filters.CharFilter(
+        method="filter_assigned_to", help_text="An agent id, `me` or `none`."
+    )
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    organization = django_filters.NumberFilter(field_name="organization_id")
+    tag = django_filters.CharFilter(field_name="tags__name")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    sla_state = django_filters.ChoiceFilter(choices=SLA_STATES, method="filter_sla_state")
+    q = django_filters.CharFilter(method="filter_q", help_text="Keywords, a number or an e-mail.")
+
+    class Meta:
+        model = Ticket
+        fields = []
+
+    def filter_assigned_to(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assigned_to=self.request.user)
+        if value == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        if value.isdigit():
+            return queryset.filter(assigned_to_id=int(value))
+        return queryset.none()
+
+    def filter_sla_state(self, queryset, name, value):
+        now = timezone.now()
+        breached = Q(response_breached=True) | Q(resolution_breached=True) | Q(sla_due_at__lte=now)
+        finished = Q(resolved_at__isnull=False) | Q(status__in=[Status.CLOSED, Status.CANCELLED])
+        running = Q(sla_policy__isnull=False) & ~finished
+        if value == "breached":
+            return queryset.filter(Q(sla_policy__isnull=False) & breached)
+        if value == "met":
+            return queryset.filter(Q(sla_policy__isnull=False) & finished).exclude(
+                Q(response_breached=True) | Q(resolution_breached=True)
+            )
+        if value == "paused":
+            return queryset.filter(
+                running, sla_paused_at__isnull=False, first_responded_at__isnull=False
+            ).exclude(breached)
+        warned = Q(response_warned=True) | Q(resolution_warned=True)
+        if value == "at_risk":
+            return queryset.filter(running & warned).exclude(breached)
+        return (
+            queryset.filter(running)
+            .exclude(breached)
+            .exclude(warned)
+            .exclude(sla_paused_at__isnull=False, first_responded_at__isnull=False)
+        )
+
+    def filter_q(self, queryset, name, value):
+        return search_tickets(queryset, value)

@@ -1,0 +1,410 @@
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.errors import DomainError
+from core.models import User
+from core.roles import is_staff_member
+
+from ..models import (
+    AgentProfile,
+    Attachment,
+    Category,
+    ResponseTemplate,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
+from ..models.choices import AgentStatus, Channel, Priority, Status
+from ..sla import sla_state
+from ..templating import validate_template_text
+from ..workflow import allowed_targets
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+
+
+class CustomerSerializer(PersonSerializer):
+    email = serializers.EmailField()
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "description", "is_active"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.filter(is_active=True), required=False
+    )
+    categories = serializers.SlugRelatedField(
+        many=True, slug_field="slug", queryset=Category.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "strategy", "members", "categories"]
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="user.id", read_only=True)
+    name = serializers.CharField(source="user.display_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    skills = serializers.SlugRelatedField(
+        many=True, slug_field="slug", queryset=Category.objects.all(), required=False
+    )
+    active_tickets = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=AgentStatus.choices, required=False)
+
+    class Meta:
+        model = AgentProfile
+        fields = [
+            "id",
+            "name",
+            "email",
+            "status",
+            "capacity",
+            "skills",
+            "active_tickets",
+            "status_changed_at",
+        ]
+        read_only_fields = ["status_changed_at"]
+
+
+class SLASummarySerializer(serializers.Serializer):
+    state = serializers.CharField()
+    policy = serializers.CharField(allow_null=True)
+    first_response_due_at = serializers.DateTimeField(allow_null=True)
+    resolution_due_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    first_responded_at = serializers.DateTimeField(allow_null=True)
+
+
+def sla_summary(ticket: Ticket) -> dict:
+    return {
+        "state": sla_state(ticket, now=timezone.now()),
+        "policy": ticket.sla_policy.name if ticket.sla_policy_id else None,
+        "first_response_due_at": ticket.first_response_due_at,
+        "resolution_due_at": ticket.resolution_due_at,
+        "due_at": ticket.sla_due_at,
+        "first_responded_at": ticket.first_responded_at,
+    }
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    """What the staff queue shows. Customers get `CustomerTicketSerializer`."""
+
+    customer = serializers.SerializerMethodField()
+    assigned_to = PersonSerializer(read_only=True, allow_null=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization = serializers.StringRelatedField()
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    sla = serializers.SerializerMethodField()
+    unread_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "status",
+            "priority",
+            "channel",
+            "category",
+            "team",
+            "assigned_to",
+            "customer",
+            "organization",
+            "tags",
+            "sla",
+            "escalation_level",
+            "unread_count",
+            "last_message_at",
+            "customer_last_reply_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(CustomerSerializer)
+    def get_customer(self, ticket):
+        return {
+            "id": ticket.customer_id,
+            "name": ticket.customer_name or ticket.customer_email,
+            "email": ticket.customer_email,
+        }
+
+    @extend_schema_field(SLASummarySerializer)
+    def get_sla(self, ticket):
+        return SLASummarySerializer(sla_summary(ticket)).data
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    allowed_transitions = serializers.SerializerMethodField()
+    satisfaction = serializers.SerializerMethodField()
+
+    class Meta(TicketListSerializer.Meta):
+        fields = [
+            *TicketListSerializer.Meta.fields,
+            "description",
+            "description_text",
+            "resolved_at",
+            "closed_at",
+            "merged_into",
+            "allowed_transitions",
+            "satisfaction",
+        ]
+
+    def get_allowed_transitions(self, ticket) -> list[str]:
+        user = self.context["request"].user
+        return allowed_targets(ticket.status, staff=is_staff_member(user))
+
+    def get_satisfaction(self, ticket) -> dict | None:
+        if ticket.satisfaction_rating is None:
+            return None
+        return {
+            "rating": ticket.satisfaction_rating,
+            "comment": ticket.satisfaction_comment,
+            "nps_score": ticket.nps_score,
+            "rated_at": ticket.rated_at,
+        }
+
+
+class CustomerTicketSerializer(serializers.ModelSerializer):
+    """A customer's view of their ticket: no team, SLA internals or staff-only counters."""
+
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assigned_to = serializers.SerializerMethodField()
+    allowed_transitions = serializers.SerializerMethodField()
+    satisfaction = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "channel",
+            "category",
+            "assigned_to",
+            "last_message_at",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+            "allowed_transitions",
+            "satisfaction",
+        ]
+
+    def get_assigned_to(self, ticket) -> str | None:
+        return ticket.assigned_to.display_name if ticket.assigned_to_id else None
+
+    def get_allowed_transitions(self, ticket) -> list[str]:
+        return allowed_targets(ticket.status, staff=False)
+
+    def get_satisfaction(self, ticket) -> dict | None:
+        return TicketDetailSerializer.get_satisfaction(self, ticket)
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(
+        allow_blank=True, required=False, default="", max_length=100_000
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+    tags = serializers.ListField(
+        child=serializers.SlugField(max_length=50), required=False, default=list, max_length=20
+    )
+    # Staff only: on whose behalf, and to which team. Ignored for customers.
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+
+    STAFF_ONLY = ("customer", "customer_email", "customer_name", "team", "channel")
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if not is_staff_member(self.context["request"].user):
+            for name in self.STAFF_ONLY:
+                values.pop(name, None)
+        return values
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200, required=False)
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    tags = serializers.ListField(
+        child=serializers.SlugField(max_length=50), required=False, max_length=20
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "content_type", "size", "message", "created_at", "download_url"]
+
+    def get_download_url(self, attachment) -> str:
+        request = self.context["request"]
+        return request.build_absolute_uri(
+            f"/api/v1/support/tickets/{attachment.ticket_id}/attachments/{attachment.pk}/download/"
+        )
+
+
+class RecipientSerializer(serializers.Serializer):
+    recipient = PersonSerializer()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = PersonSerializer(read_only=True, allow_null=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TicketMessage
+        fields = [
+            "id",
+            "author",
+            "sender_type",
+            "body_html",
+            "body_text",
+            "attachments",
+            "created_at",
+        ]
+
+
+class StaffMessageSerializer(MessageSerializer):
+    recipients = RecipientSerializer(many=True, read_only=True)
+
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "is_internal", "recipients"]
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, required=False, default="", max_length=100_000)
+    internal = serializers.BooleanField(default=False, help_text="An internal note (staff only).")
+    files = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, max_length=10
+    )
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=ResponseTemplate.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Use a canned response as the body (staff only).",
+    )
+
+
+class TransitionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class StatusChangeSerializer(TransitionSerializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class AssignSerializer(serializers.Serializer):
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        allow_null=True,
+        help_text="The agent; null unassigns.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.CharField(help_text="Id or number of the ticket that receives this one.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class LinkSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Id or number of the related ticket.")
+
+
+class RateSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    nps_score = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "actor", "before", "after", "note", "created_at"]
+
+
+class ResponseTemplateSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = ResponseTemplate
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "subject",
+            "body",
+            "category",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_body(self, value):
+        return _checked_template_text(value)
+
+    def validate_subject(self, value):
+        return _checked_template_text(value)
+
+
+def _checked_template_text(value: str) -> str:
+    try:
+        validate_template_text(value)
+    except DomainError as exc:
+        raise serializers.ValidationError(exc.message, code=exc.code) from None
+    return value
+
+
+class RenderTemplateSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Id or number of the ticket to fill in.")
+
+
+class RenderedTemplateSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    body = serializers.CharField()

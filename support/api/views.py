@@ -1,0 +1,568 @@
+"""The support REST API. Views translate HTTP to service calls; the rules live in services."""
+
+from django.db.models import Count, Q
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from core.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, run_idempotently
+from core.api.permissions import (
+    ActionPermissions,
+    IsAuthenticatedUser,
+    IsStaffMember,
+    IsSupportLead,
+)
+from core.attachments import content_disposition, download_url
+from core.errors import NotAllowed
+from core.roles import Role, has_role, is_staff_member
+from core.sanitize import text_to_html
+
+from .. import services, templating
+from ..models import AgentProfile, Category, ResponseTemplate, Team, Ticket
+from ..models.choices import ACTIVE_STATUSES, Status
+from ..selectors import attachments_for, messages_for, tickets_for
+from . import serializers as s
+from .filters import TicketFilter
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: `{detail, code, errors}`"),
+    404: OpenApiResponse(description="Not found, or not yours"),
+    409: OpenApiResponse(
+        description="Refused by the ticket's state; `allowed` lists the possible targets",
+        examples=[
+            OpenApiExample(
+                "Refused transition",
+                value={
+                    "detail": "A ticket cannot go from closed to open. Allowed: none.",
+                    "code": "invalid_transition",
+                    "errors": {},
+                    "status": "closed",
+                    "allowed": [],
+                },
+            )
+        ],
+    ),
+}
+
+
+class TicketCursorPagination(CursorPagination):
+    """Keyset pages: constant cost at any depth and no COUNT over a million rows."""
+
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = "-created_at"
+
+
+ORDERINGS = {
+    "created_at": ("created_at", "pk"),
+    "-created_at": ("-created_at", "-pk"),
+    "sla_due_at": ("sla_due_at", "pk"),
+    "-sla_due_at": ("-sla_due_at", "-pk"),
+    "last_message_at": ("last_message_at", "pk"),
+    "-last_message_at": ("-last_message_at", "-pk"),
+    "updated_at": ("updated_at", "pk"),
+    "-updated_at": ("-updated_at", "-pk"),
+}
+
+
+def _ticket_lookup(queryset, value: str) -> Ticket:
+    if value.isdigit():
+        return get_object_or_404(queryset, pk=int(value))
+    return get_object_or_404(queryset, number__iexact=value)
+
+
+TICKET_EXAMPLE = OpenApiExample(
+    "New ticket",
+    value={
+        "subject": "Export to CSV never finishes",
+        "description": "<p>Since this morning the export spins for ever.</p>",
+        "category": "technical",
+        "priority": "high",
+        "tags": ["export"],
+    },
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tickets",
+        description="The caller's tickets: customers their own, agents their teams' and "
+        "unassigned, leads all. `ordering`: " + ", ".join(ORDERINGS) + ".",
+    ),
+    retrieve=extend_schema(
+        summary="A ticket by id or number", responses={200: s.TicketDetailSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Change subject, category, team, tags, channel or priority (staff)",
+        request=s.TicketUpdateSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    ),
+)
+class TicketViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    lookup_value_regex = r"[0-9]+|[A-Za-z]{3}-[0-9]{8}-[0-9]+"
+    filterset_class = TicketFilter
+    pagination_class = TicketCursorPagination
+    permission_classes = [ActionPermissions]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    action_permissions = {
+        "list": [IsAuthenticatedUser],
+        "retrieve": [IsAuthenticatedUser],
+        "create": [IsAuthenticatedUser],
+        "messages": [IsAuthenticatedUser],
+        "attachments": [IsAuthenticatedUser],
+        "download": [IsAuthenticatedUser],
+        "rate": [IsAuthenticatedUser],
+        "close": [IsAuthenticatedUser],
+        "cancel": [IsAuthenticatedUser],
+        "reopen": [IsAuthenticatedUser],
+        "change_status": [IsAuthenticatedUser],
+        "partial_update": [IsStaffMember],
+        "assign": [IsStaffMember],
+        "claim": [IsStaffMember],
+        "resolve": [IsStaffMember],
+        "wait_on_customer": [IsStaffMember],
+        "merge": [IsStaffMember],
+        "link": [IsStaffMember],
+        "events": [IsAuthenticatedUser],
+    }
+
+    def get_throttles(self):
+        self.throttle_scope = "create" if self.action == "create" else None
+        return super().get_throttles()
+
+    def get_queryset(self):
+        return tickets_for(self.request.user)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        ordering = ORDERINGS.get(self.request.query_params.get("ordering", ""))
+        if ordering and self.action == "list":
+            self.paginator.ordering = ordering
+        return queryset
+
+    def get_object(self):
+        ticket = _ticket_lookup(self.get_queryset(), self.kwargs["pk"])
+        self.check_object_permissions(self.request, ticket)
+        return ticket
+
+    def get_serializer_class(self):
+        if not is_staff_member(self.request.user):
+            return s.CustomerTicketSerializer
+        if self.action == "list":
+            return s.TicketListSerializer
+        return s.TicketDetailSerializer
+
+    def _detail(self, ticket, code=status.HTTP_200_OK):
+        ticket = self.get_queryset().get(pk=ticket.pk)
+        return Response(self.get_serializer(ticket).data, status=code)
+
+    @extend_schema(
+        summary="Open a ticket",
+        request=s.TicketCreateSerializer,
+        responses={201: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=[TICKET_EXAMPLE],
+    )
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        data = s.TicketCreateSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        ticket = services.create_ticket(by=request.user, **data.validated_data)
+        return self._detail(ticket, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        ticket = self.get_object()
+        data = s.TicketUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        priority = changes.pop("priority", None)
+        if changes:
+            services.update_ticket(ticket=ticket, by=request.user, **changes)
+        if priority:
+            services.change_priority(ticket=ticket, by=request.user, priority=priority)
+        return self._detail(ticket)
+
+    # --- conversation -------------------------------------------------------------------
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The conversation (customers never see internal notes)",
+        responses={200: s.StaffMessageSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Reply, or add an internal note (staff); multipart for files",
+        request={
+            "application/json": s.MessageCreateSerializer,
+            "multipart/form-data": s.MessageCreateSerializer,
+        },
+        responses={201: s.StaffMessageSerializer, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser],
+    )
+    def messages(self, request, pk=None):
+        ticket = self.get_object()
+        staff = is_staff_member(request.user)
+        serializer_class = s.StaffMessageSerializer if staff else s.MessageSerializer
+        if request.method == "GET":
+            page = self.paginate_messages(messages_for(ticket=ticket, user=request.user))
+            services.mark_ticket_read(ticket=ticket, user=request.user)
+            return page(serializer_class)
+        return run_idempotently(request, lambda: self._post_message(request, ticket, staff))
+
+    def paginate_messages(self, queryset):
+        from core.api.pagination import PageNumberPagination
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+
+        def respond(serializer_class):
+            data = serializer_class(page, many=True, context={"request": self.request}).data
+            return paginator.get_paginated_response(data)
+
+        return respond
+
+    def _post_message(self, request, ticket, staff):
+        data = s.MessageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data["body"]
+        template = data.validated_data.get("template")
+        if template is not None:
+            if not staff:
+                raise NotAllowed("Only support staff can use response templates.")
+            context = templating.context_for(ticket=ticket, agent=request.user)
+            body = text_to_html(templating.render(template.body, context))
+        message = services.add_message(
+            ticket=ticket,
+            by=request.user,
+            body=body,
+            internal=data.validated_data["internal"],
+            attachments=data.validated_data["files"],
+        )
+        serializer_class = s.StaffMessageSerializer if staff else s.MessageSerializer
+        message = messages_for(ticket=message.ticket, user=request.user).get(pk=message.pk)
+        return Response(
+            serializer_class(message, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Files of the ticket", responses={200: s.AttachmentSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get"])
+    def attachments(self, request, pk=None):
+        ticket = self.get_object()
+        files = attachments_for(ticket=ticket, user=request.user).order_by("pk")[:500]
+        return Response(s.AttachmentSerializer(files, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Download a file (a short-lived signed URL on S3)",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description="The file"),
+            302: OpenApiResponse(description="Redirect to a signed URL"),
+        },
+    )
+    @action(
+        detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)/download"
+    )
+    def download(self, request, pk=None, attachment_id=None):
+        ticket = self.get_object()
+        attachment = get_object_or_404(
+            attachments_for(ticket=ticket, user=request.user), pk=attachment_id
+        )
+        storage = attachment.file.storage
+        signed = download_url(
+            storage,
+            attachment.file.name,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        if signed:
+            return HttpResponseRedirect(signed)
+        response = FileResponse(
+            storage.open(attachment.file.name, "rb"), content_type=attachment.content_type
+        )
+        response["Content-Disposition"] = content_disposition(
+            attachment.content_type, attachment.original_name
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(
+        summary="Audit trail (customers see public events only)",
+        responses={200: s.EventSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        ticket = self.get_object()
+        queryset = ticket.events.select_related("actor")
+        if not is_staff_member(request.user):
+            queryset = queryset.filter(is_internal=False)
+        return Response(s.EventSerializer(queryset[:500], many=True).data)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _transition(self, request, to):
+        ticket = self.get_object()
+        data = s.TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.change_status(
+            ticket=ticket, to=to, by=request.user, note=data.validated_data["note"]
+        )
+        return self._detail(ticket)
+
+    @extend_schema(
+        summary="Move to any allowed status",
+        request=s.StatusChangeSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request, pk=None):
+        data = s.StatusChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = self.get_object()
+        services.change_status(
+            ticket=ticket,
+            to=data.validated_data["status"],
+            by=request.user,
+            note=data.validated_data["note"],
+        )
+        return self._detail(ticket)
+
+    @extend_schema(
+        summary="Resolve (staff)",
+        request=s.TransitionSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._transition(request, Status.RESOLVED)
+
+    @extend_schema(
+        summary="Close a resolved ticket (the customer confirms)",
+        request=s.TransitionSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._transition(request, Status.CLOSED)
+
+    @extend_schema(
+        summary="Reopen a resolved ticket",
+        request=s.TransitionSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._transition(request, Status.IN_PROGRESS)
+
+    @extend_schema(
+        summary="Cancel",
+        request=s.TransitionSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._transition(request, Status.CANCELLED)
+
+    @extend_schema(
+        summary="Wait on the customer (pauses the resolution clock)",
+        request=s.TransitionSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], url_path="wait-on-customer")
+    def wait_on_customer(self, request, pk=None):
+        return self._transition(request, Status.WAITING_ON_CUSTOMER)
+
+    # --- assignment, merge, links, rating -------------------------------------------------
+
+    @extend_schema(
+        summary="Assign to an agent, or unassign with null",
+        request=s.AssignSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        ticket = self.get_object()
+        data = s.AssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        agent, note = data.validated_data["agent"], data.validated_data["note"]
+        if agent is None:
+            services.unassign_ticket(ticket=ticket, by=request.user, note=note)
+        else:
+            services.assign_ticket(ticket=ticket, agent=agent, by=request.user, note=note)
+        return self._detail(ticket)
+
+    @extend_schema(
+        summary="Take an unassigned ticket",
+        request=None,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        ticket = self.get_object()
+        services.claim_ticket(ticket=ticket, by=request.user)
+        return self._detail(ticket)
+
+    @extend_schema(
+        summary="Merge this ticket into another of the same customer",
+        request=s.MergeSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        source = self.get_object()
+        data = s.MergeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = _ticket_lookup(self.get_queryset(), data.validated_data["into"])
+        target = services.merge_tickets(
+            source=source, target=target, by=request.user, note=data.validated_data["note"]
+        )
+        return self._detail(target)
+
+    @extend_schema(
+        summary="Link a related ticket",
+        request=s.LinkSerializer,
+        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def link(self, request, pk=None):
+        source = self.get_object()
+        data = s.LinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = _ticket_lookup(self.get_queryset(), data.validated_data["ticket"])
+        services.link_tickets(source=source, target=target, by=request.user)
+        return self._detail(source)
+
+    @extend_schema(
+        summary="Rate the answer (the customer, once resolved)",
+        request=s.RateSerializer,
+        responses={200: s.CustomerTicketSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def rate(self, request, pk=None):
+        ticket = self.get_object()
+        data = s.RateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.rate_ticket(ticket=ticket, by=request.user, **data.validated_data)
+        return self._detail(ticket)
+
+
+class CategoryViewSet(viewsets.ModelViewSet):
+    serializer_class = s.CategorySerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": [IsAuthenticatedUser],
+        "retrieve": [IsAuthenticatedUser],
+        "*": [IsSupportLead],
+    }
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        queryset = Category.objects.all()
+        if not is_staff_member(self.request.user):
+            queryset = queryset.filter(is_active=True)
+        return queryset
+
+
+class TeamViewSet(viewsets.ModelViewSet):
+    serializer_class = s.TeamSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": [IsStaffMember],
+        "retrieve": [IsStaffMember],
+        "*": [IsSupportLead],
+    }
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset = Team.objects.prefetch_related("members", "categories")
+
+
+class AgentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Agents with status, capacity, skills and current load. Agents change their own status."""
+
+    serializer_class = s.AgentSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {"*": [IsStaffMember]}
+    http_method_names = ["get", "patch", "head", "options"]
+    lookup_field = "user_id"
+
+    def get_queryset(self):
+        return (
+            AgentProfile.objects.select_related("user")
+            .prefetch_related("skills")
+            .annotate(
+                active_tickets=Count(
+                    "user__assigned_tickets",
+                    filter=Q(user__assigned_tickets__status__in=ACTIVE_STATUSES),
+                )
+            )
+            .order_by("user__full_name", "pk")
+        )
+
+    def perform_update(self, serializer):
+        profile = serializer.instance
+        is_lead = has_role(self.request.user, Role.SUPPORT_LEAD, Role.ADMIN)
+        if profile.user_id != self.request.user.pk and not is_lead:
+            raise NotAllowed("Agents can change only their own status.")
+        if not is_lead and set(serializer.validated_data) - {"status"}:
+            raise NotAllowed("Only support leads change capacity and skills.")
+        services.update_agent_profile(
+            profile=profile, by=self.request.user, **serializer.validated_data
+        )
+
+
+class ResponseTemplateViewSet(viewsets.ModelViewSet):
+    serializer_class = s.ResponseTemplateSerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": [IsStaffMember],
+        "retrieve": [IsStaffMember],
+        "render": [IsStaffMember],
+        "*": [IsSupportLead],
+    }
+    queryset = ResponseTemplate.objects.select_related("category")
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+    @extend_schema(
+        summary="Fill a template in for a ticket",
+        request=s.RenderTemplateSerializer,
+        responses={200: s.RenderedTemplateSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def render(self, request, pk=None):
+        template = self.get_object()
+        data = s.RenderTemplateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = _ticket_lookup(tickets_for(request.user), data.validated_data["ticket"])
+        context = templating.context_for(ticket=ticket, agent=request.user)
+        return Response(
+            {
+                "subject": templating.render(template.subject, context),
+                "body": templating.render(template.body, context),
+            }
+        )
