@@ -1,21 +1,203 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Server-rendered support pages: the agent desk and the customer's help center.
 
+They call the same selectors and services as the API.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError
 from core.roles import is_staff_member
 from core.selectors import notifications_for
 
+from . import services
+from .forms import NewTicketForm, RateForm, ReplyForm
+from .models.choices import ACTIVE_STATUSES, Channel, Status
+from .selectors import messages_for, search_tickets, tickets_for
+from .workflow import allowed_targets
+
 DESK_NOTIFICATIONS_SHOWN = 10
+QUEUE_PAGE_SIZE = 50
+
+
+def _staff_only(request):
+    if not is_staff_member(request.user):
+        return render(request, "desk/not_staff.html", status=403)
+    return None
+
+
+def _ticket_or_404(user, number):
+    ticket = tickets_for(user).filter(number__iexact=number).first()
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket
 
 
 @login_required
 def desk_home(request):
-    if not is_staff_member(request.user):
-        return render(request, "desk/not_staff.html", status=403)
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    tickets = tickets_for(request.user)
+    view = request.GET.get("view", "mine")
+    if view == "mine":
+        tickets = tickets.filter(assigned_to=request.user, status__in=ACTIVE_STATUSES)
+    elif view == "unassigned":
+        tickets = tickets.filter(assigned_to__isnull=True, status__in=ACTIVE_STATUSES)
+    elif view == "all":
+        tickets = tickets.filter(status__in=ACTIVE_STATUSES)
+    elif view == "done":
+        tickets = tickets.exclude(status__in=ACTIVE_STATUSES)
+    q = request.GET.get("q", "")
+    if q:
+        tickets = search_tickets(tickets, q)
+    tickets = tickets.order_by("sla_due_at", "-created_at") if view != "done" else tickets
+    page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
+        "page": page,
+        "view": view,
+        "q": q,
         "notifications": list(notifications_for(user=request.user)[:DESK_NOTIFICATIONS_SHOWN]),
     }
     return render(request, "desk/home.html", context)
 
 
+@login_required
+def desk_ticket(request, number):
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    ticket = _ticket_or_404(request.user, number)
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_message(
+                ticket=ticket,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                internal=form.cleaned_data["internal"],
+                attachments=[f for f in [form.cleaned_data.get("files")] if f],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        except Exception as exc:  # attachment validation errors carry their own message
+            if not hasattr(exc, "messages"):
+                raise
+            form.add_error("files", exc.messages)
+        else:
+            messages.success(request, "Sent." if not form.cleaned_data["internal"] else "Noted.")
+            return redirect("desk-ticket", number=ticket.number)
+    conversation = list(messages_for(ticket=ticket, user=request.user))
+    services.mark_ticket_read(ticket=ticket, user=request.user)
+    context = {
+        "ticket": ticket,
+        "conversation": conversation,
+        "form": form,
+        "transitions": allowed_targets(ticket.status, staff=True),
+        "events": list(ticket.events.select_related("actor")[:100]),
+        "status_labels": dict(Status.choices),
+    }
+    return render(request, "desk/ticket.html", context)
+
+
+@login_required
+@require_POST
+def desk_ticket_action(request, number):
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    ticket = _ticket_or_404(request.user, number)
+    action = request.POST.get("action", "")
+    try:
+        if action == "claim":
+            services.claim_ticket(ticket=ticket, by=request.user)
+        elif action == "status":
+            services.change_status(
+                ticket=ticket,
+                to=request.POST.get("status", ""),
+                by=request.user,
+                note=request.POST.get("note", ""),
+            )
+        else:
+            raise DomainError("Unknown action.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("desk-ticket", number=ticket.number)
+
+
 def help_home(request):
-    return render(request, "help/home.html")
+    context = {}
+    if request.user.is_authenticated:
+        context["tickets"] = list(tickets_for(request.user).order_by("-created_at")[:20])
+    return render(request, "help/home.html", context)
+
+
+@login_required
+def help_new_ticket(request):
+    form = NewTicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ticket = services.create_ticket(
+            by=request.user,
+            subject=form.cleaned_data["subject"],
+            description=form.cleaned_data["description"],
+            category=form.cleaned_data["category"],
+            priority=form.cleaned_data["priority"],
+            channel=Channel.WEB,
+        )
+        messages.success(request, f"Thanks! Your request is {ticket.number}.")
+        return redirect("help-ticket", number=ticket.number)
+    return render(request, "help/new_ticket.html", {"form": form})
+
+
+@login_required
+def help_ticket(request, number):
+    ticket = _ticket_or_404(request.user, number)
+    form = ReplyForm(request.POST or None)
+    form.fields.pop("internal")
+    form.fields.pop("files")
+    if request.method == "POST" and form.is_valid():
+        message = services.add_message(
+            ticket=ticket, by=request.user, body=form.cleaned_data["body"]
+        )
+        if message.ticket_id != ticket.pk:
+            messages.info(request, "This request was closed, so we opened a new one for you.")
+            return redirect("help-ticket", number=message.ticket.number)
+        return redirect("help-ticket", number=ticket.number)
+    context = {
+        "ticket": ticket,
+        "conversation": list(messages_for(ticket=ticket, user=request.user)),
+        "form": form,
+        "rate_form": RateForm(initial={"rating": ticket.satisfaction_rating}),
+        "can_rate": ticket.customer_id == request.user.pk
+        and ticket.status in (Status.RESOLVED, Status.CLOSED)
+        and not (ticket.status == Status.CLOSED and ticket.satisfaction_rating),
+    }
+    services.mark_ticket_read(ticket=ticket, user=request.user)
+    return render(request, "help/ticket.html", context)
+
+
+@login_required
+@require_POST
+def help_ticket_action(request, number):
+    ticket = _ticket_or_404(request.user, number)
+    action = request.POST.get("action")
+    try:
+        if action == "rate":
+            form = RateForm(request.POST)
+            if not form.is_valid():
+                raise DomainError("Choose a rating from 1 to 5.")
+            services.rate_ticket(ticket=ticket, by=request.user, **form.cleaned_data)
+            messages.success(request, "Thank you for your rating!")
+        elif action == "close":
+            services.close_ticket(ticket=ticket, by=request.user)
+        elif action == "reopen":
+            services.reopen_ticket(ticket=ticket, by=request.user)
+        else:
+            raise DomainError("Unknown action.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("help-ticket", number=ticket.number)

@@ -1,0 +1,30 @@
+from django import forms
+
+from .models import Category
+from .models.choices import Priority
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), label="Message", max_length=100_000
+    )
+    internal = forms.BooleanField(required=False, label="Internal note (staff only)")
+    files = forms.FileField(required=False, label="Attach a file")
+
+
+class NewTicketForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.filter(is_active=True), required=False, to_field_name="slug"
+    )
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=100_000)
+
+
+class RateForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        coerce=int, choices=[(n, n) for n in range(5, 0, -1)], widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )

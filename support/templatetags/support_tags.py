@@ -1,0 +1,21 @@
+from django import template
+from django.utils import timezone
+
+from ..sla import sla_state as compute_sla_state
+
+register = template.Library()
+
+
+@register.filter
+def sla_state(ticket) -> str:
+    return compute_sla_state(ticket, now=timezone.now())
+
+
+@register.filter
+def humanize_state(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, key)
