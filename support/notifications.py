@@ -9,7 +9,7 @@ from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from core.notifications.services import notify_email, notify_in_app
+from core.notifications.services import notify_email, notify_in_app, notify_slack, notify_teams
 
 from .models import Ticket, TicketMessage
 
@@ -144,4 +144,112 @@ def ticket_resolved(ticket: Ticket, *, resolution_id: int) -> None:
             "rate_url": _ticket_url(ticket, for_staff=False) + "#rate",
             "auto_close_days": settings.TICKET_AUTO_CLOSE_DAYS,
         },
+    )
+
+
+def _staff_alert(*, key: str, users, title: str, body: str, ticket: Ticket, email=True) -> list:
+    """In-app (and e-mail) to each staff member once per key; returns who was told."""
+    url = reverse("desk-ticket", args=[ticket.number])
+    told = []
+    for user in users:
+        notify_in_app(
+            key=f"{key}:user:{user.pk}:in-app", user=user, title=title, body=body, url=url
+        )
+        if email:
+            notify_email(
+                key=f"{key}:user:{user.pk}:email",
+                to=user.email,
+                subject=title,
+                body=f"{body}\n\n{settings.SITE_URL}{url}",
+                user=user,
+            )
+        told.append(f"user:{user.pk}")
+    return told
+
+
+def _webhooks(*, key: str, text: str, slack: bool, teams: bool) -> list:
+    told = []
+    if slack and notify_slack(key=f"{key}:slack", text=text):
+        told.append("slack")
+    if teams and notify_teams(key=f"{key}:teams", text=text):
+        told.append("teams")
+    return told
+
+
+def _watchers(ticket: Ticket) -> list:
+    """Who hears about a ticket's SLA: its assignee, else the members of its team."""
+    if ticket.assigned_to_id:
+        return [ticket.assigned_to]
+    if ticket.team_id:
+        return list(ticket.team.members.filter(is_active=True))
+    return []
+
+
+def sla_warning(ticket: Ticket, *, clock: str) -> list:
+    label = "first response" if clock == "response" else "resolution"
+    due = ticket.first_response_due_at if clock == "response" else ticket.resolution_due_at
+    title = f"{ticket.number} is at risk: {label} due {due:%Y-%m-%d %H:%M} UTC"
+    return _staff_alert(
+        key=f"ticket:{ticket.pk}:sla:{clock}-warning",
+        users=_watchers(ticket),
+        title=title,
+        body=ticket.subject,
+        ticket=ticket,
+        email=False,
+    )
+
+
+def sla_breached(ticket: Ticket, *, clock: str) -> list:
+    label = "first response" if clock == "response" else "resolution"
+    title = f"{ticket.number} breached its {label} SLA ({ticket.get_priority_display()})"
+    key = f"ticket:{ticket.pk}:sla:{clock}-breach"
+    told = _staff_alert(
+        key=key, users=_watchers(ticket), title=title, body=ticket.subject, ticket=ticket
+    )
+    return told + _webhooks(key=key, text=f"{title}: {ticket.subject}", slack=True, teams=True)
+
+
+def ticket_escalated(ticket: Ticket, *, escalation, level) -> list:
+    key = f"ticket:{ticket.pk}:escalation:{escalation.level}"
+    title = f"{ticket.number} escalated to level {escalation.level}"
+    body = f"{ticket.subject}\n{escalation.reason}".strip()
+    users = {user.pk: user for user in _watchers(ticket)}
+    if escalation.target_user is not None:
+        users[escalation.target_user.pk] = escalation.target_user
+    slack = teams = False
+    if level is not None:
+        users.update({user.pk: user for user in level.notify_users.all()})
+        if level.notify_team is not None:
+            users.update({u.pk: u for u in level.notify_team.members.filter(is_active=True)})
+        slack, teams = level.notify_slack, level.notify_teams
+    if escalation.target_team is not None:
+        users.update({u.pk: u for u in escalation.target_team.members.filter(is_active=True)})
+    told = _staff_alert(key=key, users=users.values(), title=title, body=body, ticket=ticket)
+    for address in level.email_list if level is not None else []:
+        notify_email(
+            key=f"{key}:email:{address}",
+            to=address,
+            subject=title,
+            body=f"{body}\n\n{settings.SITE_URL}{reverse('desk-ticket', args=[ticket.number])}",
+        )
+        told.append(f"email:{address}")
+    return told + _webhooks(key=key, text=f"{title}: {body}", slack=slack, teams=teams)
+
+
+def reminder(ticket: Ticket, *, target: str, message: str, reminder_id: int) -> None:
+    if target == "assignee":
+        _staff_alert(
+            key=f"ticket:{ticket.pk}:reminder:{reminder_id}",
+            users=[ticket.assigned_to],
+            title=f"Reminder: {ticket.number} is waiting for you",
+            body=message or f"{ticket.subject} (SLA due {ticket.sla_due_at or 'not set'})",
+            ticket=ticket,
+        )
+        return
+    _email_customer(
+        key=f"ticket:{ticket.pk}:reminder:{reminder_id}:customer-email",
+        ticket=ticket,
+        subject=f"We are waiting for your answer: {ticket.subject}",
+        template="nudge",
+        context={"message": message},
     )

@@ -9,6 +9,9 @@ import re
 from core.errors import DomainError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+(?:\.[a-z_]+)?)\s*\}\}")
+# Anything that looks like a placeholder, so a malformed one (`{{ ticket.number|upper }}`,
+# `{{ ticket.__class__.__mro__ }}`) is refused at save instead of reaching a customer verbatim.
+ANY_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 PLACEHOLDERS = {
     "ticket.number": "The ticket's number (TKT-…)",
@@ -24,7 +27,8 @@ PLACEHOLDERS = {
 
 
 def unknown_placeholders(text: str) -> list[str]:
-    return sorted({name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
+    names = {" ".join(name.split()) for name in ANY_PLACEHOLDER.findall(text)}
+    return sorted(name for name in names if name not in PLACEHOLDERS)
 
 
 def validate_template_text(text: str) -> None:

@@ -259,6 +259,8 @@ else:
         "data_folder_out": str(CELERY_QUEUE_DIR / "queue"),
         "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "store_processed": False,
+        # The transport polls its folder; a short interval keeps the embedded mode snappy.
+        "polling_interval": 0.1,
     }
     for _folder in ("queue", "control"):
         (CELERY_QUEUE_DIR / _folder).mkdir(parents=True, exist_ok=True)
@@ -278,7 +280,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "core-sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 30.0},
-    "core-housekeeping": {"task": "core.tasks.housekeeping", "schedule": 300.0},
+    "core-housekeeping": {"task": "core.tasks.housekeeping", "schedule": 120.0},
+    "support-sla-monitor": {"task": "support.tasks.check_sla_breaches", "schedule": 60.0},
     "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
 }
 

@@ -249,6 +249,7 @@ class TicketCreateSerializer(serializers.Serializer):
         if not is_staff_member(self.context["request"].user):
             for name in self.STAFF_ONLY:
                 values.pop(name, None)
+            values["channel"] = Channel.API  # a customer filing through the API
         return values
 
 

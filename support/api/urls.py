@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import sla_views, views
 
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="ticket")
@@ -8,5 +9,21 @@ router.register("categories", views.CategoryViewSet, basename="category")
 router.register("teams", views.TeamViewSet, basename="team")
 router.register("agents", views.AgentViewSet, basename="agent")
 router.register("templates", views.ResponseTemplateViewSet, basename="response-template")
+router.register("sla-policies", sla_views.SLAPolicyViewSet, basename="sla-policy")
+router.register(
+    "escalation-policies", sla_views.EscalationPolicyViewSet, basename="escalation-policy"
+)
 
-urlpatterns = router.urls
+TICKET = "tickets/<str:ticket>"
+urlpatterns = [
+    path(f"{TICKET}/sla/", sla_views.TicketSLAView.as_view(), name="ticket-sla"),
+    path(f"{TICKET}/escalate/", sla_views.TicketEscalateView.as_view(), name="ticket-escalate"),
+    path(
+        f"{TICKET}/escalations/",
+        sla_views.TicketEscalationsView.as_view(),
+        name="ticket-escalations",
+    ),
+    path(f"{TICKET}/remind/", sla_views.TicketRemindView.as_view(), name="ticket-remind"),
+    path("sla-reports/", sla_views.SLAReportView.as_view(), name="sla-report"),
+    *router.urls,
+]

@@ -1,4 +1,5 @@
 from .catalog import Category, ResponseTemplate, Tag
+from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
 from .sla import SLAPolicy
 from .teams import AgentProfile, Team
 from .tickets import (
@@ -14,12 +15,16 @@ __all__ = [
     "AgentProfile",
     "Attachment",
     "Category",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "EscalationTrigger",
     "MessageRecipient",
     "ResponseTemplate",
     "SLAPolicy",
     "Tag",
     "Team",
     "Ticket",
+    "TicketEscalation",
     "TicketEvent",
     "TicketLink",
     "TicketMessage",

@@ -32,6 +32,13 @@ class SLAPolicy(models.Model):
     auto_escalate = models.BooleanField(default=True)
     notify_on_warning = models.BooleanField(default=True)
     notify_on_breach = models.BooleanField(default=True)
+    escalation_policy = models.ForeignKey(
+        "support.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sla_policies",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -13,6 +13,19 @@ from .choices import Channel, LinkKind, Priority, SenderType, Status
 from .sla import SLAPolicy
 from .teams import Team
 
+# Which tickets have a running clock (used by the monitor and its partial indexes).
+RESPONSE_RUNNING = Q(
+    sla_policy__isnull=False,
+    first_responded_at__isnull=True,
+    status__in=["open", "assigned", "in_progress", "waiting_on_customer", "waiting_on_internal"],
+)
+RESOLUTION_RUNNING = Q(
+    sla_policy__isnull=False,
+    resolved_at__isnull=True,
+    sla_paused_at__isnull=True,
+    status__in=["open", "assigned", "in_progress", "waiting_on_internal"],
+)
+
 
 class Ticket(models.Model):
     number = models.CharField(max_length=32, unique=True, editable=False)
@@ -68,7 +81,24 @@ class Ticket(models.Model):
     response_breached = models.BooleanField(default=False)
     resolution_warned = models.BooleanField(default=False)
     resolution_breached = models.BooleanField(default=False)
+    # Effective targets in working minutes: the policy's, or a support lead's override.
+    response_target_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_target_minutes = models.PositiveIntegerField(null=True, blank=True)
+    sla_overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sla_overridden_at = models.DateTimeField(null=True, blank=True)
+    sla_override_reason = models.TextField(blank=True)
+    # When the warning threshold of each clock is reached (the monitor selects by these).
+    response_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    # Working minutes actually taken, fixed when each clock stops (for reports).
+    first_response_working_minutes = models.FloatField(null=True, blank=True)
+    resolution_working_minutes = models.FloatField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
 
     last_message_at = models.DateTimeField(null=True, blank=True)
     customer_last_reply_at = models.DateTimeField(null=True, blank=True)
@@ -97,15 +127,32 @@ class Ticket(models.Model):
             models.Index(fields=["assigned_to", "status"], name="support_tkt_assignee_status"),
             models.Index(fields=["team", "status"], name="support_tkt_team_status"),
             models.Index(fields=["status", "sla_due_at"], name="support_tkt_status_due"),
+            # The SLA monitor's queries: each partial index holds only the tickets whose clock
+            # can still change state, so a run costs what changes, not the table.
+            models.Index(
+                fields=["response_warn_at"],
+                name="support_tkt_response_warn",
+                condition=RESPONSE_RUNNING & Q(response_warned=False),
+            ),
             models.Index(
                 fields=["first_response_due_at"],
                 name="support_tkt_response_due",
-                condition=Q(first_responded_at__isnull=True, response_breached=False),
+                condition=RESPONSE_RUNNING & Q(response_breached=False),
+            ),
+            models.Index(
+                fields=["resolution_warn_at"],
+                name="support_tkt_resolution_warn",
+                condition=RESOLUTION_RUNNING & Q(resolution_warned=False),
             ),
             models.Index(
                 fields=["resolution_due_at"],
                 name="support_tkt_resolution_due",
-                condition=Q(resolved_at__isnull=True, resolution_breached=False),
+                condition=RESOLUTION_RUNNING & Q(resolution_breached=False),
+            ),
+            models.Index(
+                fields=["next_escalation_at"],
+                name="support_tkt_next_escalation",
+                condition=Q(next_escalation_at__isnull=False),
             ),
             models.Index(fields=["customer", "created_at"], name="support_tkt_customer"),
             models.Index(fields=["organization", "created_at"], name="support_tkt_org"),

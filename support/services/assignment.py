@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import User
-from core.roles import Role, has_role, is_staff_member
+from core.roles import STAFF_ROLES, Role, has_role, is_staff_member
 
 from .. import events, notifications
 from ..models import AgentProfile, Team, Ticket
@@ -29,7 +29,7 @@ def _may_assign_to(by: User, agent: User, ticket: Ticket) -> bool:
     return ticket.team_id is not None and agent.support_teams.filter(pk=ticket.team_id).exists()
 
 
-def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> None:
+def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> list[str]:
     old = ticket.assigned_to_id
     ticket.assigned_to = agent
     fields = ["assigned_to"]
@@ -37,7 +37,8 @@ def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> None:
         from .tickets import _apply_status
 
         fields += _apply_status(ticket, to=Status.ASSIGNED, by=by, note="", at=timezone.now())
-    ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    fields = [*dict.fromkeys(fields), "updated_at"]
+    ticket.save(update_fields=fields)
     event = events.record(
         ticket=ticket,
         kind=Kind.ASSIGNED if agent else Kind.UNASSIGNED,
@@ -48,6 +49,7 @@ def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> None:
     )
     if agent is not None and (by is None or agent.pk != by.pk):
         notifications.ticket_assigned(ticket, assignment_id=event.pk, note=note)
+    return fields
 
 
 @transaction.atomic
@@ -79,9 +81,17 @@ def unassign_ticket(*, ticket: Ticket, by: User, note: str = "") -> Ticket:
     if ticket.status == Status.ASSIGNED:
         from .tickets import _apply_status
 
+        old = ticket.assigned_to_id
         fields = _apply_status(ticket, to=Status.OPEN, by=by, note=note, at=timezone.now())
         ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
-        events.record(ticket=ticket, kind=Kind.UNASSIGNED, actor=by, note=note)
+        events.record(
+            ticket=ticket,
+            kind=Kind.UNASSIGNED,
+            actor=by,
+            before={"assigned_to": old},
+            after={"assigned_to": None},
+            note=note,
+        )
         return ticket
     _set_assignee(ticket, None, by=by, note=note)
     return ticket
@@ -103,12 +113,27 @@ def claim_ticket(*, ticket: Ticket, by: User) -> Ticket:
 
 
 def _candidates(team: Team) -> list[AgentProfile]:
-    members = list(team.members.filter(is_active=True).values_list("pk", flat=True))
-    AgentProfile.objects.bulk_create(
-        [AgentProfile(user_id=pk) for pk in members], ignore_conflicts=True
+    """The team's available staff members' profiles, locked in id order.
+
+    Members without a profile get the default one first, created in user-id order so two
+    transactions creating the same profiles queue on each other instead of deadlocking. The
+    locks are `FOR NO KEY UPDATE`: enough to serialise assignments to an agent without blocking
+    rows that merely reference the profile.
+    """
+    members = sorted(
+        team.members.filter(is_active=True)
+        .filter(Q(groups__name__in=list(STAFF_ROLES)) | Q(is_superuser=True))
+        .values_list("pk", flat=True)
+        .distinct()
     )
+    existing = set(
+        AgentProfile.objects.filter(user_id__in=members).values_list("user_id", flat=True)
+    )
+    missing = [AgentProfile(user_id=pk) for pk in members if pk not in existing]
+    if missing:
+        AgentProfile.objects.bulk_create(missing, ignore_conflicts=True)
     return list(
-        AgentProfile.objects.select_for_update()
+        AgentProfile.objects.select_for_update(no_key=True)
         .filter(user_id__in=members, status=AgentStatus.AVAILABLE)
         .order_by("pk")
     )
@@ -154,11 +179,20 @@ def choose_agent(*, team: Team, ticket: Ticket) -> User | None:
 
 @transaction.atomic
 def auto_assign(*, ticket: Ticket) -> User | None:
-    """Assign an unassigned ticket by its team's strategy; returns the agent or None."""
+    """Assign an unassigned ticket by its team's strategy; returns the agent or None.
+
+    Locks the team row (so a round-robin pointer is read and moved by one assignment at a time),
+    then the ticket, then the candidates' profiles in id order; loads are counted under those
+    locks, so no agent is pushed past capacity, also by teams sharing agents. A ticket already
+    assigned or no longer active is left alone (idempotent).
+    """
     if ticket.team_id is None:
         return None
-    team = Team.objects.select_for_update().get(pk=ticket.team_id)
-    ticket = lock_ticket(ticket.pk)
+    # NO KEY UPDATE: only the pointer changes. A plain FOR UPDATE would also block the KEY SHARE
+    # lock that other transactions' foreign-key checks take on the team row (tickets filed into
+    # or moved to the team), for no benefit.
+    team = Team.objects.select_for_update(no_key=True).get(pk=ticket.team_id)
+    given, ticket = ticket, lock_ticket(ticket.pk)
     if ticket.assigned_to_id is not None or ticket.status not in ACTIVE_STATUSES:
         return ticket.assigned_to
     agent = choose_agent(team=team, ticket=ticket)
@@ -166,9 +200,12 @@ def auto_assign(*, ticket: Ticket) -> User | None:
         return None
     team.last_assigned_to = agent
     team.save(update_fields=["last_assigned_to"])
-    _set_assignee(
+    fields = _set_assignee(
         ticket, agent, by=None, note=f"Assigned automatically ({team.get_strategy_display()})"
     )
+    # The caller (create_ticket) goes on with its own instance: bring it up to date.
+    for name in fields:
+        setattr(given, name, getattr(ticket, name))
     return agent
 
 
@@ -191,7 +228,21 @@ def agents_with_load():
 
 @transaction.atomic
 def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> AgentProfile:
-    """Status (the agent or a lead), capacity and skills (leads): who gets automatic work."""
+    """Status (the agent or a lead), capacity and skills (leads): who gets automatic work.
+
+    Agents change only their own status; anything else is refused (403) with nothing changed.
+    """
+    require_staff(by, "change agent profiles")
+    unknown = set(changes) - {"status", "capacity", "skills"}
+    if unknown:
+        raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if not has_role(by, Role.SUPPORT_LEAD, Role.ADMIN):
+        if profile.user_id != by.pk:
+            raise NotAllowed("Agents can change only their own status.")
+        if set(changes) - {"status"}:
+            raise NotAllowed("Only support leads change capacity and skills.")
+    if "status" in changes and changes["status"] not in AgentStatus.values:
+        raise DomainError(f"Unknown status {changes['status']!r}.", errors={"status": ["Invalid."]})
     skills = changes.pop("skills", None)
     fields = []
     for name in ("status", "capacity"):

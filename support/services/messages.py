@@ -85,10 +85,7 @@ def add_message(
 
             fields += _apply_status(ticket, to=Status.IN_PROGRESS, by=by, note=note, at=now)
     elif sender_type == SenderType.AGENT and not internal and ticket.first_responded_at is None:
-        ticket.first_responded_at = now
-        fields.append("first_responded_at")
-        sla.refresh_sla_due_at(ticket)
-        fields.append("sla_due_at")
+        fields += sla.record_first_response(ticket, at=now)
     ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     _address(message, ticket=ticket, author=by, at=now)
     events.record(

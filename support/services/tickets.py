@@ -13,7 +13,15 @@ from core.roles import is_staff_member
 from core.sanitize import html_to_text, sanitize_html
 
 from .. import events, notifications, sla
-from ..models import Category, Tag, Team, Ticket, TicketLink, TicketMessage
+from ..models import (
+    Category,
+    MessageRecipient,
+    Tag,
+    Team,
+    Ticket,
+    TicketLink,
+    TicketMessage,
+)
 from ..models.choices import Channel, LinkKind, Priority, Status
 from ..workflow import check_transition
 from .common import lock_ticket, require_staff
@@ -175,17 +183,8 @@ def change_priority(*, ticket: Ticket, by: User, priority: str, note: str = "") 
         "resolution_due_at": _iso(ticket.resolution_due_at),
     }
     ticket.priority = priority
-    sla.assign_policy(ticket)
-    ticket.save(
-        update_fields=[
-            "priority",
-            "sla_policy",
-            "first_response_due_at",
-            "resolution_due_at",
-            "sla_due_at",
-            "updated_at",
-        ]
-    )
+    fields = sla.assign_policy(ticket, now=timezone.now())
+    ticket.save(update_fields=["priority", *fields, "updated_at"])
     events.record(
         ticket=ticket,
         kind=Kind.PRIORITY_CHANGED,
@@ -353,6 +352,8 @@ def merge_tickets(*, source: Ticket, target: Ticket, by: User, note: str = "") -
         raise Conflict("Only tickets of the same customer can be merged.", code="merge_customer")
     moved = TicketMessage.objects.filter(ticket=source).update(ticket=target)
     source.attachments.update(ticket=target)
+    # Read receipts carry the ticket (denormalised for unread counts): they move too.
+    MessageRecipient.objects.filter(ticket=source).update(ticket=target)
     if source.description_text:
         TicketMessage.objects.create(
             ticket=target,

@@ -1,0 +1,375 @@
+"""Django admin for support: lists scoped like the desk, rule-bearing writes through services.
+
+A ticket's status, priority, assignee, SLA fields and number are read-only in the change form:
+they change through the actions ("Assign to me", "Resolve", "Close"), which call the services
+per ticket and report refusals instead of failing. The plain fields (subject, category, team,
+channel, tags) are saved through `update_ticket`, so the change is audited like any other.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import F
+from django.utils.text import Truncator
+
+from core.errors import DomainError
+
+from . import services
+from .models import (
+    AgentProfile,
+    Category,
+    ResponseTemplate,
+    SLAPolicy,
+    Tag,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
+from .models.choices import Status
+
+EXCERPT_CHARS = 120
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TicketMessageInline(ReadOnlyInline):
+    model = TicketMessage
+    fields = ["created_at", "sender_type", "author", "is_internal", "excerpt"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    @admin.display(description="Message")
+    def excerpt(self, message):
+        return Truncator(message.body_text).chars(EXCERPT_CHARS)
+
+
+class TicketEventInline(ReadOnlyInline):
+    """The audit trail: append-only, so nothing here can be added, changed or deleted."""
+
+    model = TicketEvent
+    fields = ["created_at", "kind", "actor", "before", "after", "note", "is_internal"]
+    readonly_fields = fields
+    verbose_name_plural = "audit trail"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+# Changed only by the services (lifecycle, assignment, SLA), never typed into the form.
+TICKET_READONLY_FIELDS = [
+    "number",
+    "status",
+    "priority",
+    "assigned_to",
+    "description",
+    "customer",
+    "customer_email",
+    "customer_name",
+    "organization",
+    "sla_policy",
+    "first_response_due_at",
+    "resolution_due_at",
+    "sla_due_at",
+    "first_responded_at",
+    "resolved_at",
+    "closed_at",
+    "sla_paused_at",
+    "sla_paused_minutes",
+    "response_warned",
+    "response_breached",
+    "resolution_warned",
+    "resolution_breached",
+    "escalation_level",
+    "last_message_at",
+    "customer_last_reply_at",
+    "satisfaction_rating",
+    "satisfaction_comment",
+    "nps_score",
+    "rated_at",
+    "merged_into",
+    "created_at",
+    "updated_at",
+]
+# What `services.update_ticket` accepts from the form (tags are saved with the relations).
+TICKET_EDITABLE_FIELDS = ["subject", "category", "team", "channel"]
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "assigned_to",
+        "team",
+        "sla_due_at",
+        "created_at",
+    ]
+    list_filter = ["status", "priority", "channel", "team", "category"]
+    search_fields = ["number", "subject", "customer_email"]
+    # The SLA-ordered queue: nearest deadline first, tickets without one last.
+    ordering = [F("sla_due_at").asc(nulls_last=True), "-pk"]
+    list_select_related = ["assigned_to", "team"]
+    autocomplete_fields = ["customer", "assigned_to", "team", "category", "organization"]
+    filter_horizontal = ["tags"]
+    show_full_result_count = False
+    list_per_page = 50
+    readonly_fields = TICKET_READONLY_FIELDS
+    fieldsets = [
+        (None, {"fields": ["number", "subject", "description", "status", "priority"]}),
+        ("Routing", {"fields": ["channel", "category", "team", "assigned_to", "tags"]}),
+        (
+            "Customer",
+            {"fields": ["customer", "customer_email", "customer_name", "organization"]},
+        ),
+        (
+            "SLA",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "sla_policy",
+                    "first_response_due_at",
+                    "resolution_due_at",
+                    "sla_due_at",
+                    "first_responded_at",
+                    "resolved_at",
+                    "closed_at",
+                    "sla_paused_at",
+                    "sla_paused_minutes",
+                    ("response_warned", "response_breached"),
+                    ("resolution_warned", "resolution_breached"),
+                    "escalation_level",
+                ],
+            },
+        ),
+        (
+            "Activity",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "last_message_at",
+                    "customer_last_reply_at",
+                    "satisfaction_rating",
+                    "satisfaction_comment",
+                    "nps_score",
+                    "rated_at",
+                    "merged_into",
+                    "created_at",
+                    "updated_at",
+                ],
+            },
+        ),
+    ]
+    inlines = [TicketMessageInline, TicketEventInline]
+    actions = ["assign_to_me", "resolve", "close"]
+
+    def get_queryset(self, request):
+        # The desk's scoping, not the admin's own: superusers and leads see all, agents theirs.
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False  # tickets are opened through create_ticket (numbers, SLA, routing)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail outlives any admin session
+
+    def save_model(self, request, obj, form, change):
+        changes = {
+            name: form.cleaned_data[name]
+            for name in TICKET_EDITABLE_FIELDS
+            if name in form.changed_data
+        }
+        if changes:
+            services.update_ticket(ticket=obj, by=request.user, **changes)
+
+    def save_related(self, request, form, formsets, change):
+        # The inlines are read-only (saving them changes nothing); tags go through the service
+        # so their change is audited too.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        if "tags" in form.changed_data:
+            names = [tag.name for tag in form.cleaned_data["tags"]]
+            services.update_ticket(ticket=form.instance, by=request.user, tags=names)
+
+    def _apply(self, request, queryset, verb: str, change) -> None:
+        """Run `change(ticket)` per ticket; refusals become one warning, not an error page."""
+        done, refused = 0, []
+        for ticket in queryset.order_by("pk"):
+            try:
+                change(ticket)
+            except DomainError as exc:
+                refused.append(f"{ticket.number}: {exc.message}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{verb}: {done} ticket(s).", level=messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"Not {verb.lower()}: " + " ".join(refused),
+                level=messages.WARNING,
+            )
+
+    @admin.action(description="Assign to me")
+    def assign_to_me(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Assigned",
+            lambda ticket: services.assign_ticket(
+                ticket=ticket, agent=request.user, by=request.user, note="Assigned in the admin"
+            ),
+        )
+
+    @admin.action(description="Resolve")
+    def resolve(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Resolved",
+            lambda ticket: services.change_status(
+                ticket=ticket, to=Status.RESOLVED, by=request.user
+            ),
+        )
+
+    @admin.action(description="Close")
+    def close(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Closed",
+            lambda ticket: services.change_status(ticket=ticket, to=Status.CLOSED, by=request.user),
+        )
+
+
+@admin.register(TicketMessage)
+class TicketMessageAdmin(admin.ModelAdmin):
+    """Read-only: messages are written by add_message (sanitising, notifying, SLA clocks)."""
+
+    list_display = ["created_at", "ticket", "sender_type", "author", "is_internal"]
+    list_filter = ["sender_type", "is_internal"]
+    list_select_related = ["ticket", "author"]
+    search_fields = ["ticket__number", "email_message_id"]
+    readonly_fields = [
+        "ticket",
+        "author",
+        "sender_type",
+        "is_internal",
+        "body_text",
+        "email_message_id",
+        "created_at",
+    ]
+    fields = readonly_fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        visible = Ticket.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(ticket__in=visible)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "category", "is_active", "updated_at"]
+    list_filter = ["channel", "is_active", "category"]
+    list_select_related = ["category"]
+    search_fields = ["name", "subject", "body"]
+    autocomplete_fields = ["category"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "strategy", "last_assigned_to"]
+    list_filter = ["strategy"]
+    list_select_related = ["last_assigned_to"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["members", "categories"]
+    # The round-robin pointer belongs to auto_assign, which moves it under the team's row lock.
+    readonly_fields = ["last_assigned_to"]
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "status", "capacity", "status_changed_at"]
+    list_filter = ["status"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "user__full_name"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["skills"]
+    readonly_fields = ["status_changed_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "user"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service, from the stored row, so it sees (and stamps) the real change.
+        services.update_agent_profile(
+            profile=AgentProfile.objects.get(pk=obj.pk),
+            by=request.user,
+            **{name: form.cleaned_data[name] for name in ("status", "capacity")},
+        )
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "priority",
+        "customer_tier",
+        "first_response_minutes",
+        "resolution_minutes",
+        "warning_percent",
+        "calendar",
+        "is_active",
+    ]
+    list_filter = ["priority", "customer_tier", "is_active"]
+    list_select_related = ["calendar"]
+    search_fields = ["name"]
+    autocomplete_fields = ["calendar"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]

@@ -1,0 +1,213 @@
+from django.db import transaction
+from rest_framework import serializers
+
+from core.models import BusinessCalendar, User
+
+from ..models import EscalationLevel, EscalationPolicy, SLAPolicy, Team, TicketEscalation
+from ..models.choices import Priority
+from .serializers import PersonSerializer
+
+
+class SLAPolicySerializer(serializers.ModelSerializer):
+    calendar = serializers.PrimaryKeyRelatedField(
+        queryset=BusinessCalendar.objects.all(), required=False, allow_null=True
+    )
+    escalation_policy = serializers.PrimaryKeyRelatedField(
+        queryset=EscalationPolicy.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = SLAPolicy
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "customer_tier",
+            "first_response_minutes",
+            "resolution_minutes",
+            "warning_percent",
+            "calendar",
+            "escalation_policy",
+            "auto_escalate",
+            "notify_on_warning",
+            "notify_on_breach",
+            "is_active",
+        ]
+
+    def validate(self, attrs):
+        instance = self.instance
+        priority = attrs.get("priority", getattr(instance, "priority", None))
+        tier = attrs.get("customer_tier", getattr(instance, "customer_tier", ""))
+        active = attrs.get("is_active", getattr(instance, "is_active", True))
+        clash = SLAPolicy.objects.filter(priority=priority, customer_tier=tier, is_active=True)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        if active and clash.exists():
+            raise serializers.ValidationError(
+                {"priority": ["An active policy for this priority and tier exists already."]},
+                code="duplicate_policy",
+            )
+        return attrs
+
+
+class EscalationLevelSerializer(serializers.ModelSerializer):
+    notify_users = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.filter(is_active=True), required=False
+    )
+    notify_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    reassign_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = EscalationLevel
+        fields = [
+            "level",
+            "trigger",
+            "delay_minutes",
+            "notify_users",
+            "notify_team",
+            "notify_emails",
+            "notify_slack",
+            "notify_teams",
+            "reassign_team",
+            "raise_priority",
+        ]
+
+
+class EscalationPolicySerializer(serializers.ModelSerializer):
+    levels = EscalationLevelSerializer(many=True)
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "is_active", "levels"]
+
+    def validate_levels(self, levels):
+        numbers = [level["level"] for level in levels]
+        if sorted(numbers) != list(range(1, len(numbers) + 1)):
+            raise serializers.ValidationError("Levels are numbered 1, 2, 3… without gaps.")
+        return levels
+
+    @transaction.atomic
+    def create(self, validated_data):
+        levels = validated_data.pop("levels")
+        policy = EscalationPolicy.objects.create(**validated_data)
+        self._write_levels(policy, levels)
+        return policy
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        levels = validated_data.pop("levels", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.save()
+        if levels is not None:
+            instance.levels.all().delete()
+            self._write_levels(instance, levels)
+        return instance
+
+    def _write_levels(self, policy, levels):
+        for data in levels:
+            users = data.pop("notify_users", [])
+            level = EscalationLevel.objects.create(policy=policy, **data)
+            level.notify_users.set(users)
+
+
+class ClockSerializer(serializers.Serializer):
+    target_minutes = serializers.IntegerField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    elapsed_minutes = serializers.FloatField(allow_null=True)
+    remaining_minutes = serializers.FloatField(allow_null=True)
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    warned = serializers.BooleanField()
+    breached = serializers.BooleanField()
+    breached_at = serializers.DateTimeField(allow_null=True)
+
+
+class TicketSLASerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    state = serializers.CharField()
+    policy = serializers.CharField(allow_null=True)
+    priority = serializers.CharField()
+    calendar = serializers.CharField(allow_null=True)
+    paused = serializers.BooleanField()
+    paused_minutes = serializers.FloatField()
+    first_response = ClockSerializer()
+    resolution = ClockSerializer()
+    escalation_level = serializers.IntegerField()
+    override = serializers.DictField(allow_null=True)
+
+
+class SLAOverrideSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    first_response_minutes = serializers.IntegerField(min_value=1, required=False)
+    resolution_minutes = serializers.IntegerField(min_value=1, required=False)
+    reason = serializers.CharField(max_length=2000)
+
+    def validate(self, attrs):
+        if not {"priority", "first_response_minutes", "resolution_minutes"} & set(attrs):
+            raise serializers.ValidationError(
+                "Change the priority or at least one target.", code="nothing_to_change"
+            )
+        return attrs
+
+
+class EscalateSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The team that takes the ticket over.",
+    )
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="The person who takes the ticket over.",
+    )
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    actor = PersonSerializer(read_only=True, allow_null=True)
+    target_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_user = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TicketEscalation
+        fields = [
+            "id",
+            "level",
+            "source",
+            "trigger",
+            "reason",
+            "actor",
+            "target_team",
+            "target_user",
+            "notified",
+            "created_at",
+        ]
+
+
+class RemindSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=[("assignee", "Assignee"), ("customer", "Customer")])
+    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
+
+    def validate(self, attrs):
+        from ..reports import MAX_REPORT_DAYS
+
+        if attrs["end_date"] < attrs["start_date"]:
+            raise serializers.ValidationError({"end_date": ["Must not be before start_date."]})
+        if (attrs["end_date"] - attrs["start_date"]).days >= MAX_REPORT_DAYS:
+            raise serializers.ValidationError(
+                {"end_date": [f"A report covers at most {MAX_REPORT_DAYS} days."]}
+            )
+        return attrs

@@ -1,0 +1,181 @@
+"""SLA, escalation, reminder and report endpoints."""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.permissions import ActionPermissions, IsStaffMember, IsSupportLead
+
+from .. import reports, sla
+from ..models import EscalationPolicy, SLAPolicy
+from ..selectors import tickets_for
+from ..services import escalation
+from ..services.sla_overrides import override_sla
+from . import sla_serializers as s
+from .views import ERROR_RESPONSES, _ticket_lookup
+
+
+class SLAPolicyViewSet(viewsets.ModelViewSet):
+    """SLA policies: support leads write, agents read."""
+
+    serializer_class = s.SLAPolicySerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": [IsStaffMember],
+        "retrieve": [IsStaffMember],
+        "*": [IsSupportLead],
+    }
+    queryset = SLAPolicy.objects.order_by("priority", "customer_tier", "pk")
+
+
+class EscalationPolicyViewSet(viewsets.ModelViewSet):
+    """Escalation policies with their ordered levels: support leads write, agents read."""
+
+    serializer_class = s.EscalationPolicySerializer
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": [IsStaffMember],
+        "retrieve": [IsStaffMember],
+        "*": [IsSupportLead],
+    }
+    queryset = EscalationPolicy.objects.prefetch_related("levels__notify_users").order_by("name")
+
+
+def ticket_sla(ticket) -> dict:
+    now = timezone.now()
+    clocks = sla.read_clocks(ticket, now=now)
+    override = None
+    if ticket.sla_overridden_at:
+        override = {
+            "by": ticket.sla_overridden_by.display_name if ticket.sla_overridden_by else None,
+            "at": ticket.sla_overridden_at,
+            "reason": ticket.sla_override_reason,
+        }
+    policy = ticket.sla_policy
+    return {
+        "ticket": ticket.number,
+        "state": sla.sla_state(ticket, now=now),
+        "policy": policy.name if policy else None,
+        "priority": ticket.priority,
+        "calendar": str(policy.calendar) if policy and policy.calendar_id else None,
+        "paused": ticket.sla_paused_at is not None,
+        "paused_minutes": round(ticket.sla_paused_minutes, 2),
+        "first_response": vars(clocks["first_response"]),
+        "resolution": vars(clocks["resolution"]),
+        "escalation_level": ticket.escalation_level,
+        "override": override,
+    }
+
+
+class TicketSLAView(APIView):
+    """A ticket's SLA: targets, due times, elapsed and remaining working minutes, state."""
+
+    permission_classes = [ActionPermissions]
+    action_permissions = {"get": [IsStaffMember], "patch": [IsSupportLead]}
+
+    def _ticket(self, request, ticket):
+        queryset = tickets_for(request.user).select_related(
+            "sla_policy__calendar", "sla_overridden_by"
+        )
+        return _ticket_lookup(queryset, ticket)
+
+    @extend_schema(summary="SLA of a ticket (staff)", responses={200: s.TicketSLASerializer})
+    def get(self, request, ticket):
+        return Response(s.TicketSLASerializer(ticket_sla(self._ticket(request, ticket))).data)
+
+    @extend_schema(
+        summary="Change priority or override targets (support leads; audited)",
+        request=s.SLAOverrideSerializer,
+        responses={200: s.TicketSLASerializer, **ERROR_RESPONSES},
+    )
+    def patch(self, request, ticket):
+        target = self._ticket(request, ticket)
+        data = s.SLAOverrideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        override_sla(ticket=target, by=request.user, **data.validated_data)
+        return Response(s.TicketSLASerializer(ticket_sla(self._ticket(request, ticket))).data)
+
+
+class TicketEscalateView(APIView):
+    permission_classes = [ActionPermissions]
+    action_permissions = {"post": [IsStaffMember]}
+
+    @extend_schema(
+        summary="Escalate one level up (staff)",
+        request=s.EscalateSerializer,
+        responses={201: s.EscalationSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request, ticket):
+        target = _ticket_lookup(tickets_for(request.user), ticket)
+        data = s.EscalateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = escalation.escalate_ticket(
+            ticket=target,
+            by=request.user,
+            reason=data.validated_data["reason"],
+            team=data.validated_data.get("team"),
+            user=data.validated_data.get("user"),
+        )
+        return Response(s.EscalationSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class TicketEscalationsView(APIView):
+    permission_classes = [ActionPermissions]
+    action_permissions = {"get": [IsStaffMember]}
+
+    @extend_schema(
+        summary="Escalation history (staff)", responses={200: s.EscalationSerializer(many=True)}
+    )
+    def get(self, request, ticket):
+        target = _ticket_lookup(tickets_for(request.user), ticket)
+        history = target.escalations.select_related("actor", "target_team", "target_user")
+        return Response(s.EscalationSerializer(history, many=True).data)
+
+
+class TicketRemindView(APIView):
+    permission_classes = [ActionPermissions]
+    action_permissions = {"post": [IsStaffMember]}
+
+    @extend_schema(
+        summary="Remind the assignee, or nudge the customer (once per 30 minutes each)",
+        request=s.RemindSerializer,
+        responses={202: None, **ERROR_RESPONSES},
+    )
+    def post(self, request, ticket):
+        target = _ticket_lookup(tickets_for(request.user), ticket)
+        data = s.RemindSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        escalation.remind(ticket=target, by=request.user, **data.validated_data)
+        return Response({"detail": "Reminder sent."}, status=status.HTTP_202_ACCEPTED)
+
+
+class SLAReportView(APIView):
+    permission_classes = [ActionPermissions]
+    action_permissions = {"get": [IsStaffMember]}
+
+    @extend_schema(
+        summary="SLA compliance report (staff); `format=csv` downloads it",
+        parameters=[
+            OpenApiParameter("start_date", str, required=True, description="YYYY-MM-DD"),
+            OpenApiParameter("end_date", str, required=True, description="YYYY-MM-DD"),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+        ],
+        responses={200: None, **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        query = s.ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = reports.sla_report(
+            tickets=tickets_for(request.user),
+            start=query.validated_data["start_date"],
+            end=query.validated_data["end_date"],
+        )
+        if query.validated_data["format"] == "csv":
+            response = HttpResponse(reports.breaches_csv(report), content_type="text/csv")
+            name = f"sla-report-{report['start_date']}-{report['end_date']}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response(report)

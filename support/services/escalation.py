@@ -1,0 +1,214 @@
+"""Escalations (automatic levels and manual one-level-up) and reminders."""
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError
+from core.models import User
+
+from .. import events, notifications
+from ..models import EscalationLevel, Team, Ticket, TicketEscalation
+from ..models.choices import ACTIVE_STATUSES, PRIORITY_RANK, Priority
+from .common import lock_ticket, require_staff
+
+Kind = events.Kind
+REMINDER_INTERVAL = dt.timedelta(minutes=30)
+RANKED_PRIORITIES = sorted(Priority.values, key=lambda p: PRIORITY_RANK[p])
+
+
+def _raised(priority: str) -> str:
+    index = RANKED_PRIORITIES.index(priority)
+    return RANKED_PRIORITIES[max(0, index - 1)]
+
+
+def levels_of(ticket: Ticket) -> list[EscalationLevel]:
+    policy = ticket.sla_policy.escalation_policy if ticket.sla_policy_id else None
+    if policy is None or not policy.is_active:
+        return []
+    return list(
+        policy.levels.select_related("notify_team", "reassign_team")
+        .prefetch_related("notify_users")
+        .order_by("level")
+    )
+
+
+def next_breach_level_time(ticket: Ticket, levels, *, after_level: int) -> dt.datetime | None:
+    """When the next breach-triggered level above `after_level` is due, or None."""
+    breached_at = min(
+        filter(None, [ticket.response_breached_at, ticket.resolution_breached_at]), default=None
+    )
+    if breached_at is None:
+        return None
+    for level in levels:
+        if level.level > after_level and level.trigger == "breach":
+            return breached_at + dt.timedelta(minutes=level.delay_minutes)
+    return None
+
+
+def _apply_level(
+    ticket: Ticket,
+    level: EscalationLevel | None,
+    *,
+    by,
+    reason,
+    source,
+    target_team=None,
+    target_user=None,
+    trigger="",
+    at,
+) -> TicketEscalation:
+    """Record the escalation, reassign or raise priority if the level says so, notify."""
+    number = ticket.escalation_level + 1 if level is None else level.level
+    try:
+        with transaction.atomic():
+            escalation = TicketEscalation.objects.create(
+                ticket=ticket,
+                level=number,
+                source=source,
+                trigger=trigger,
+                reason=reason,
+                actor=by,
+                target_team=target_team or (level.reassign_team if level else None),
+                target_user=target_user,
+                created_at=at,
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"{ticket.number} already reached escalation level {number}.", code="already_escalated"
+        ) from None
+    before = {
+        "escalation_level": ticket.escalation_level,
+        "priority": ticket.priority,
+        "team": ticket.team_id,
+    }
+    ticket.escalation_level = number
+    fields = ["escalation_level"]
+    new_team = target_team or (level.reassign_team if level else None)
+    if new_team is not None and new_team.pk != ticket.team_id:
+        ticket.team = new_team
+        fields.append("team")
+    if level is not None and level.raise_priority and ticket.priority != Priority.URGENT:
+        from .. import sla
+
+        ticket.priority = _raised(ticket.priority)
+        fields += ["priority", *sla.assign_policy(ticket, now=at)]
+    if target_user is not None and target_user.pk != ticket.assigned_to_id:
+        ticket.assigned_to = target_user
+        fields.append("assigned_to")
+    ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    events.record(
+        ticket=ticket,
+        kind=Kind.ESCALATED,
+        actor=by,
+        before=before,
+        after={
+            "escalation_level": number,
+            "priority": ticket.priority,
+            "team": ticket.team_id,
+            "source": source,
+        },
+        note=reason,
+    )
+    escalation.notified = notifications.ticket_escalated(ticket, escalation=escalation, level=level)
+    escalation.save(update_fields=["notified"])
+    return escalation
+
+
+@transaction.atomic
+def escalate_ticket(
+    *, ticket: Ticket, by: User, reason: str, team: Team | None = None, user: User | None = None
+) -> TicketEscalation:
+    """Manual escalation: one level up, with a reason and optionally a team or person to take it."""
+    require_staff(by, "escalate tickets")
+    if not reason.strip():
+        raise DomainError("Say why the ticket is escalated.", errors={"reason": ["Required."]})
+    ticket = lock_ticket(ticket.pk)
+    if ticket.status not in ACTIVE_STATUSES:
+        raise Conflict(f"A {ticket.status} ticket cannot be escalated.", code="ticket_inactive")
+    levels = {level.level: level for level in levels_of(ticket)}
+    level = levels.get(ticket.escalation_level + 1)
+    now = timezone.now()
+    escalation = _apply_level(
+        ticket,
+        level,
+        by=by,
+        reason=reason.strip(),
+        source="manual",
+        target_team=team,
+        target_user=user,
+        trigger="manual",
+        at=now,
+    )
+    ticket.next_escalation_at = next_breach_level_time(
+        ticket, list(levels.values()), after_level=ticket.escalation_level
+    )
+    ticket.save(update_fields=["next_escalation_at"])
+    return escalation
+
+
+def fire_due_escalation(ticket_id: int, *, now: dt.datetime) -> TicketEscalation | None:
+    """The monitor's step for one ticket whose next escalation is due (row already locked)."""
+    ticket = lock_ticket(ticket_id)
+    if ticket.next_escalation_at is None or ticket.next_escalation_at > now:
+        return None
+    if ticket.status not in ACTIVE_STATUSES:
+        ticket.next_escalation_at = None
+        ticket.save(update_fields=["next_escalation_at"])
+        return None
+    levels = levels_of(ticket)
+    level = next((lv for lv in levels if lv.level == ticket.escalation_level + 1), None)
+    escalation = None
+    if level is not None:
+        escalation = _apply_level(
+            ticket,
+            level,
+            by=None,
+            reason="SLA breached",
+            source="automatic",
+            trigger=level.trigger,
+            at=now,
+        )
+    ticket.next_escalation_at = next_breach_level_time(
+        ticket, levels, after_level=ticket.escalation_level
+    )
+    ticket.save(update_fields=["next_escalation_at"])
+    return escalation
+
+
+def escalate_at_warning(ticket: Ticket, *, now: dt.datetime) -> TicketEscalation | None:
+    """A policy level with the warning trigger fires when the ticket is first at risk."""
+    levels = levels_of(ticket)
+    level = next((lv for lv in levels if lv.level == ticket.escalation_level + 1), None)
+    if level is None or level.trigger != "warning":
+        return None
+    return _apply_level(
+        ticket, level, by=None, reason="SLA at risk", source="automatic", trigger="warning", at=now
+    )
+
+
+@transaction.atomic
+def remind(*, ticket: Ticket, by: User, target: str, message: str = "") -> None:
+    """An SLA reminder to the assignee, or a nudge to the customer; once per 30 min per target."""
+    require_staff(by, "send reminders")
+    if target not in ("assignee", "customer"):
+        raise DomainError("Remind the assignee or the customer.", errors={"target": ["Invalid."]})
+    ticket = lock_ticket(ticket.pk)
+    if ticket.status not in ACTIVE_STATUSES:
+        raise Conflict(f"A {ticket.status} ticket needs no reminder.", code="ticket_inactive")
+    if target == "assignee" and ticket.assigned_to_id is None:
+        raise Conflict("The ticket has no assignee to remind.", code="no_assignee")
+    now = timezone.now()
+    recent = ticket.events.filter(
+        kind=Kind.REMINDED, after__target=target, created_at__gt=now - REMINDER_INTERVAL
+    ).exists()
+    if recent:
+        raise Conflict(
+            f"The {target} was reminded less than {REMINDER_INTERVAL.seconds // 60} minutes ago.",
+            code="reminder_rate_limited",
+        )
+    event = events.record(
+        ticket=ticket, kind=Kind.REMINDED, actor=by, after={"target": target}, note=message
+    )
+    notifications.reminder(ticket, target=target, message=message, reminder_id=event.pk)
