@@ -106,6 +106,29 @@ def assign_policy(ticket: Ticket, *, now: datetime | None = None) -> list[str]:
     return list(DUE_FIELDS)
 
 
+def finished_pauses(ticket: Ticket) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromisoformat(start), datetime.fromisoformat(end))
+        for start, end in ticket.sla_pauses
+    ]
+
+
+def due_after_pauses(schedule: Schedule, start: datetime, minutes: float, pauses) -> datetime:
+    """When `minutes` working minutes outside the pauses have passed since `start`.
+
+    A pause that begins after the clock has already run out does not move the due time back.
+    """
+    cursor, remaining = start, minutes
+    for pause_start, pause_end in pauses:
+        if pause_start > cursor:
+            available = working_minutes_between(schedule, cursor, pause_start)
+            if available >= remaining:
+                break
+            remaining -= available
+        cursor = max(cursor, pause_end)
+    return add_working_minutes(schedule, cursor, remaining)
+
+
 def _warning_minutes(ticket: Ticket, target: int) -> float:
     percent = ticket.sla_policy.warning_percent if ticket.sla_policy_id else 80
     return target * percent / 100
@@ -124,14 +147,14 @@ def recompute_due_times(ticket: Ticket, *, now: datetime | None = None) -> None:
     schedule = schedule_for(ticket.sla_policy)
     start = ticket.created_at
     response, resolution = ticket.response_target_minutes, ticket.resolution_target_minutes
-    paused = ticket.sla_paused_minutes
     ticket.first_response_due_at = add_working_minutes(schedule, start, response)
     ticket.response_warn_at = add_working_minutes(
         schedule, start, _warning_minutes(ticket, response)
     )
-    ticket.resolution_due_at = add_working_minutes(schedule, start, resolution + paused)
-    ticket.resolution_warn_at = add_working_minutes(
-        schedule, start, _warning_minutes(ticket, resolution) + paused
+    pauses = finished_pauses(ticket)
+    ticket.resolution_due_at = due_after_pauses(schedule, start, resolution, pauses)
+    ticket.resolution_warn_at = due_after_pauses(
+        schedule, start, _warning_minutes(ticket, resolution), pauses
     )
     if now is not None:
         _reset_flags_ahead(ticket, now)
@@ -192,8 +215,9 @@ def on_status_change(ticket: Ticket, *, old_status: str, at: datetime) -> list[s
         changed.append("sla_paused_at")
     elif not stops and ticket.sla_paused_at is not None:
         ticket.sla_paused_minutes += working_minutes_between(schedule, ticket.sla_paused_at, at)
+        ticket.sla_pauses = [*ticket.sla_pauses, [ticket.sla_paused_at.isoformat(), at.isoformat()]]
         ticket.sla_paused_at = None
-        changed += ["sla_paused_at", "sla_paused_minutes"]
+        changed += ["sla_paused_at", "sla_paused_minutes", "sla_pauses"]
         if ticket.resolution_target_minutes is not None:
             recompute_due_times(ticket, now=at)
             changed += DUE_FIELDS

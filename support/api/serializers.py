@@ -359,6 +359,25 @@ class RateSerializer(serializers.Serializer):
     nps_score = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
 
 
+# What a customer may see of a public event: the state it moved between, never staff notes.
+CUSTOMER_EVENT_KEYS = frozenset({"status", "source", "target", "follow_up"})
+
+
+class CustomerEventSerializer(serializers.ModelSerializer):
+    before = serializers.SerializerMethodField()
+    after = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "before", "after", "created_at"]
+
+    def get_before(self, event) -> dict:
+        return {k: v for k, v in event.before.items() if k in CUSTOMER_EVENT_KEYS}
+
+    def get_after(self, event) -> dict:
+        return {k: v for k, v in event.after.items() if k in CUSTOMER_EVENT_KEYS}
+
+
 class EventSerializer(serializers.ModelSerializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
 

@@ -199,7 +199,7 @@ class RemindSerializer(serializers.Serializer):
 class ReportQuerySerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
+    export = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
 
     def validate(self, attrs):
         from ..reports import MAX_REPORT_DAYS

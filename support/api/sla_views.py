@@ -157,11 +157,11 @@ class SLAReportView(APIView):
     action_permissions = {"get": [IsStaffMember]}
 
     @extend_schema(
-        summary="SLA compliance report (staff); `format=csv` downloads it",
+        summary="SLA compliance report (staff); `export=csv` downloads it",
         parameters=[
             OpenApiParameter("start_date", str, required=True, description="YYYY-MM-DD"),
             OpenApiParameter("end_date", str, required=True, description="YYYY-MM-DD"),
-            OpenApiParameter("format", str, enum=["json", "csv"]),
+            OpenApiParameter("export", str, enum=["json", "csv"]),
         ],
         responses={200: None, **ERROR_RESPONSES},
     )
@@ -173,7 +173,7 @@ class SLAReportView(APIView):
             start=query.validated_data["start_date"],
             end=query.validated_data["end_date"],
         )
-        if query.validated_data["format"] == "csv":
+        if query.validated_data["export"] == "csv":
             response = HttpResponse(reports.breaches_csv(report), content_type="text/csv")
             name = f"sla-report-{report['start_date']}-{report['end_date']}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'

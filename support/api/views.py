@@ -314,7 +314,8 @@ class TicketViewSet(
         ticket = self.get_object()
         queryset = ticket.events.select_related("actor")
         if not is_staff_member(request.user):
-            queryset = queryset.filter(is_internal=False)
+            public = queryset.filter(is_internal=False)[:500]
+            return Response(s.CustomerEventSerializer(public, many=True).data)
         return Response(s.EventSerializer(queryset[:500], many=True).data)
 
     # --- lifecycle ----------------------------------------------------------------------

@@ -51,3 +51,16 @@ class ResponseTemplate(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from core.errors import DomainError
+
+        from ..templating import validate_template_text
+
+        for field in ("subject", "body"):
+            try:
+                validate_template_text(getattr(self, field))
+            except DomainError as exc:
+                raise ValidationError({field: exc.message}) from None

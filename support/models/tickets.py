@@ -77,6 +77,8 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     sla_paused_at = models.DateTimeField(null=True, blank=True)
     sla_paused_minutes = models.FloatField(default=0, help_text="Working minutes spent paused.")
+    # Finished pauses of the resolution clock, [[start, end], ...] in ISO 8601, oldest first.
+    sla_pauses = models.JSONField(default=list, blank=True)
     response_warned = models.BooleanField(default=False)
     response_breached = models.BooleanField(default=False)
     resolution_warned = models.BooleanField(default=False)

@@ -23,8 +23,9 @@ def test_readyz_checks_database_cache_and_broker(client):
 
 
 def test_readyz_names_the_broker_when_it_is_unreachable(client, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(app.conf, "broker_read_url", None)
+    # The readiness check reads through the read URL; patch only that (patching broker_url too
+    # would make monkeypatch "restore" the read URL to the dead address it falls back to).
+    monkeypatch.setattr(app.conf, "broker_read_url", "redis://127.0.0.1:1/0")
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()

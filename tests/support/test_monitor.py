@@ -114,11 +114,13 @@ def test_breach_escalates_by_policy_levels(customer, agent):
     lead = UserFactory(roles=["support_lead"])
     night_shift = TeamFactory(members=[UserFactory(roles=["agent"])])
     policy = EscalationPolicy.objects.create(name="Urgent escalation")
-    first = EscalationLevel.objects.create(policy=policy, level=1, delay_minutes=0,
-                                           notify_slack=False)
+    first = EscalationLevel.objects.create(
+        policy=policy, level=1, delay_minutes=0, notify_slack=False
+    )
     first.notify_users.add(lead)
-    EscalationLevel.objects.create(policy=policy, level=2, delay_minutes=30,
-                                   reassign_team=night_shift)
+    EscalationLevel.objects.create(
+        policy=policy, level=2, delay_minutes=30, reassign_team=night_shift
+    )
     SLAPolicy.objects.filter(priority=Priority.URGENT).update(escalation_policy=policy)
     ticket = urgent_ticket(customer, agent)
 
@@ -128,8 +130,9 @@ def test_breach_escalates_by_policy_levels(customer, agent):
     ticket.refresh_from_db()
     assert ticket.escalation_level == 1
     assert ticket.next_escalation_at == T0 + dt.timedelta(minutes=45)
-    assert OutboxMessage.objects.filter(key__startswith=f"ticket:{ticket.pk}:escalation:1",
-                                        recipient_user=lead).exists()
+    assert OutboxMessage.objects.filter(
+        key__startswith=f"ticket:{ticket.pk}:escalation:1", recipient_user=lead
+    ).exists()
 
     assert run_monitor(now=T0 + dt.timedelta(minutes=40)).escalated == 0
     assert run_monitor(now=T0 + dt.timedelta(minutes=46)).escalated == 1

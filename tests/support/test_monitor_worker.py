@@ -1,0 +1,417 @@
+"""End to end: the SLA monitor run by a real Celery worker, redelivered, and killed mid-run.
+
+A worker subprocess consumes `support.tasks.check_sla_breaches` from Redis db 11 and runs it
+against the test database (so these tests commit their rows). The deliveries the monitor enqueues
+are routed to a queue this worker does not consume: the tests count outbox rows (one per
+notification key), not sent messages. Whatever the test process itself publishes (ticket
+creation e-mails) goes to Redis db 12, which nobody consumes. Both are flushed afterwards.
+"""
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from core.models import OutboxMessage
+from core.tasks import deliver_outbox_message
+from support.models import EscalationLevel, EscalationPolicy, SLAPolicy, Ticket, TicketEscalation
+from support.models.choices import Priority
+from support.services import assign_ticket
+from support.tasks import check_sla_breaches
+
+from ..factories import UserFactory
+from .factories import make_ticket
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_REDIS_URL = "redis://127.0.0.1:6379/11"
+SINK_REDIS_URL = "redis://127.0.0.1:6379/12"
+CLOCKS = ("response", "resolution")
+SLA_FLAGS = ("response_warned", "resolution_warned", "response_breached", "resolution_breached")
+
+WORKER_SETTINGS = """\
+from {settings_module} import *  # noqa: F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Deliveries wait in a queue this worker does not consume: the monitor task is never queued
+# behind thousands of them, and the tests count outbox rows instead.
+CELERY_TASK_ROUTES = {{"core.tasks.deliver_outbox_message": {{"queue": "outbox-parked"}}}}
+"""
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {what() if callable(what) else what}")
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def published_to(task, url):
+    """`task.apply_async` publishes to the broker at `url` instead of the configured one."""
+    task = celery_app.tasks[task.name]
+    apply_async = type(task).apply_async
+    conn = celery_app.connection_for_write(url)
+
+    def publish(self, *args, **kwargs):
+        kwargs.setdefault("connection", conn)
+        return apply_async(self, *args, **kwargs)
+
+    task.apply_async = publish.__get__(task)
+    try:
+        yield
+    finally:
+        del task.apply_async
+        conn.release()
+
+
+@pytest.fixture(autouse=True)
+def redis_dbs():
+    for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
+        redis.Redis.from_url(url).flushdb()
+    with published_to(deliver_outbox_message, SINK_REDIS_URL):
+        yield
+    for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
+        redis.Redis.from_url(url).flushdb()
+
+
+class Worker:
+    def __init__(self, process, log_path):
+        self.process, self.log_path = process, log_path
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self):
+        """SIGKILL the worker's whole process group: no shutdown, no ack, no rollback by it."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+@pytest.fixture
+def start_worker(tmp_path, settings):
+    """Starts Celery workers (solo pool) on Redis db 11 against the test database."""
+    (tmp_path / "monitor_worker_settings.py").write_text(
+        WORKER_SETTINGS.format(settings_module=settings.SETTINGS_MODULE)
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(tmp_path), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+        "DJANGO_SETTINGS_MODULE": "monitor_worker_settings",
+        "DATABASE_URL": database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "REDIS_URL": WORKER_REDIS_URL,
+        "CELERY_BROKER_URL": WORKER_REDIS_URL,
+        "CELERY_RESULT_BACKEND": WORKER_REDIS_URL,
+        "SLACK_WEBHOOK_URL": "",
+        "TEAMS_WEBHOOK_URL": "",
+    }
+    command = [
+        str(Path(sys.executable).with_name("celery")),
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        "celery",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "info",
+    ]
+    workers = []
+
+    def start():
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, for the SIGKILL
+            )
+        worker = Worker(process, log_path)
+        workers.append(worker)
+        wait_for(lambda: " ready." in worker.log() or process.poll() is not None, 30, "a worker")
+        assert process.poll() is None, f"The worker exited:\n{worker.log()}"
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def publish_monitor() -> str:
+    with published_to(check_sla_breaches, WORKER_REDIS_URL):
+        return check_sla_breaches.apply_async().id
+
+
+def wait_succeeded(worker, task_id, timeout=30):
+    wait_for(
+        lambda: f"[{task_id}] succeeded" in worker.log(),
+        timeout,
+        lambda: f"task {task_id}; worker log:\n{worker.log()[-5000:]}",
+    )
+    return re.search(rf"\[{task_id}\] succeeded in [\d.]+s: (.*)", worker.log()).group(1)
+
+
+@pytest.fixture
+def staff(db):
+    agent = UserFactory(roles=["agent"])
+    lead = UserFactory(roles=["support_lead"])
+    policy = EscalationPolicy.objects.create(name="Urgent escalation")
+    level = EscalationLevel.objects.create(policy=policy, level=1, delay_minutes=0)
+    level.notify_users.add(lead)
+    SLAPolicy.objects.filter(priority=Priority.URGENT).update(escalation_policy=policy)
+    return agent, lead
+
+
+def breached_tickets(customer, agent, count, hours_ago=6):
+    """Urgent tickets (15/240 min) made through the services `hours_ago` hours ago: all due."""
+    created = timezone.now() - dt.timedelta(hours=hours_ago)
+    ids = []
+    with mock.patch("django.utils.timezone.now", return_value=created):
+        for n in range(count):
+            ticket = make_ticket(
+                by=customer, priority=Priority.URGENT, created_at=created, subject=f"Down #{n}"
+            )
+            assign_ticket(ticket=ticket, agent=agent, by=agent)
+            ids.append(ticket.pk)
+    return ids
+
+
+def expected_keys(ticket_ids, agent, lead, *, escalated=True):
+    """The outbox key of every notification the monitor owes these tickets, each exactly once."""
+    keys = set()
+    for pk in ticket_ids:
+        for clock in CLOCKS:
+            keys.add(f"ticket:{pk}:sla:{clock}-warning:user:{agent.pk}:in-app")
+            for channel in ("in-app", "email"):
+                keys.add(f"ticket:{pk}:sla:{clock}-breach:user:{agent.pk}:{channel}")
+        if escalated:
+            for user in (agent, lead):
+                for channel in ("in-app", "email"):
+                    keys.add(f"ticket:{pk}:escalation:1:user:{user.pk}:{channel}")
+    return keys
+
+
+def monitor_keys():
+    return list(
+        OutboxMessage.objects.filter(key__regex=r":(sla|escalation):").values_list("key", flat=True)
+    )
+
+
+def sla_events():
+    """(ticket, kind, clock) of every SLA event, with how often each occurs."""
+    from support.models import TicketEvent
+
+    rows = TicketEvent.objects.filter(kind__in=["sla_warning", "sla_breached"]).values_list(
+        "ticket_id", "kind", "after__clock"
+    )
+    return Counter(rows)
+
+
+def snapshot():
+    from support.models import TicketEvent
+
+    return {
+        "events": TicketEvent.objects.count(),
+        "escalations": TicketEscalation.objects.count(),
+        "outbox": OutboxMessage.objects.count(),
+        "tickets": list(
+            Ticket.objects.order_by("pk").values_list(
+                "pk", *SLA_FLAGS, "escalation_level", "next_escalation_at", "updated_at"
+            )
+        ),
+    }
+
+
+def assert_exactly_once(ticket_ids, agent, lead):
+    events = sla_events()
+    expected = {
+        (pk, kind, clock)
+        for pk in ticket_ids
+        for kind in ("sla_warning", "sla_breached")
+        for clock in CLOCKS
+    }
+    assert set(events) == expected
+    assert set(events.values()) == {1}, [k for k, n in events.items() if n > 1][:5]
+    escalations = Counter(TicketEscalation.objects.values_list("ticket_id", "level"))
+    assert escalations == {(pk, 1): 1 for pk in ticket_ids}
+    keys = monitor_keys()
+    assert len(keys) == len(set(keys))
+    assert set(keys) == expected_keys(ticket_ids, agent, lead)
+    tickets = Ticket.objects.filter(pk__in=ticket_ids)
+    assert all(
+        t.response_breached and t.resolution_breached and t.escalation_level == 1 for t in tickets
+    )
+    assert not tickets.filter(next_escalation_at__isnull=False).exists()
+
+
+def test_breaches_are_found_notified_once_and_escalated_and_redelivery_changes_nothing(
+    customer, staff, start_worker
+):
+    agent, lead = staff
+    ids = breached_tickets(customer, agent, 30)
+    assert monitor_keys() == []
+    worker = start_worker()
+
+    # a) One run: every ticket warned and breached on both clocks, escalated to level 1.
+    started = time.monotonic()
+    result = wait_succeeded(worker, publish_monitor())
+    elapsed = time.monotonic() - started
+    assert result == "{'warned': 60, 'breached': 60, 'escalated': 30}", worker.log()
+    assert_exactly_once(ids, agent, lead)
+    assert elapsed < 30
+
+    # b) The same task delivered three more times (redelivery, a late beat) changes nothing.
+    before = snapshot()
+    task_ids = [publish_monitor() for _ in range(3)]
+    for task_id in task_ids:
+        assert wait_succeeded(worker, task_id) == "{'warned': 0, 'breached': 0, 'escalated': 0}"
+    assert snapshot() == before
+    assert_exactly_once(ids, agent, lead)
+
+
+def clone_tickets(template_id, count):
+    """`count` copies of a ticket made through the services (same clocks, all due), in bulk."""
+    template = Ticket.objects.get(pk=template_id)
+    copies = []
+    for n in range(count):
+        copy = Ticket.objects.get(pk=template_id)
+        copy.pk = None
+        copy.number = f"{template.number}-{n}"
+        copies.append(copy)
+    return [t.pk for t in Ticket.objects.bulk_create(copies, batch_size=1000)]
+
+
+def other_backends():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return cursor.fetchone()[0]
+
+
+def progress():
+    """How many (ticket, flag) pairs are set: committed batches only."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + " + ".join(f"count(*) FILTER (WHERE {flag})" for flag in SLA_FLAGS)
+            + " FROM support_ticket"
+        )
+        return cursor.fetchone()[0]
+
+
+def assert_consistent(ticket_ids, agent, lead):
+    """Every flag that is set has its event and its notifications, and nothing more is written."""
+    events = sla_events()
+    assert set(events.values()) <= {1}
+    flagged = set()
+    for row in Ticket.objects.filter(pk__in=ticket_ids).values("pk", *SLA_FLAGS):
+        for flag in SLA_FLAGS:
+            clock, stage = flag.split("_")
+            if row[flag]:
+                flagged.add((row["pk"], "sla_warning" if stage == "warned" else "sla_breached", clock))
+    assert set(events) == flagged
+    keys = set(monitor_keys())
+    owed = set()
+    for pk, kind, clock in flagged:
+        if kind == "sla_warning":
+            owed.add(f"ticket:{pk}:sla:{clock}-warning:user:{agent.pk}:in-app")
+        else:
+            owed |= {f"ticket:{pk}:sla:{clock}-breach:user:{agent.pk}:{c}" for c in ("in-app", "email")}
+    escalated = set(TicketEscalation.objects.values_list("ticket_id", flat=True))
+    assert escalated == set(
+        Ticket.objects.filter(pk__in=ticket_ids, escalation_level=1).values_list("pk", flat=True)
+    )
+    owed |= {
+        f"ticket:{pk}:escalation:1:user:{user.pk}:{c}"
+        for pk in escalated
+        for user in (agent, lead)
+        for c in ("in-app", "email")
+    }
+    assert keys == owed
+    return len(flagged)
+
+
+def test_a_worker_killed_mid_run_leaves_whole_batches_and_the_next_run_finishes(
+    customer, staff, start_worker
+):
+    agent, lead = staff
+    count = 1500
+    [template_id] = breached_tickets(customer, agent, 1)
+    ids = [template_id, *clone_tickets(template_id, count - 1)]
+    total = len(SLA_FLAGS) * count
+
+    # c) Kill the worker (SIGKILL, whole process group) while the run is part-way through. A run
+    # can finish before the kill lands on a fast machine: then try once more on fresh tickets.
+    worker = start_worker()
+    task_id = publish_monitor()
+    deadline = time.monotonic() + 30
+    done = progress()
+    while done == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        done = progress()
+    assert 0 < done, f"the run never started; worker log:\n{worker.log()[-5000:]}"
+    worker.kill()
+    killed_mid_run = f"[{task_id}] succeeded" not in worker.log()
+    # The killed worker's connection goes away and PostgreSQL rolls its open batch back.
+    wait_for(lambda: other_backends() == 0, 10, "the killed worker's database session to end")
+
+    partial = assert_consistent(ids, agent, lead)
+    if killed_mid_run:
+        assert 0 < partial < total
+    else:  # The whole run committed before the kill: nothing to resume, still exactly once.
+        assert partial == total
+
+    # A new worker and the next beat tick (the old message stays unacknowledged) finish the work.
+    worker = start_worker()
+    wait_succeeded(worker, publish_monitor(), timeout=45)
+    assert_exactly_once(ids, agent, lead)
+    # And once more changes nothing.
+    before = snapshot()
+    assert wait_succeeded(worker, publish_monitor()) == (
+        "{'warned': 0, 'breached': 0, 'escalated': 0}"
+    )
+    assert snapshot() == before
