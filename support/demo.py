@@ -17,7 +17,16 @@ from core.models import OutboxMessage, User
 from core.models.notifications import OutboxStatus
 from core.models.users import CustomerTier
 
-from .models import AgentProfile, Category, ResponseTemplate, SLAPolicy, Team, Ticket
+from .models import (
+    AgentProfile,
+    Category,
+    EscalationLevel,
+    EscalationPolicy,
+    ResponseTemplate,
+    SLAPolicy,
+    Team,
+    Ticket,
+)
 from .models.choices import AssignmentStrategy, Channel, Priority, Status, TemplateChannel
 
 CATEGORIES = [
@@ -152,6 +161,20 @@ def seed_catalogue() -> None:
             "first_response_minutes": 10,
             "resolution_minutes": 120,
         },
+    )
+    policy, created = EscalationPolicy.objects.get_or_create(name="Standard escalation")
+    if created:
+        lead = User.objects.filter(email="lead@example.com").first()
+        first = EscalationLevel.objects.create(
+            policy=policy, level=1, trigger="breach", delay_minutes=0, notify_slack=True
+        )
+        if lead:
+            first.notify_users.add(lead)
+        EscalationLevel.objects.create(
+            policy=policy, level=2, trigger="breach", delay_minutes=120, raise_priority=True
+        )
+    SLAPolicy.objects.filter(priority__in=[Priority.URGENT, Priority.HIGH]).update(
+        escalation_policy=policy
     )
     teams = [
         (

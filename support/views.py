@@ -8,16 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.roles import is_staff_member
 from core.selectors import notifications_for
 
-from . import services
+from . import services, sla
 from .forms import NewTicketForm, RateForm, ReplyForm
 from .models.choices import ACTIVE_STATUSES, Channel, Status
 from .selectors import messages_for, search_tickets, tickets_for
+from .services import escalation
 from .workflow import allowed_targets
 
 DESK_NOTIFICATIONS_SHOWN = 10
@@ -100,6 +102,8 @@ def desk_ticket(request, number):
         "transitions": allowed_targets(ticket.status, staff=True),
         "events": list(ticket.events.select_related("actor")[:100]),
         "status_labels": dict(Status.choices),
+        "clocks": sla.read_clocks(ticket, now=timezone.now()),
+        "escalations": list(ticket.escalations.select_related("actor")),
     }
     return render(request, "desk/ticket.html", context)
 
@@ -115,6 +119,14 @@ def desk_ticket_action(request, number):
     try:
         if action == "claim":
             services.claim_ticket(ticket=ticket, by=request.user)
+        elif action == "escalate":
+            escalation.escalate_ticket(
+                ticket=ticket, by=request.user, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, "Escalated.")
+        elif action == "remind":
+            escalation.remind(ticket=ticket, by=request.user, target=request.POST.get("target", ""))
+            messages.success(request, "Reminder sent.")
         elif action == "status":
             services.change_status(
                 ticket=ticket,

@@ -379,7 +379,7 @@ def test_a_worker_killed_mid_run_leaves_whole_batches_and_the_next_run_finishes(
     customer, staff, start_worker
 ):
     agent, lead = staff
-    count = 1500
+    count = 240
     [template_id] = breached_tickets(customer, agent, 1)
     ids = [template_id, *clone_tickets(template_id, count - 1)]
     total = len(SLA_FLAGS) * count
