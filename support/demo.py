@@ -274,8 +274,9 @@ def seed_tickets() -> None:
         if final_status == Status.OPEN:
             continue
         ticket.refresh_from_db()
-        step = dt.timedelta(minutes=rng.uniform(5, 240)) if final_status != Status.OPEN else None
-        at += step
+        # Most answers come well within the targets; about one in eight is late.
+        response_budget, resolution_budget = SLA_DEFAULTS[priority]
+        at += dt.timedelta(minutes=response_budget * rng.uniform(0.05, 0.3))
         agent = ticket.assigned_to or rng.choice(agents)
         with clock_at(at):
             if ticket.assigned_to_id is None:
@@ -286,7 +287,9 @@ def seed_tickets() -> None:
             with clock_at(at + dt.timedelta(minutes=30)):
                 services.cancel_ticket(ticket=ticket, by=customer, note="No longer needed.")
             continue
-        at += dt.timedelta(minutes=rng.uniform(10, 600))
+        at += dt.timedelta(
+            minutes=response_budget * rng.choice([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.2])
+        )
         with clock_at(at):
             services.add_message(ticket=ticket, by=agent, body=f"<p>{rng.choice(AGENT_LINES)}</p>")
             if rng.random() < 0.5:
@@ -307,7 +310,7 @@ def seed_tickets() -> None:
         at += dt.timedelta(hours=rng.uniform(1, 20))
         with clock_at(at):
             services.add_message(ticket=ticket, by=customer, body=rng.choice(CUSTOMER_LINES))
-        at += dt.timedelta(hours=rng.uniform(0.5, 10))
+        at += dt.timedelta(minutes=resolution_budget * rng.choice([0.1, 0.2, 0.3, 0.4, 1.1]))
         with clock_at(at):
             services.resolve_ticket(ticket=ticket, by=agent)
         if rng.random() < 0.6:

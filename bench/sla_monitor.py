@@ -1,0 +1,326 @@
+"""Benchmark of the SLA monitor (support.monitor.run_monitor) at 10,000 and 1,000,000 open tickets.
+
+    .venv/bin/python bench/sla_monitor.py                       # 10,000 and 1,000,000 tickets
+    .venv/bin/python bench/sla_monitor.py --tickets 10000       # a quick trial
+    .venv/bin/python bench/sla_monitor.py --explain             # also EXPLAIN ANALYZE the queries
+
+Uses its own database (default `supportdesk_bench_sla`, created and migrated if missing) and Redis
+db 12 for the deliveries the monitor publishes (flushed before and after). For each size it
+seeds N open urgent tickets with SQL (`INSERT ... SELECT generate_series`), SLA fields filled as
+the services fill them (policy set, targets, due and warning instants in the future, flags false,
+active statuses, assigned to an agent), then measures in the same process:
+
+  (i)   run_monitor with nothing due: p50 of --runs runs (target < 50 ms);
+  (ii)  a run where exactly 100 tickets breach (their response due time moved into the past with
+        one UPDATE): p50 of 3 rounds; target: about as long at 1M as at 10k;
+  (iii) per-breach cost = (run with K breaches - empty run) / K, K = 1000, each breach with its
+        event, notifications (in-app + e-mail to the assignee) and escalation (level 1, delay 0,
+        notifying the assignee and a lead): target < 2 ms per breach.
+
+The tickets of (ii) and (iii) are already warned, so each one changes state once (one breach,
+then its escalation in the same run).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/supportdesk_bench_sla"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+CHUNK = 100_000
+EMPTY_TARGET_MS = 50.0
+RATIO_TARGET = 1.5  # "about as long at 1M as at 10k"
+PER_BREACH_TARGET_MS = 2.0
+
+
+def configure(url: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
+    os.environ["REDIS_URL"] = REDIS_URL
+    os.environ["CELERY_BROKER_URL"] = REDIS_URL
+    os.environ["CELERY_RESULT_BACKEND"] = REDIS_URL
+    os.environ["SLACK_WEBHOOK_URL"] = ""
+    os.environ["TEAMS_WEBHOOK_URL"] = ""
+    os.environ["DJANGO_HTTPS"] = "false"
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+
+
+def create_database(url: str) -> None:
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = urlunparse(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=os.environ,
+        check=True,
+    )
+
+
+def setup_policies():
+    """An agent, a lead, the urgent policy (15/240 min, 24/7) escalating at once to level 1."""
+    from core.models import User
+    from support.models import EscalationLevel, EscalationPolicy, SLAPolicy
+
+    agent, _ = User.objects.get_or_create(
+        email="sla-bench-agent@example.com", defaults={"full_name": "Bench Agent"}
+    )
+    lead, _ = User.objects.get_or_create(
+        email="sla-bench-lead@example.com", defaults={"full_name": "Bench Lead"}
+    )
+    escalation, _ = EscalationPolicy.objects.get_or_create(name="Bench urgent escalation")
+    level, _ = EscalationLevel.objects.get_or_create(
+        policy=escalation, level=1, defaults={"delay_minutes": 0}
+    )
+    level.notify_users.set([lead])
+    policy, _ = SLAPolicy.objects.update_or_create(
+        priority="urgent",
+        customer_tier="",
+        is_active=True,
+        defaults={
+            "name": "urgent policy",
+            "first_response_minutes": 15,
+            "resolution_minutes": 240,
+            "escalation_policy": escalation,
+            "auto_escalate": True,
+        },
+    )
+    return agent, lead, policy
+
+
+def reset_and_seed(n: int, agent_id: int, policy_id: int) -> float:
+    """N open urgent tickets, all clocks running and due in the future; returns seconds taken."""
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE support_ticketevent, support_ticketescalation, core_outboxmessage,"
+            " core_notification, support_ticket RESTART IDENTITY CASCADE"
+        )
+    # The clocks of the services (24/7, warning at 80%): response due 15 min after creation,
+    # resolution 240 min. Creation is spread over the last ~10 minutes, and due times pushed a
+    # day or more ahead (so nothing is due); the instants stay distinct and index-ordered.
+    statuses = "(ARRAY['open','assigned','in_progress','waiting_on_internal'])"
+    for start in range(1, n + 1, CHUNK):
+        stop = min(n, start + CHUNK - 1)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO support_ticket (
+                    number, subject, description, description_text, customer_email,
+                    customer_name, priority, status, channel, assigned_to_id, sla_policy_id,
+                    response_target_minutes, resolution_target_minutes, created_at, updated_at,
+                    first_response_due_at, response_warn_at, resolution_due_at,
+                    resolution_warn_at, sla_due_at, sla_paused_minutes, sla_pauses,
+                    response_warned, response_breached, resolution_warned, resolution_breached,
+                    escalation_level, satisfaction_comment, sla_override_reason
+                )
+                SELECT 'SLA-' || g, 'Export to CSV never finishes ' || g, '', '',
+                    'customer' || (g %% 5000) || '@example.com', '', 'urgent',
+                    {statuses}[1 + g %% 4], 'web', %(agent)s, %(policy)s, 15, 240, c, c,
+                    c + interval '15 min', c + interval '12 min',
+                    c + interval '240 min', c + interval '192 min', c + interval '15 min',
+                    0, '[]'::jsonb, false, false, false, false, 0, '', ''
+                FROM generate_series(%(start)s, %(stop)s) AS g,
+                    LATERAL (SELECT now() + interval '1 day' + g * interval '1 second' AS c) t
+                """,
+                {"agent": agent_id, "policy": policy_id, "start": start, "stop": stop},
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE support_ticket")
+    return time.perf_counter() - started
+
+
+def make_due(count: int, n: int, round_: int) -> list[int]:
+    """`count` warned tickets spread over the table whose response is now overdue."""
+    from django.db import connection
+
+    step = max(1, n // count)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE support_ticket
+               SET response_warned = true,
+                   first_response_due_at = now() - interval '1 minute',
+                   response_warn_at = now() - interval '4 minute'
+             WHERE id IN (
+                SELECT id FROM support_ticket
+                 WHERE NOT response_breached AND NOT response_warned AND (id + %s) %% %s = 0
+                 ORDER BY id LIMIT %s)
+            RETURNING id
+            """,
+            [round_, step, count],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    assert len(ids) == count, (len(ids), count)
+    return ids
+
+
+def timed_run():
+    from django.db import connection
+
+    from support.monitor import run_monitor
+
+    count = 0
+
+    def counter(execute, sql, params, many, context):
+        nonlocal count
+        count += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        run = run_monitor()
+        elapsed = (time.perf_counter() - started) * 1000
+    return elapsed, run, count
+
+
+def empty_p50(runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        elapsed, run, _ = timed_run()
+        assert (run.warned, run.breached, run.escalated) == (0, 0, 0), run
+        times.append(elapsed)
+    return statistics.median(times)
+
+
+def run_with_breaches(count: int, n: int, round_: int):
+    make_due(count, n, round_)
+    elapsed, run, queries = timed_run()
+    assert (run.warned, run.breached, run.escalated) == (0, count, count), run
+    return elapsed, queries
+
+
+def explain() -> str:
+    """EXPLAIN ANALYZE of each query the monitor selects with (in a rolled-back transaction)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from support import monitor
+    from support.models import Ticket
+
+    now = timezone.now()
+    out = []
+    queries = [
+        (
+            f"{check.clock} {check.stage}",
+            monitor._due(check, now)
+            .order_by(check.instant)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[: monitor.BATCH_SIZE],
+        )
+        for check in monitor.CHECKS
+    ]
+    queries.append(
+        (
+            "escalations due",
+            Ticket.objects.filter(next_escalation_at__lte=now)
+            .order_by("next_escalation_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[: monitor.BATCH_SIZE],
+        )
+    )
+    for name, queryset in queries:
+        with transaction.atomic():
+            plan = queryset.explain(analyze=True, buffers=True)
+            transaction.set_rollback(True)
+        out.append(f"-- {name}\n{plan}")
+    return "\n\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--tickets", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=9, help="empty runs per size (p50)")
+    parser.add_argument("--changed", type=int, default=100)
+    parser.add_argument("--k", type=int, default=1000, help="breaches of the per-breach run")
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+
+    configure(args.url)
+    sys.path.insert(0, str(ROOT))
+    create_database(args.url)
+    import django
+
+    django.setup()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    agent, _lead, policy = setup_policies()
+    results = {}
+    try:
+        for n in args.tickets:
+            seconds = reset_and_seed(n, agent.pk, policy.pk)
+            print(f"seeded {n:,} tickets in {seconds:.1f}s", flush=True)
+            empty_run_p50 = empty_p50(args.runs)
+            changed = [run_with_breaches(args.changed, n, r)[0] for r in range(3)]
+            empty_after = empty_p50(args.runs)
+            k_elapsed, k_queries = run_with_breaches(args.k, n, 3)
+            results[n] = {
+                "empty": empty_run_p50,
+                "changed": statistics.median(changed),
+                "k_run": k_elapsed,
+                "k_queries": k_queries,
+                "per_breach": (k_elapsed - empty_after) / args.k,
+            }
+            r = results[n]
+            print(
+                f"  n={n:,}: empty p50 {r['empty']:.1f} ms; {args.changed} breaches "
+                f"{r['changed']:.0f} ms (runs {', '.join(f'{c:.0f}' for c in changed)}); "
+                f"{args.k} breaches {k_elapsed:.0f} ms, {k_queries} queries "
+                f"({k_queries / args.k:.1f}/breach); per breach {r['per_breach']:.2f} ms",
+                flush=True,
+            )
+            if args.explain:
+                print(f"\nEXPLAIN ANALYZE at {n:,} tickets, nothing due:\n{explain()}\n")
+            redis.Redis.from_url(REDIS_URL).flushdb()
+    finally:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+    print()
+    print(f"{'measure':<44}{'value':>14}{'target':>16}  result")
+    rows = []
+    for n, r in results.items():
+        ok = r["empty"] < EMPTY_TARGET_MS
+        rows.append((f"(i) empty run p50, {n:,} tickets", f"{r['empty']:.1f} ms", "< 50 ms", ok))
+        rows.append(
+            (f"(ii) run with {args.changed} breaches, {n:,}", f"{r['changed']:.0f} ms", "", None)
+        )
+        ok = r["per_breach"] < PER_BREACH_TARGET_MS
+        rows.append(
+            (f"(iii) per breach (K={args.k}), {n:,}", f"{r['per_breach']:.2f} ms", "< 2 ms", ok)
+        )
+    sizes = sorted(results)
+    if len(sizes) > 1:
+        small, large = results[sizes[0]], results[sizes[-1]]
+        for key, label in (("empty", "(i) empty"), ("changed", f"(ii) {args.changed} breaches")):
+            ratio = large[key] / small[key]
+            rows.append(
+                (
+                    f"{label} ratio {sizes[-1]:,}/{sizes[0]:,}",
+                    f"{ratio:.2f}x",
+                    f"< {RATIO_TARGET}x",
+                    ratio < RATIO_TARGET,
+                )
+            )
+    for name, value, target, ok in rows:
+        verdict = "" if ok is None else ("PASS" if ok else "FAIL")
+        print(f"{name:<44}{value:>14}{target:>16}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
