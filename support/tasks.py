@@ -16,3 +16,21 @@ def check_sla_breaches() -> dict:
 
     run = run_monitor()
     return {"warned": run.warned, "breached": run.breached, "escalated": run.escalated}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def auto_assign_ticket(ticket_id: int) -> int | None:
+    """Assign a new ticket by its team's strategy (enqueued when the ticket is created)."""
+    from .models import Ticket
+
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        return None
+    agent = services.auto_assign(ticket=ticket)
+    return agent.pk if agent else None
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def assign_waiting_tickets() -> int:
+    """Pick up tickets whose assignment task was lost or found nobody free (beat, every minute)."""
+    return services.assign_waiting()

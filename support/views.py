@@ -18,7 +18,7 @@ from core.selectors import notifications_for
 from . import services, sla
 from .forms import NewTicketForm, RateForm, ReplyForm
 from .models.choices import ACTIVE_STATUSES, Channel, Status
-from .selectors import messages_for, search_tickets, tickets_for
+from .selectors import attach_unread_counts, messages_for, search_tickets, tickets_for
 from .services import escalation
 from .workflow import allowed_targets
 
@@ -59,6 +59,8 @@ def desk_home(request):
         tickets = search_tickets(tickets, q)
     tickets = tickets.order_by("sla_due_at", "-created_at") if view != "done" else tickets
     page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    attach_unread_counts(page.object_list, request.user)
     context = {
         "page": page,
         "view": view,

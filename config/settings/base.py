@@ -103,6 +103,9 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    # Every query here is a short OLTP query: PostgreSQL's JIT compilation costs far more than
+    # it saves on them (hundreds of milliseconds on the queue query at a million tickets).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -282,6 +285,10 @@ CELERY_BEAT_SCHEDULE = {
     "core-sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 30.0},
     "core-housekeeping": {"task": "core.tasks.housekeeping", "schedule": 120.0},
     "support-sla-monitor": {"task": "support.tasks.check_sla_breaches", "schedule": 60.0},
+    "support-assign-waiting": {
+        "task": "support.tasks.assign_waiting_tickets",
+        "schedule": 60.0,
+    },
     "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
 }
 

@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from core.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, run_idempotently
+from core.api.pagination import UncountedPageNumberPagination
 from core.api.permissions import (
     ActionPermissions,
     IsAuthenticatedUser,
@@ -24,7 +24,7 @@ from core.sanitize import text_to_html
 from .. import services, templating
 from ..models import AgentProfile, Category, ResponseTemplate, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, Status
-from ..selectors import attachments_for, messages_for, tickets_for
+from ..selectors import attach_unread_counts, attachments_for, messages_for, tickets_for
 from . import serializers as s
 from .filters import TicketFilter
 
@@ -49,13 +49,8 @@ ERROR_RESPONSES = {
 }
 
 
-class TicketCursorPagination(CursorPagination):
-    """Keyset pages: constant cost at any depth and no COUNT over a million rows."""
-
-    page_size = 25
-    page_size_query_param = "page_size"
-    max_page_size = 100
-    ordering = "-created_at"
+class TicketPagination(UncountedPageNumberPagination):
+    """Ticket lists never count the (possibly million-row) filtered set."""
 
 
 ORDERINGS = {
@@ -112,7 +107,7 @@ class TicketViewSet(
 ):
     lookup_value_regex = r"[0-9]+|[A-Za-z]{3}-[0-9]{8}-[0-9]+"
     filterset_class = TicketFilter
-    pagination_class = TicketCursorPagination
+    pagination_class = TicketPagination
     permission_classes = [ActionPermissions]
     http_method_names = ["get", "post", "patch", "head", "options"]
     action_permissions = {
@@ -142,19 +137,26 @@ class TicketViewSet(
         return super().get_throttles()
 
     def get_queryset(self):
-        return tickets_for(self.request.user)
+        if self.action in ("list", "retrieve", "partial_update"):
+            return tickets_for(self.request.user)
+        # Sub-resources and actions need the ticket row only.
+        return Ticket.objects.visible_to(self.request.user)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         ordering = ORDERINGS.get(self.request.query_params.get("ordering", ""))
-        if ordering and self.action == "list":
-            self.paginator.ordering = ordering
-        return queryset
+        return queryset.order_by(*(ordering or ORDERINGS["-created_at"]))
 
     def get_object(self):
         ticket = _ticket_lookup(self.get_queryset(), self.kwargs["pk"])
         self.check_object_permissions(self.request, ticket)
+        attach_unread_counts([ticket], self.request.user)
         return ticket
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        attach_unread_counts(page, self.request.user)
+        return page
 
     def get_serializer_class(self):
         if not is_staff_member(self.request.user):
@@ -164,7 +166,8 @@ class TicketViewSet(
         return s.TicketDetailSerializer
 
     def _detail(self, ticket, code=status.HTTP_200_OK):
-        ticket = self.get_queryset().get(pk=ticket.pk)
+        ticket = tickets_for(self.request.user).get(pk=ticket.pk)
+        attach_unread_counts([ticket], self.request.user)
         return Response(self.get_serializer(ticket).data, status=code)
 
     @extend_schema(

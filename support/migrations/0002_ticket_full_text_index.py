@@ -4,9 +4,11 @@ from django.db import migrations
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return  # SQLite (embedded mode) searches with LIKE
-    from support.search import INDEX_SQL
-
-    schema_editor.execute(INDEX_SQL)
+    schema_editor.execute(
+        "CREATE INDEX IF NOT EXISTS support_ticket_fts ON support_ticket USING gin (("
+        "to_tsvector('english'::regconfig, "
+        "coalesce(subject, '') || ' ' || coalesce(description_text, ''))))"
+    )
 
 
 def drop_index(apps, schema_editor):

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -13,11 +14,18 @@ from .choices import Channel, LinkKind, Priority, SenderType, Status
 from .sla import SLAPolicy
 from .teams import Team
 
+ACTIVE_STATUS_VALUES = [
+    "open",
+    "assigned",
+    "in_progress",
+    "waiting_on_customer",
+    "waiting_on_internal",
+]
 # Which tickets have a running clock (used by the monitor and its partial indexes).
 RESPONSE_RUNNING = Q(
     sla_policy__isnull=False,
     first_responded_at__isnull=True,
-    status__in=["open", "assigned", "in_progress", "waiting_on_customer", "waiting_on_internal"],
+    status__in=ACTIVE_STATUS_VALUES,
 )
 RESOLUTION_RUNNING = Q(
     sla_policy__isnull=False,
@@ -114,6 +122,9 @@ class Ticket(models.Model):
     )
     rated_at = models.DateTimeField(null=True, blank=True)
 
+    # Full-text document of subject and description, kept by a PostgreSQL trigger (migration
+    # 0005) and indexed with GIN; stays empty on SQLite, where search falls back to LIKE.
+    search_document = SearchVectorField(null=True, editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
@@ -129,6 +140,12 @@ class Ticket(models.Model):
             models.Index(fields=["assigned_to", "status"], name="support_tkt_assignee_status"),
             models.Index(fields=["team", "status"], name="support_tkt_team_status"),
             models.Index(fields=["status", "sla_due_at"], name="support_tkt_status_due"),
+            # The agent queue: active tickets in SLA order, read straight off the index.
+            models.Index(
+                fields=["sla_due_at", "id"],
+                name="support_tkt_queue",
+                condition=Q(status__in=ACTIVE_STATUS_VALUES),
+            ),
             # The SLA monitor's queries: each partial index holds only the tickets whose clock
             # can still change state, so a run costs what changes, not the table.
             models.Index(
@@ -158,7 +175,7 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["customer", "created_at"], name="support_tkt_customer"),
             models.Index(fields=["organization", "created_at"], name="support_tkt_org"),
-            models.Index(fields=["created_at"], name="support_tkt_created"),
+            models.Index(fields=["created_at", "id"], name="support_tkt_created"),
             models.Index(
                 fields=["resolved_at"],
                 name="support_tkt_resolved",

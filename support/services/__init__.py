@@ -2,6 +2,7 @@
 
 from .assignment import (
     assign_ticket,
+    assign_waiting,
     auto_assign,
     claim_ticket,
     unassign_ticket,
@@ -27,6 +28,7 @@ from .tickets import (
 __all__ = [
     "add_message",
     "assign_ticket",
+    "assign_waiting",
     "auto_assign",
     "auto_close_resolved",
     "cancel_ticket",

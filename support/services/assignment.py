@@ -257,3 +257,30 @@ def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> Agent
     if skills is not None:
         profile.skills.set(skills)
     return profile
+
+
+WAITING_GRACE = 60  # seconds a new ticket's own assignment task has before the sweep steps in
+WAITING_BATCH = 200
+
+
+def assign_waiting(*, now=None, batch_size: int = WAITING_BATCH) -> int:
+    """Auto-assign open, unassigned tickets of automatic teams (oldest first, bounded)."""
+    import datetime as dt
+
+    now = now or timezone.now()
+    waiting = list(
+        Ticket.objects.filter(
+            status=Status.OPEN,
+            assigned_to__isnull=True,
+            team__isnull=False,
+            created_at__lte=now - dt.timedelta(seconds=WAITING_GRACE),
+        )
+        .exclude(team__strategy=AssignmentStrategy.MANUAL)
+        .order_by("created_at")
+        .values_list("pk", "team_id")[:batch_size]
+    )
+    assigned = 0
+    for ticket_id, team_id in waiting:
+        if auto_assign(ticket=Ticket(pk=ticket_id, team_id=team_id)) is not None:
+            assigned += 1
+    return assigned

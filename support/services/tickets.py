@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotAllowed
+from core.jobs import enqueue_on_commit
 from core.models import Organization, User
 from core.numbering import daily_number
 from core.roles import is_staff_member
@@ -129,9 +130,11 @@ def create_ticket(
     )
     notifications.ticket_created(ticket)
     if ticket.team_id and ticket.team.strategy != "manual":
-        from .assignment import auto_assign
+        # Assignment runs after commit in a worker: it locks the team and counts agents' loads,
+        # which would hold every concurrent creation of the team behind this one.
+        from ..tasks import auto_assign_ticket
 
-        auto_assign(ticket=ticket)
+        enqueue_on_commit(auto_assign_ticket, ticket.pk)
     return ticket
 
 

@@ -54,9 +54,15 @@ class ResponseTemplateFactory(factory.django.DjangoModelFactory):
 
 
 def make_ticket(*, by, **kwargs):
-    """A ticket made the way users make them: through the service."""
+    """A ticket made the way users make them: through the service, then, as a worker would after
+    the commit, through the automatic assignment of its team."""
     from support.services import create_ticket
+    from support.tasks import auto_assign_ticket
 
     kwargs.setdefault("subject", "Export to CSV never finishes")
     kwargs.setdefault("description", "<p>It spins for ever.</p>")
-    return create_ticket(by=by, **kwargs)
+    ticket = create_ticket(by=by, **kwargs)
+    if ticket.team_id and ticket.team.strategy != "manual":
+        auto_assign_ticket(ticket.pk)
+        ticket.refresh_from_db()
+    return ticket

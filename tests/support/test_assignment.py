@@ -644,3 +644,38 @@ class TestConcurrency:
         assert errors == []
         assert Counter(results) == {one.pk: 4, two.pk: 4, three.pk: 4}
         assert AgentProfile.objects.filter(user__in=[one, two, three]).count() == 3
+
+
+# --- assignment after commit ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_creation_enqueues_assignment_after_commit(lead, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from support.services import create_ticket
+
+    agent = make_agent()
+    team = make_team(AssignmentStrategy.LEAST_LOADED, [agent])
+    with mock.patch("support.tasks.auto_assign_ticket.apply_async") as publish:
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = create_ticket(by=lead, subject="x", customer_email="c@example.com", team=team)
+        assert ticket.assigned_to is None  # nothing is assigned inside the creating transaction
+    publish.assert_called_once_with(args=[ticket.pk], kwargs={})
+
+
+@pytest.mark.django_db
+def test_the_sweep_assigns_tickets_whose_task_was_lost(lead):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from support.services import assign_waiting, create_ticket
+
+    agent = make_agent()
+    team = make_team(AssignmentStrategy.ROUND_ROBIN, [agent])
+    ticket = create_ticket(by=lead, subject="x", customer_email="c@example.com", team=team)
+    assert assign_waiting() == 0  # still within its own task's grace period
+    assert assign_waiting(now=timezone.now() + dt.timedelta(minutes=2)) == 1
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == agent

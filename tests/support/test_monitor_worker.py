@@ -59,7 +59,9 @@ def wait_for(predicate, timeout, what):
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {what() if callable(what) else what}")
+    raise AssertionError(
+        f"Timed out after {timeout}s waiting for {what() if callable(what) else what}"
+    )
 
 
 def database_url() -> str:
@@ -337,7 +339,8 @@ def progress():
     """How many (ticket, flag) pairs are set: committed batches only."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT " + " + ".join(f"count(*) FILTER (WHERE {flag})" for flag in SLA_FLAGS)
+            "SELECT "
+            + " + ".join(f"count(*) FILTER (WHERE {flag})" for flag in SLA_FLAGS)
             + " FROM support_ticket"
         )
         return cursor.fetchone()[0]
@@ -352,7 +355,9 @@ def assert_consistent(ticket_ids, agent, lead):
         for flag in SLA_FLAGS:
             clock, stage = flag.split("_")
             if row[flag]:
-                flagged.add((row["pk"], "sla_warning" if stage == "warned" else "sla_breached", clock))
+                flagged.add(
+                    (row["pk"], "sla_warning" if stage == "warned" else "sla_breached", clock)
+                )
     assert set(events) == flagged
     keys = set(monitor_keys())
     owed = set()
@@ -360,7 +365,9 @@ def assert_consistent(ticket_ids, agent, lead):
         if kind == "sla_warning":
             owed.add(f"ticket:{pk}:sla:{clock}-warning:user:{agent.pk}:in-app")
         else:
-            owed |= {f"ticket:{pk}:sla:{clock}-breach:user:{agent.pk}:{c}" for c in ("in-app", "email")}
+            owed |= {
+                f"ticket:{pk}:sla:{clock}-breach:user:{agent.pk}:{c}" for c in ("in-app", "email")
+            }
     escalated = set(TicketEscalation.objects.values_list("ticket_id", flat=True))
     assert escalated == set(
         Ticket.objects.filter(pk__in=ticket_ids, escalation_level=1).values_list("pk", flat=True)
@@ -393,7 +400,7 @@ def test_a_worker_killed_mid_run_leaves_whole_batches_and_the_next_run_finishes(
     while done == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
         done = progress()
-    assert 0 < done, f"the run never started; worker log:\n{worker.log()[-5000:]}"
+    assert done > 0, f"the run never started; worker log:\n{worker.log()[-5000:]}"
     worker.kill()
     killed_mid_run = f"[{task_id}] succeeded" not in worker.log()
     # The killed worker's connection goes away and PostgreSQL rolls its open batch back.
