@@ -27,6 +27,24 @@ def deliver_outbox_message(self, outbox_id: int) -> str:
     return result.outcome
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_outbox_messages(outbox_ids: list[int]) -> dict:
+    """Delivers the outbox rows one transaction wrote; a row that must wait is retried alone."""
+    from core.notifications import dispatch
+
+    outcomes: dict[str, int] = {}
+    for outbox_id in outbox_ids:
+        result = dispatch.deliver(outbox_id)
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        if result.outcome == dispatch.RETRY_SCHEDULED:
+            try:
+                deliver_outbox_message.apply_async(args=[outbox_id], countdown=result.countdown)
+            except OperationalError:
+                # The row is pending with its due time set; the sweeper re-dispatches it.
+                logger.warning("Could not schedule the retry of outbox %s", outbox_id)
+    return outcomes
+
+
 @shared_task(ignore_result=True)
 def sweep_outbox() -> int:
     """Re-dispatches outbox rows whose task never ran or whose worker died (every 30 s)."""

@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.notifications import services as outbox
+
 from . import events, notifications
 from .models import Ticket
 from .models.tickets import RESOLUTION_RUNNING, RESPONSE_RUNNING
@@ -72,7 +74,8 @@ class MonitorRun:
     breached: int = 0
     escalated: int = 0
     batches: int = 0
-    details: list = field(default_factory=list)
+    # Escalation levels per policy id, read once per run.
+    levels: dict = field(default_factory=dict)
 
 
 def _due(check: Check, now):
@@ -99,36 +102,46 @@ def _process_batch(check: Check, now, batch_size: int, run: MonitorRun) -> int:
                 "assigned_to", "team", "sla_policy", "sla_policy__escalation_policy"
             )
         )
-        for ticket in tickets:
-            _record(check, ticket, now, run)
+        kind = Kind.SLA_WARNING if check.stage == "warning" else Kind.SLA_BREACHED
+        with outbox.collected(), events.collected():
+            for ticket in tickets:
+                events.record(
+                    ticket=ticket,
+                    kind=kind,
+                    after={
+                        "clock": check.clock,
+                        "due_at": getattr(ticket, check.instant).isoformat(),
+                    },
+                )
+                _notify_and_escalate(check, ticket, now, run)
         run.batches += 1
         return len(ids)
 
 
-def _record(check: Check, ticket: Ticket, now, run: MonitorRun) -> None:
-    kind = Kind.SLA_WARNING if check.stage == "warning" else Kind.SLA_BREACHED
-    events.record(
-        ticket=ticket,
-        kind=kind,
-        after={"clock": check.clock, "due_at": getattr(ticket, check.instant).isoformat()},
-    )
+def _notify_and_escalate(check: Check, ticket: Ticket, now, run: MonitorRun) -> None:
     policy = ticket.sla_policy
+    auto = policy is not None and policy.auto_escalate
     if check.stage == "warning":
         run.warned += 1
         if policy is None or policy.notify_on_warning:
             notifications.sla_warning(ticket, clock=check.clock)
-        auto = policy is not None and policy.auto_escalate and ticket.escalation_level == 0
-        if auto and escalation.escalate_at_warning(ticket, now=now):
+        first_level = auto and ticket.escalation_level == 0
+        if first_level and escalation.escalate_at_warning(ticket, now=now, cache=run.levels):
             run.escalated += 1
         return
     run.breached += 1
     if policy is None or policy.notify_on_breach:
         notifications.sla_breached(ticket, clock=check.clock)
-    if policy is not None and policy.auto_escalate and ticket.next_escalation_at is None:
+    if auto and ticket.next_escalation_at is None:
+        levels = escalation.levels_of(ticket, run.levels)
         next_at = escalation.next_breach_level_time(
-            ticket, escalation.levels_of(ticket), after_level=ticket.escalation_level
+            ticket, levels, after_level=ticket.escalation_level
         )
-        if next_at is not None:
+        if next_at is not None and next_at <= now:
+            # Due at once (no delay): fire it on the row this batch already holds.
+            if escalation.fire_next_level(ticket, now=now, levels=levels):
+                run.escalated += 1
+        elif next_at is not None:
             Ticket.objects.filter(pk=ticket.pk).update(next_escalation_at=next_at)
 
 
@@ -140,9 +153,10 @@ def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch_size]
         )
-        for ticket_id in ids:
-            if escalation.fire_due_escalation(ticket_id, now=now):
-                run.escalated += 1
+        with outbox.collected(), events.collected():
+            for ticket_id in ids:
+                if escalation.fire_due_escalation(ticket_id, now=now, cache=run.levels):
+                    run.escalated += 1
         if ids:
             run.batches += 1
         return len(ids)

@@ -4,6 +4,9 @@ Customers hear about public things only (creation, public replies, resolution); 
 never produce a customer message.
 """
 
+import functools
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core import signing
 from django.template.loader import render_to_string
@@ -147,9 +150,18 @@ def ticket_resolved(ticket: Ticket, *, resolution_id: int) -> None:
     )
 
 
+@functools.cache
+def _desk_ticket_prefix() -> str:
+    return reverse("desk-ticket", args=["0"])[: -len("0/")]
+
+
+def desk_ticket_path(ticket: Ticket) -> str:
+    return f"{_desk_ticket_prefix()}{ticket.number}/"
+
+
 def _staff_alert(*, key: str, users, title: str, body: str, ticket: Ticket, email=True) -> list:
     """In-app (and e-mail) to each staff member once per key; returns who was told."""
-    url = reverse("desk-ticket", args=[ticket.number])
+    url = desk_ticket_path(ticket)
     told = []
     for user in users:
         notify_in_app(
@@ -209,11 +221,39 @@ def sla_breached(ticket: Ticket, *, clock: str) -> list:
     return told + _webhooks(key=key, text=f"{title}: {ticket.subject}", slack=True, teams=True)
 
 
-def ticket_escalated(ticket: Ticket, *, escalation, level) -> list:
-    key = f"ticket:{ticket.pk}:escalation:{escalation.level}"
-    title = f"{ticket.number} escalated to level {escalation.level}"
-    body = f"{ticket.subject}\n{escalation.reason}".strip()
-    users = {user.pk: user for user in _watchers(ticket)}
+@dataclass
+class EscalationPlan:
+    """Who hears about an escalation, decided before it is written (so it is stored with it)."""
+
+    key: str
+    title: str
+    body: str
+    ticket: Ticket
+    users: list
+    emails: list
+    slack: bool
+    teams: bool
+
+    @property
+    def told(self) -> list[str]:
+        told = [f"user:{user.pk}" for user in self.users]
+        told += [f"email:{address}" for address in self.emails]
+        if self.slack and settings.SLACK_WEBHOOK_URL:
+            told.append("slack")
+        if self.teams and settings.TEAMS_WEBHOOK_URL:
+            told.append("teams")
+        return told
+
+
+def escalation_plan(ticket: Ticket, *, escalation, level) -> EscalationPlan:
+    users = {}
+    has_targets = level is not None and (
+        level.notify_team_id or level.email_list or level.notify_users.all()
+    )
+    if escalation.source == "manual" or not has_targets:
+        # An automatic level with targets of its own does not repeat the breach alert that the
+        # watchers got a moment ago.
+        users = {user.pk: user for user in _watchers(ticket)}
     if escalation.target_user is not None:
         users[escalation.target_user.pk] = escalation.target_user
     slack = teams = False
@@ -224,16 +264,30 @@ def ticket_escalated(ticket: Ticket, *, escalation, level) -> list:
         slack, teams = level.notify_slack, level.notify_teams
     if escalation.target_team is not None:
         users.update({u.pk: u for u in escalation.target_team.members.filter(is_active=True)})
-    told = _staff_alert(key=key, users=users.values(), title=title, body=body, ticket=ticket)
-    for address in level.email_list if level is not None else []:
+    return EscalationPlan(
+        key=f"ticket:{ticket.pk}:escalation:{escalation.level}",
+        title=f"{ticket.number} escalated to level {escalation.level}",
+        body=f"{ticket.subject}\n{escalation.reason}".strip(),
+        ticket=ticket,
+        users=list(users.values()),
+        emails=level.email_list if level is not None else [],
+        slack=slack,
+        teams=teams,
+    )
+
+
+def send_escalation(plan: EscalationPlan) -> None:
+    ticket = plan.ticket
+    _staff_alert(key=plan.key, users=plan.users, title=plan.title, body=plan.body, ticket=ticket)
+    url = settings.SITE_URL + desk_ticket_path(ticket)
+    for address in plan.emails:
         notify_email(
-            key=f"{key}:email:{address}",
+            key=f"{plan.key}:email:{address}",
             to=address,
-            subject=title,
-            body=f"{body}\n\n{settings.SITE_URL}{reverse('desk-ticket', args=[ticket.number])}",
+            subject=plan.title,
+            body=f"{plan.body}\n\n{url}",
         )
-        told.append(f"email:{address}")
-    return told + _webhooks(key=key, text=f"{title}: {body}", slack=slack, teams=teams)
+    _webhooks(key=plan.key, text=f"{plan.title}: {plan.body}", slack=plan.slack, teams=plan.teams)
 
 
 def reminder(ticket: Ticket, *, target: str, message: str, reminder_id: int) -> None:

@@ -12,13 +12,16 @@ Call them inside the transaction of the change that causes the notification.
 """
 
 import logging
+import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from core.jobs import enqueue_on_commit
+from core.jobs import enqueue_batched_on_commit
 from core.models import Notification, OutboxMessage
 from core.models.notifications import Channel, OutboxStatus
 from core.observability import current_request_id
@@ -32,6 +35,93 @@ _SUBJECT_MAX = OutboxMessage._meta.get_field("subject").max_length
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+_collector = threading.local()
+INSERT_CHUNK = 500  # rows per INSERT: well inside both databases' limits on parameters
+
+
+@contextmanager
+def collected():
+    """Write every outbox row notified inside the block with one INSERT at its end.
+
+    For sweeps that notify about many tickets in one transaction (the SLA monitor). The rows
+    returned by `notify_*` inside the block get their ids when the block ends. Nested blocks
+    join the outer one; an exception discards the rows (the transaction rolls back anyway).
+    """
+    if getattr(_collector, "rows", None) is not None:
+        yield
+        return
+    rows: list[OutboxMessage] = []
+    _collector.rows = rows
+    try:
+        yield
+    finally:
+        _collector.rows = None
+    _insert_many(rows)
+
+
+def _insert_many(rows: list[OutboxMessage]) -> None:
+    if not rows:
+        return
+    from core.tasks import deliver_outbox_messages
+
+    by_key = {}
+    for row in rows:
+        by_key.setdefault(row.key, row)
+    unique = list(by_key.values())
+    fields = _prepare(unique)
+    key_field = OutboxMessage._meta.get_field("key")
+    ids = {}
+    for start in range(0, len(unique), INSERT_CHUNK):
+        returned = OutboxMessage._base_manager._insert(
+            unique[start : start + INSERT_CHUNK],
+            fields=fields,
+            returning_fields=[OutboxMessage._meta.pk, key_field],
+            on_conflict=OnConflict.IGNORE,
+        )
+        ids.update({key: pk for pk, key in (row for row in returned or [] if row is not None)})
+    missing = [key for key in by_key if key not in ids]
+    if missing:  # written before: dispatch those still pending, as `_enqueue` does
+        ids.update(
+            OutboxMessage.objects.filter(key__in=missing, status=OutboxStatus.PENDING).values_list(
+                "key", "pk"
+            )
+        )
+    for row in rows:
+        row.pk = ids.get(row.key)
+        row._state.adding = row.pk is None
+    for key in by_key:
+        if key in ids:
+            enqueue_batched_on_commit(deliver_outbox_messages, ids[key])
+
+
+def _prepare(messages: list[OutboxMessage]) -> list:
+    fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
+    for message in messages:
+        for field in fields:
+            if getattr(message, field.attname) is None and field.has_default():
+                setattr(message, field.attname, field.get_default())
+    return fields
+
+
+def _insert_unless_exists(message: OutboxMessage) -> bool:
+    """One `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: no savepoint round trips.
+
+    Returns False (and leaves `message.pk` unset) when a row with the same key exists.
+    """
+    fields = _prepare([message])
+    rows = OutboxMessage._base_manager._insert(
+        [message],
+        fields=fields,
+        returning_fields=[OutboxMessage._meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not rows or rows[0] is None:
+        return False
+    message.pk = rows[0][0]
+    message._state.adding = False
+    return True
 
 
 def _enqueue(
@@ -56,28 +146,30 @@ def _enqueue(
     if len(subject) > _SUBJECT_MAX:
         subject = subject[: _SUBJECT_MAX - 1] + "…"
     request_id = current_request_id()
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                key=key,
-                channel=channel,
-                recipient=recipient,
-                recipient_user=recipient_user,
-                subject=subject,
-                body=body,
-                html_body=html_body,
-                headers=headers or {},
-                request_id="" if request_id == "-" else request_id,
-            )
-    except IntegrityError:
+    message = OutboxMessage(
+        key=key,
+        channel=channel,
+        recipient=recipient,
+        recipient_user=recipient_user,
+        subject=subject,
+        body=body,
+        html_body=html_body,
+        headers=headers or {},
+        request_id="" if request_id == "-" else request_id,
+    )
+    collecting = getattr(_collector, "rows", None)
+    if collecting is not None:
+        collecting.append(message)
+        return message
+    if not _insert_unless_exists(message):
         message = OutboxMessage.objects.filter(key=key).first()
         if message is None:  # Not the key that clashed.
-            raise
+            raise IntegrityError(f"Outbox row {key!r} could not be written")
         if message.status != OutboxStatus.PENDING:
             return message
-    from core.tasks import deliver_outbox_message
+    from core.tasks import deliver_outbox_messages
 
-    enqueue_on_commit(deliver_outbox_message, message.pk)
+    enqueue_batched_on_commit(deliver_outbox_messages, message.pk)
     return message
 
 

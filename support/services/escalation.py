@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError
@@ -23,15 +23,25 @@ def _raised(priority: str) -> str:
     return RANKED_PRIORITIES[max(0, index - 1)]
 
 
-def levels_of(ticket: Ticket) -> list[EscalationLevel]:
-    policy = ticket.sla_policy.escalation_policy if ticket.sla_policy_id else None
-    if policy is None or not policy.is_active:
+def levels_of(ticket: Ticket, cache: dict | None = None) -> list[EscalationLevel]:
+    """The ticket's escalation levels in order; `cache` (policy id -> levels) spares a sweep
+    from reading the same policy for every ticket."""
+    policy_id = ticket.sla_policy.escalation_policy_id if ticket.sla_policy_id else None
+    if policy_id is None:
         return []
-    return list(
-        policy.levels.select_related("notify_team", "reassign_team")
-        .prefetch_related("notify_users")
-        .order_by("level")
-    )
+    if cache is not None and policy_id in cache:
+        return cache[policy_id]
+    policy = ticket.sla_policy.escalation_policy
+    levels = []
+    if policy.is_active:
+        levels = list(
+            policy.levels.select_related("notify_team", "reassign_team")
+            .prefetch_related("notify_users")
+            .order_by("level")
+        )
+    if cache is not None:
+        cache[policy_id] = levels
+    return levels
 
 
 def next_breach_level_time(ticket: Ticket, levels, *, after_level: int) -> dt.datetime | None:
@@ -58,33 +68,39 @@ def _apply_level(
     target_user=None,
     trigger="",
     at,
-) -> TicketEscalation:
-    """Record the escalation, reassign or raise priority if the level says so, notify."""
+) -> tuple[TicketEscalation, list[str]]:
+    """Record the escalation, reassign or raise priority if the level says so, notify.
+
+    The ticket row is locked by the caller, who also saves the returned ticket fields (one
+    UPDATE for everything the escalation changes). A level is reached once: the caller checks
+    the ticket's level under the lock, and the unique constraint backs that up.
+    """
     number = ticket.escalation_level + 1 if level is None else level.level
-    try:
-        with transaction.atomic():
-            escalation = TicketEscalation.objects.create(
-                ticket=ticket,
-                level=number,
-                source=source,
-                trigger=trigger,
-                reason=reason,
-                actor=by,
-                target_team=target_team or (level.reassign_team if level else None),
-                target_user=target_user,
-                created_at=at,
-            )
-    except IntegrityError:
+    if ticket.escalations.filter(level=number).exists():
         raise Conflict(
             f"{ticket.number} already reached escalation level {number}.", code="already_escalated"
-        ) from None
+        )
+    escalation = TicketEscalation(
+        ticket=ticket,
+        level=number,
+        source=source,
+        trigger=trigger,
+        reason=reason,
+        actor=by,
+        target_team=target_team or (level.reassign_team if level else None),
+        target_user=target_user,
+        created_at=at,
+    )
+    plan = notifications.escalation_plan(ticket, escalation=escalation, level=level)
+    escalation.notified = plan.told
+    escalation.save()
     before = {
         "escalation_level": ticket.escalation_level,
         "priority": ticket.priority,
         "team": ticket.team_id,
     }
     ticket.escalation_level = number
-    fields = ["escalation_level"]
+    fields = ["escalation_level", "updated_at"]
     new_team = target_team or (level.reassign_team if level else None)
     if new_team is not None and new_team.pk != ticket.team_id:
         ticket.team = new_team
@@ -97,7 +113,6 @@ def _apply_level(
     if target_user is not None and target_user.pk != ticket.assigned_to_id:
         ticket.assigned_to = target_user
         fields.append("assigned_to")
-    ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     events.record(
         ticket=ticket,
         kind=Kind.ESCALATED,
@@ -111,9 +126,8 @@ def _apply_level(
         },
         note=reason,
     )
-    escalation.notified = notifications.ticket_escalated(ticket, escalation=escalation, level=level)
-    escalation.save(update_fields=["notified"])
-    return escalation
+    notifications.send_escalation(plan)
+    return escalation, list(dict.fromkeys(fields))
 
 
 @transaction.atomic
@@ -130,7 +144,7 @@ def escalate_ticket(
     levels = {level.level: level for level in levels_of(ticket)}
     level = levels.get(ticket.escalation_level + 1)
     now = timezone.now()
-    escalation = _apply_level(
+    escalation, fields = _apply_level(
         ticket,
         level,
         by=by,
@@ -144,48 +158,53 @@ def escalate_ticket(
     ticket.next_escalation_at = next_breach_level_time(
         ticket, list(levels.values()), after_level=ticket.escalation_level
     )
-    ticket.save(update_fields=["next_escalation_at"])
+    ticket.save(update_fields=[*fields, "next_escalation_at"])
     return escalation
 
 
-def fire_due_escalation(ticket_id: int, *, now: dt.datetime) -> TicketEscalation | None:
-    """The monitor's step for one ticket whose next escalation is due (row already locked)."""
+def fire_due_escalation(ticket_id: int, *, now: dt.datetime, cache: dict | None = None):
+    """The monitor's step for one ticket whose next escalation is due."""
     ticket = lock_ticket(ticket_id)
     if ticket.next_escalation_at is None or ticket.next_escalation_at > now:
         return None
-    if ticket.status not in ACTIVE_STATUSES:
-        ticket.next_escalation_at = None
-        ticket.save(update_fields=["next_escalation_at"])
-        return None
-    levels = levels_of(ticket)
-    level = next((lv for lv in levels if lv.level == ticket.escalation_level + 1), None)
-    escalation = None
-    if level is not None:
-        escalation = _apply_level(
-            ticket,
-            level,
-            by=None,
-            reason="SLA breached",
-            source="automatic",
-            trigger=level.trigger,
-            at=now,
+    return fire_next_level(ticket, now=now, levels=levels_of(ticket, cache))
+
+
+def fire_next_level(ticket: Ticket, *, now: dt.datetime, levels) -> TicketEscalation | None:
+    """Fire the ticket's next level (ticket row already locked) and schedule the one after."""
+    escalation, fields = None, []
+    if ticket.status in ACTIVE_STATUSES:
+        level = next((lv for lv in levels if lv.level == ticket.escalation_level + 1), None)
+        if level is not None:
+            escalation, fields = _apply_level(
+                ticket,
+                level,
+                by=None,
+                reason="SLA breached",
+                source="automatic",
+                trigger=level.trigger,
+                at=now,
+            )
+        ticket.next_escalation_at = next_breach_level_time(
+            ticket, levels, after_level=ticket.escalation_level
         )
-    ticket.next_escalation_at = next_breach_level_time(
-        ticket, levels, after_level=ticket.escalation_level
-    )
-    ticket.save(update_fields=["next_escalation_at"])
+    else:
+        ticket.next_escalation_at = None
+    ticket.save(update_fields=[*fields, "next_escalation_at"])
     return escalation
 
 
-def escalate_at_warning(ticket: Ticket, *, now: dt.datetime) -> TicketEscalation | None:
+def escalate_at_warning(ticket: Ticket, *, now: dt.datetime, cache: dict | None = None):
     """A policy level with the warning trigger fires when the ticket is first at risk."""
-    levels = levels_of(ticket)
+    levels = levels_of(ticket, cache)
     level = next((lv for lv in levels if lv.level == ticket.escalation_level + 1), None)
     if level is None or level.trigger != "warning":
         return None
-    return _apply_level(
+    escalation, fields = _apply_level(
         ticket, level, by=None, reason="SLA at risk", source="automatic", trigger="warning", at=now
     )
+    ticket.save(update_fields=fields)
+    return escalation
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ from core.notifications import (
 )
 from core.notifications.sms import SmsProvider
 from core.observability import request_id_var
-from core.tasks import deliver_outbox_message, housekeeping, sweep_outbox
+from core.tasks import deliver_outbox_message, deliver_outbox_messages, housekeeping, sweep_outbox
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,11 @@ def published(monkeypatch):
     def apply_async(args=None, kwargs=None, **options):
         ids.append(args[0])
 
+    def apply_batch_async(args=None, kwargs=None, **options):
+        ids.extend(args[0])
+
     monkeypatch.setattr(deliver_outbox_message, "apply_async", apply_async)
+    monkeypatch.setattr(deliver_outbox_messages, "apply_async", apply_batch_async)
     return ids
 
 
@@ -627,3 +631,18 @@ def test_housekeeping_deletes_in_batches(settings):
     )
     assert purge_expired(batch_size=3, max_batches=2)["outbox"] == 6
     assert purge_expired(batch_size=3)["outbox"] == 1
+
+
+def test_one_transaction_publishes_its_rows_in_one_message(
+    django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rows = [email(key=f"batch-{n}") for n in range(3)]
+    assert len(callbacks) == 1
+    assert published == [row.pk for row in rows]
+
+
+def test_the_batch_task_delivers_every_row_once():
+    rows = [email(key=f"batch-task-{n}") for n in range(3)]
+    assert deliver_outbox_messages([r.pk for r in rows] * 2) == {"sent": 3, "already_sent": 3}
+    assert len(mail.outbox) == 3

@@ -22,7 +22,7 @@ from config.celery import app as celery_app
 from core.models import OutboxMessage
 from core.models.notifications import OutboxStatus
 from core.notifications import dispatch, notify_email
-from core.tasks import deliver_outbox_message
+from core.tasks import deliver_outbox_message, deliver_outbox_messages
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -43,20 +43,22 @@ EMAIL_FILE_PATH = {mail_dir!r}
 
 @contextmanager
 def broker(url):
-    """Publishes `deliver_outbox_message` to the broker at `url` instead of the configured one."""
-    task = celery_app.tasks[deliver_outbox_message.name]
-    apply_async = type(task).apply_async
+    """Publishes the delivery tasks to the broker at `url` instead of the configured one."""
     conn = celery_app.connection_for_write(url)
+    tasks = [celery_app.tasks[t.name] for t in (deliver_outbox_message, deliver_outbox_messages)]
+    for task in tasks:
+        apply_async = type(task).apply_async
 
-    def publish(self, *args, **kwargs):
-        kwargs.setdefault("connection", conn)
-        return apply_async(self, *args, **kwargs)
+        def publish(self, *args, _apply_async=apply_async, **kwargs):
+            kwargs.setdefault("connection", conn)
+            return _apply_async(self, *args, **kwargs)
 
-    task.apply_async = publish.__get__(task)
+        task.apply_async = publish.__get__(task)
     try:
         yield
     finally:
-        del task.apply_async
+        for task in tasks:
+            del task.apply_async
         conn.release()
 
 
@@ -158,7 +160,7 @@ def test_a_notification_written_while_the_broker_is_down_is_sent_once_after_it_r
             body="We replied to your ticket.",
         )
     assert any(
-        "Could not enqueue core.tasks.deliver_outbox_message" in r.getMessage()
+        "Could not enqueue core.tasks.deliver_outbox_messages" in r.getMessage()
         for r in caplog.records
     ), caplog.text
     row.refresh_from_db()

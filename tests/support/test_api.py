@@ -264,3 +264,24 @@ def test_messages_queries_are_constant(api_client, customer, agent, who):
     twenty, response = _count(api_client, user, f"{API}{big.pk}/messages/")
     assert len(response.json()["results"]) == 20
     assert twenty == one
+
+
+def test_ticket_creation_takes_at_most_ten_sql_statements(api_client, customer):
+    """The bench target: ≤ 10 statements per ticket created (transaction control excluded)."""
+    from core.api.authentication import create_token
+
+    _, key = create_token(user=customer, name="statements")
+    client = type(api_client)()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    body = {"subject": "Printer on fire", "description": "<p>help</p>", "priority": "high"}
+    client.post(API, body, format="json")  # warm per-process caches
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(API, body, format="json")
+    assert response.status_code == 201
+    statements = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].split()[0].upper() not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+    ]
+    assert len(statements) <= 10, "\n".join(statements)
+    assert response.json()["number"].startswith("TKT-")

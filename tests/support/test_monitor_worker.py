@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from core.models import OutboxMessage
-from core.tasks import deliver_outbox_message
+from core.tasks import deliver_outbox_message, deliver_outbox_messages
 from support.models import EscalationLevel, EscalationPolicy, SLAPolicy, Ticket, TicketEscalation
 from support.models.choices import Priority
 from support.services import assign_ticket
@@ -49,7 +49,10 @@ from {settings_module} import *  # noqa: F403
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Deliveries wait in a queue this worker does not consume: the monitor task is never queued
 # behind thousands of them, and the tests count outbox rows instead.
-CELERY_TASK_ROUTES = {{"core.tasks.deliver_outbox_message": {{"queue": "outbox-parked"}}}}
+CELERY_TASK_ROUTES = {{
+    "core.tasks.deliver_outbox_message": {{"queue": "outbox-parked"}},
+    "core.tasks.deliver_outbox_messages": {{"queue": "outbox-parked"}},
+}}
 """
 
 
@@ -93,7 +96,10 @@ def published_to(task, url):
 def redis_dbs():
     for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
         redis.Redis.from_url(url).flushdb()
-    with published_to(deliver_outbox_message, SINK_REDIS_URL):
+    with (
+        published_to(deliver_outbox_message, SINK_REDIS_URL),
+        published_to(deliver_outbox_messages, SINK_REDIS_URL),
+    ):
         yield
     for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
         redis.Redis.from_url(url).flushdb()
