@@ -6,6 +6,7 @@ They call the same selectors and services as the API.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -57,7 +58,11 @@ def desk_home(request):
     q = request.GET.get("q", "")
     if q:
         tickets = search_tickets(tickets, q)
-    tickets = tickets.order_by("sla_due_at", "-created_at") if view != "done" else tickets
+    tickets = (
+        tickets.order_by(F("sla_due_at").asc(nulls_last=True), "-created_at")
+        if view != "done"
+        else tickets
+    )
     page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     attach_unread_counts(page.object_list, request.user)

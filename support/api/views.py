@@ -1,6 +1,6 @@
 """The support REST API. Views translate HTTP to service calls; the rules live in services."""
 
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import Count, F, Q, prefetch_related_objects
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
@@ -56,7 +56,8 @@ class TicketPagination(UncountedPageNumberPagination):
 ORDERINGS = {
     "created_at": ("created_at", "pk"),
     "-created_at": ("-created_at", "-pk"),
-    "sla_due_at": ("sla_due_at", "pk"),
+    # NULLS LAST as PostgreSQL's index already sorts them (SQLite would put them first).
+    "sla_due_at": (F("sla_due_at").asc(nulls_last=True), "pk"),
     "-sla_due_at": ("-sla_due_at", "-pk"),
     "last_message_at": ("last_message_at", "pk"),
     "-last_message_at": ("-last_message_at", "-pk"),
