@@ -24,7 +24,13 @@ from core.models.notifications import OutboxStatus
 from core.notifications import dispatch, notify_email
 from core.tasks import deliver_outbox_message, deliver_outbox_messages
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+# One xdist process runs every real-worker test in turn: they share Redis databases (which they
+# flush) and would otherwise compete for the two cores.
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("celery-worker"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_REDIS_URL = "redis://127.0.0.1:6379/9"
