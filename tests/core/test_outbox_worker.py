@@ -5,24 +5,16 @@ so this test commits its rows (`transactional_db`) and writes e-mails to files i
 """
 
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 
-from config.celery import app as celery_app
 from core.models import OutboxMessage
 from core.models.notifications import OutboxStatus
 from core.notifications import dispatch, notify_email
 from core.tasks import deliver_outbox_message, deliver_outbox_messages
+from tests.celery_worker import launch_worker, published_to, wait_for
 
 # One xdist process runs every real-worker test in turn: they share Redis databases (which they
 # flush) and would otherwise compete for the two cores.
@@ -32,7 +24,6 @@ pytestmark = [
     pytest.mark.xdist_group("celery-worker"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER_REDIS_URL = "redis://127.0.0.1:6379/9"
 DEAD_BROKER_URL = "redis://127.0.0.1:1/0"
 SUBJECT = "Your ticket #7 was answered"
@@ -47,42 +38,9 @@ EMAIL_FILE_PATH = {mail_dir!r}
 """
 
 
-@contextmanager
 def broker(url):
     """Publishes the delivery tasks to the broker at `url` instead of the configured one."""
-    conn = celery_app.connection_for_write(url)
-    tasks = [celery_app.tasks[t.name] for t in (deliver_outbox_message, deliver_outbox_messages)]
-    for task in tasks:
-        apply_async = type(task).apply_async
-
-        def publish(self, *args, _apply_async=apply_async, **kwargs):
-            kwargs.setdefault("connection", conn)
-            return _apply_async(self, *args, **kwargs)
-
-        task.apply_async = publish.__get__(task)
-    try:
-        yield
-    finally:
-        for task in tasks:
-            del task.apply_async
-        conn.release()
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(
-        f"Timed out after {timeout}s waiting for {what() if callable(what) else what}"
-    )
+    return published_to(url, deliver_outbox_message, deliver_outbox_messages)
 
 
 @pytest.fixture
@@ -91,45 +49,17 @@ def worker(tmp_path, settings):
     redis.Redis.from_url(WORKER_REDIS_URL).flushdb()
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
-    (tmp_path / "worker_settings.py").write_text(
-        WORKER_SETTINGS.format(settings_module=settings.SETTINGS_MODULE, mail_dir=str(mail_dir))
-    )
-    log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(tmp_path), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    running = launch_worker(
+        tmp_path,
+        settings_text=WORKER_SETTINGS.format(
+            settings_module=settings.SETTINGS_MODULE, mail_dir=str(mail_dir)
         ),
-        "DJANGO_SETTINGS_MODULE": "worker_settings",
-        "DATABASE_URL": database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "REDIS_URL": WORKER_REDIS_URL,
-        "CELERY_BROKER_URL": WORKER_REDIS_URL,
-        "CELERY_RESULT_BACKEND": WORKER_REDIS_URL,
-    }
-    command = [
-        str(Path(sys.executable).with_name("celery")),
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "-Q",
-        "celery",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        "info",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        redis_url=WORKER_REDIS_URL,
+    )
 
     class Worker:
         mail = mail_dir
-
-        @staticmethod
-        def log():
-            return log_path.read_text(errors="replace")
+        log = staticmethod(running.log)
 
         @staticmethod
         def emails():
@@ -141,16 +71,9 @@ def worker(tmp_path, settings):
             ]
 
     try:
-        wait_for(lambda: " ready." in Worker.log() or process.poll() is not None, 20, "the worker")
-        assert process.poll() is None, f"The worker exited:\n{Worker.log()}"
         yield Worker
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        running.stop()
         redis.Redis.from_url(WORKER_REDIS_URL).flushdb()
 
 

@@ -8,15 +8,9 @@ creation e-mails) goes to Redis db 12, which nobody consumes. Both are flushed a
 """
 
 import datetime as dt
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from contextlib import contextmanager
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -24,13 +18,13 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from core.models import OutboxMessage
 from core.tasks import deliver_outbox_message, deliver_outbox_messages
 from support.models import EscalationLevel, EscalationPolicy, SLAPolicy, Ticket, TicketEscalation
 from support.models.choices import Priority
 from support.services import assign_ticket
 from support.tasks import check_sla_breaches
+from tests.celery_worker import launch_worker, published_to, wait_for
 
 from ..factories import UserFactory
 from .factories import make_ticket
@@ -43,7 +37,6 @@ pytestmark = [
     pytest.mark.xdist_group("celery-worker"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER_REDIS_URL = "redis://127.0.0.1:6379/11"
 SINK_REDIS_URL = "redis://127.0.0.1:6379/12"
 CLOCKS = ("response", "resolution")
@@ -62,129 +55,30 @@ CELERY_TASK_ROUTES = {{
 """
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(
-        f"Timed out after {timeout}s waiting for {what() if callable(what) else what}"
-    )
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@contextmanager
-def published_to(task, url):
-    """`task.apply_async` publishes to the broker at `url` instead of the configured one."""
-    task = celery_app.tasks[task.name]
-    apply_async = type(task).apply_async
-    conn = celery_app.connection_for_write(url)
-
-    def publish(self, *args, **kwargs):
-        kwargs.setdefault("connection", conn)
-        return apply_async(self, *args, **kwargs)
-
-    task.apply_async = publish.__get__(task)
-    try:
-        yield
-    finally:
-        del task.apply_async
-        conn.release()
-
-
 @pytest.fixture(autouse=True)
 def redis_dbs():
     for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
         redis.Redis.from_url(url).flushdb()
-    with (
-        published_to(deliver_outbox_message, SINK_REDIS_URL),
-        published_to(deliver_outbox_messages, SINK_REDIS_URL),
-    ):
+    with published_to(SINK_REDIS_URL, deliver_outbox_message, deliver_outbox_messages):
         yield
     for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
         redis.Redis.from_url(url).flushdb()
-
-
-class Worker:
-    def __init__(self, process, log_path):
-        self.process, self.log_path = process, log_path
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self):
-        """SIGKILL the worker's whole process group: no shutdown, no ack, no rollback by it."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
 
 
 @pytest.fixture
 def start_worker(tmp_path, settings):
     """Starts Celery workers (solo pool) on Redis db 11 against the test database."""
-    (tmp_path / "monitor_worker_settings.py").write_text(
-        WORKER_SETTINGS.format(settings_module=settings.SETTINGS_MODULE)
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(tmp_path), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-        "DJANGO_SETTINGS_MODULE": "monitor_worker_settings",
-        "DATABASE_URL": database_url(),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "REDIS_URL": WORKER_REDIS_URL,
-        "CELERY_BROKER_URL": WORKER_REDIS_URL,
-        "CELERY_RESULT_BACKEND": WORKER_REDIS_URL,
-        "SLACK_WEBHOOK_URL": "",
-        "TEAMS_WEBHOOK_URL": "",
-    }
-    command = [
-        str(Path(sys.executable).with_name("celery")),
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "-Q",
-        "celery",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        "info",
-    ]
     workers = []
 
     def start():
-        log_path = tmp_path / f"worker-{len(workers)}.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, for the SIGKILL
-            )
-        worker = Worker(process, log_path)
+        worker = launch_worker(
+            tmp_path,
+            settings_text=WORKER_SETTINGS.format(settings_module=settings.SETTINGS_MODULE),
+            redis_url=WORKER_REDIS_URL,
+            name=f"monitor-worker-{len(workers)}",
+            env={"SLACK_WEBHOOK_URL": "", "TEAMS_WEBHOOK_URL": ""},
+        )
         workers.append(worker)
-        wait_for(lambda: " ready." in worker.log() or process.poll() is not None, 30, "a worker")
-        assert process.poll() is None, f"The worker exited:\n{worker.log()}"
         return worker
 
     try:
@@ -195,7 +89,7 @@ def start_worker(tmp_path, settings):
 
 
 def publish_monitor() -> str:
-    with published_to(check_sla_breaches, WORKER_REDIS_URL):
+    with published_to(WORKER_REDIS_URL, check_sla_breaches):
         return check_sla_breaches.apply_async().id
 
 

@@ -1,0 +1,138 @@
+"""Running a real Celery worker against the test database, for end-to-end job tests.
+
+The worker is a subprocess with its own settings module (the test run's settings plus whatever
+the test needs), a dedicated Redis database as broker, and the test database (so the test must
+commit its rows: `transactional_db`).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER_COMMAND = [
+    str(Path(sys.executable).with_name("celery")),
+    "-A",
+    "config",
+    "worker",
+    "--pool=solo",
+    "-Q",
+    "celery",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+    "-l",
+    "info",
+]
+
+
+def wait_for(predicate, timeout, what, *, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(
+        f"Timed out after {timeout}s waiting for {what() if callable(what) else what}"
+    )
+
+
+def database_url() -> str:
+    """The URL of the database this test runs on, for the worker to use."""
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def published_to(url, *tasks):
+    """While open, `task.apply_async` of each task publishes to the broker at `url`."""
+    conn = celery_app.connection_for_write(url)
+    registered = [celery_app.tasks[task.name] for task in tasks]
+    for task in registered:
+        task.apply_async = _publishing_on(conn, type(task).apply_async).__get__(task)
+    try:
+        yield
+    finally:
+        for task in registered:
+            del task.apply_async
+        conn.release()
+
+
+def _publishing_on(conn, apply_async):
+    def publish(self, *args, **kwargs):
+        kwargs.setdefault("connection", conn)
+        return apply_async(self, *args, **kwargs)
+
+    return publish
+
+
+class Worker:
+    def __init__(self, process, log_path):
+        self.process, self.log_path = process, log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self):
+        """SIGKILL the worker's whole process group: no shutdown, no ack, no rollback by it."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def launch_worker(directory: Path, *, settings_text: str, redis_url: str, name="worker", env=None):
+    """Start a solo-pool worker whose settings module is `settings_text`; wait until it is ready."""
+    module = f"{name.replace('-', '_')}_settings"
+    (directory / f"{module}.py").write_text(settings_text)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(directory), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+        "DJANGO_SETTINGS_MODULE": module,
+        "DATABASE_URL": database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+        **(env or {}),
+    }
+    log_path = directory / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            WORKER_COMMAND,
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a kill takes its children too
+        )
+    worker = Worker(process, log_path)
+    try:
+        wait_for(lambda: " ready." in worker.log() or process.poll() is not None, 30, "a worker")
+        assert process.poll() is None, f"The worker exited:\n{worker.log()}"
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+__all__ = ["Worker", "database_url", "launch_worker", "published_to", "wait_for"]
