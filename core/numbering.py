@@ -1,13 +1,17 @@
 """Human-readable numbers (`TKT-20261125-0001`, `KB-00042`) that concurrent creators never share.
 
-One upsert increments the counter row of the number's scope and returns the new value. The row
-stays locked until the caller's transaction ends, so concurrent creators queue on it instead of
-colliding, and a rolled-back creation gives its number back.
+PostgreSQL: one sequence per scope (`TKT-20261125`), created on first use. `nextval` never waits
+for other transactions, so creators do not queue behind each other; a rolled-back creation leaves
+a gap in the numbers (never a duplicate).
+
+SQLite (embedded mode, where writers are serialised anyway): one upsert increments a counter row
+of the scope inside the creating transaction, so a rolled-back creation gives its number back.
 """
 
 import datetime as dt
+import re
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .models import NumberCounter
@@ -17,16 +21,37 @@ _UPSERT = (
     "ON CONFLICT (scope) DO UPDATE SET last_value = {table}.last_value + 1 "
     "RETURNING last_value"
 )
+_SAFE_SCOPE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 
 
-def next_value(scope: str) -> int:
-    """The next integer of `scope`, starting at 1. Must run inside the creating transaction."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("next_value() must be called inside the transaction that uses it.")
+def _sequence_name(scope: str) -> str:
+    return "numbering_" + scope.lower().replace("-", "_")
+
+
+def _next_from_sequence(scope: str) -> int:
+    # One statement: the database function (migration core/0003) creates the scope's sequence
+    # on first use, race-free, and returns its next value.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT numbering_next(%s)", [_sequence_name(scope)])
+        return cursor.fetchone()[0]
+
+
+def _next_from_counter(scope: str) -> int:
     table = connection.ops.quote_name(NumberCounter._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT.format(table=table), [scope])
         return cursor.fetchone()[0]
+
+
+def next_value(scope: str) -> int:
+    """The next integer of `scope`, from 1. Must run inside the transaction that uses it."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("next_value() must be called inside the transaction that uses it.")
+    if not _SAFE_SCOPE.match(scope):
+        raise ValueError(f"Invalid numbering scope {scope!r}")
+    if connection.vendor == "postgresql":
+        return _next_from_sequence(scope)
+    return _next_from_counter(scope)
 
 
 def daily_number(prefix: str, *, at=None, width: int = 4) -> str:
@@ -39,9 +64,3 @@ def daily_number(prefix: str, *, at=None, width: int = 4) -> str:
 def sequential_number(prefix: str, *, width: int = 5) -> str:
     """`PREFIX-NNNNN`: one counter per prefix for ever."""
     return f"{prefix}-{next_value(prefix):0{width}d}"
-
-
-@transaction.atomic
-def allocate_daily_number(prefix: str, *, at=None) -> str:
-    """A daily number in a transaction of its own (for callers outside a transaction)."""
-    return daily_number(prefix, at=at)

@@ -6,7 +6,9 @@ from core.roles import is_staff_member
 
 from .models import Attachment, MessageRecipient, Ticket, TicketMessage
 
-LIST_RELATED = ["customer", "assigned_to", "team", "category", "organization", "sla_policy"]
+# What list and detail serialisers and the desk queue show (the customer's name and address are
+# columns of the ticket itself).
+LIST_RELATED = ["assigned_to", "team", "category", "organization", "sla_policy"]
 
 
 def tickets_for(user):

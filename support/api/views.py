@@ -237,9 +237,7 @@ class TicketViewSet(
         return run_idempotently(request, lambda: self._post_message(request, ticket, staff))
 
     def paginate_messages(self, queryset):
-        from core.api.pagination import PageNumberPagination
-
-        paginator = PageNumberPagination()
+        paginator = UncountedPageNumberPagination()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
 
         def respond(serializer_class):

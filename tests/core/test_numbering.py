@@ -4,9 +4,10 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from core.numbering import daily_number, next_value, sequential_number
+from core.numbering import _next_from_counter, daily_number, next_value, sequential_number
 
 AT = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+FRESH_DAY = dt.datetime(2031, 1, 1, 12, 0, tzinfo=dt.UTC)  # a scope no other test touches
 
 
 @pytest.mark.django_db
@@ -27,20 +28,40 @@ def test_the_day_is_the_utc_day():
 
 @pytest.mark.django_db
 def test_numbers_widen_past_the_width_instead_of_wrapping():
-    from core.models import NumberCounter
-
-    NumberCounter.objects.create(scope="KB", last_value=99999)
     with transaction.atomic():
+        sequential_number("KB")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval('numbering_kb', 99999)")
         assert sequential_number("KB") == "KB-100000"
 
 
 @pytest.mark.django_db
-def test_a_rolled_back_creation_gives_its_number_back():
+def test_a_rolled_back_creation_never_leads_to_a_duplicate():
+    """PostgreSQL sequences do not take a number back: a gap, never a second use."""
+    with transaction.atomic():
+        first = next_value("ROLL")
     with pytest.raises(RuntimeError), transaction.atomic():
-        next_value("ROLL")
+        lost = next_value("ROLL")
         raise RuntimeError("creation failed")
     with transaction.atomic():
-        assert next_value("ROLL") == 1
+        assert next_value("ROLL") > lost > first
+
+
+@pytest.mark.django_db
+def test_the_counter_of_the_embedded_mode_gives_a_rolled_back_number_back():
+    """The SQLite path (a counter row in the transaction) is plain SQL that PostgreSQL runs too."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert _next_from_counter("EMB") == 1
+        raise RuntimeError("creation failed")
+    with transaction.atomic():
+        assert _next_from_counter("EMB") == 1
+        assert _next_from_counter("EMB") == 2
+
+
+@pytest.mark.django_db
+def test_scopes_are_checked_before_they_reach_sql():
+    with pytest.raises(ValueError), transaction.atomic():
+        next_value("TKT; DROP TABLE x")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -64,7 +85,7 @@ def test_concurrent_creators_never_share_a_number():
             start.wait()
             for _ in range(per_thread):
                 with transaction.atomic():
-                    number = daily_number("TKT", at=AT)
+                    number = daily_number("TKT", at=FRESH_DAY)
                 with lock:
                     numbers.append(number)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
@@ -81,5 +102,5 @@ def test_concurrent_creators_never_share_a_number():
     assert errors == []
     assert len(numbers) == threads_count * per_thread
     assert len(set(numbers)) == len(numbers)
-    expected = {f"TKT-20261125-{n:04d}" for n in range(1, threads_count * per_thread + 1)}
+    expected = {f"TKT-20310101-{n:04d}" for n in range(1, threads_count * per_thread + 1)}
     assert set(numbers) == expected
