@@ -72,14 +72,10 @@ def _apply_level(
     """Record the escalation, reassign or raise priority if the level says so, notify.
 
     The ticket row is locked by the caller, who also saves the returned ticket fields (one
-    UPDATE for everything the escalation changes). A level is reached once: the caller checks
-    the ticket's level under the lock, and the unique constraint backs that up.
+    UPDATE for everything the escalation changes). A level is reached once: callers decide the
+    level from the ticket's own level under that lock, and the unique constraint backs it up.
     """
     number = ticket.escalation_level + 1 if level is None else level.level
-    if ticket.escalations.filter(level=number).exists():
-        raise Conflict(
-            f"{ticket.number} already reached escalation level {number}.", code="already_escalated"
-        )
     escalation = TicketEscalation(
         ticket=ticket,
         level=number,
@@ -143,6 +139,12 @@ def escalate_ticket(
         raise Conflict(f"A {ticket.status} ticket cannot be escalated.", code="ticket_inactive")
     levels = {level.level: level for level in levels_of(ticket)}
     level = levels.get(ticket.escalation_level + 1)
+    if ticket.escalations.filter(level=ticket.escalation_level + 1).exists():
+        # Only if the history and the ticket's level disagree (edited by hand): refuse cleanly.
+        raise Conflict(
+            f"{ticket.number} already reached escalation level {ticket.escalation_level + 1}.",
+            code="already_escalated",
+        )
     now = timezone.now()
     escalation, fields = _apply_level(
         ticket,
