@@ -15,7 +15,7 @@ from ..selectors import tickets_for
 from ..services import escalation
 from ..services.sla_overrides import override_sla
 from . import sla_serializers as s
-from .views import ERROR_RESPONSES, _ticket_lookup
+from .views import ERROR_RESPONSES, _ticket_lookup, request_example
 
 
 class SLAPolicyViewSet(viewsets.ModelViewSet):
@@ -89,6 +89,10 @@ class TicketSLAView(APIView):
     @extend_schema(
         summary="Change priority or override targets (support leads; audited)",
         request=s.SLAOverrideSerializer,
+        examples=request_example(
+            "Override targets", {"first_response_minutes": 30, "reason": "Launch week"}
+        )
+        + request_example("Raise priority", {"priority": "urgent", "reason": "Outage"}),
         responses={200: s.TicketSLASerializer, **ERROR_RESPONSES},
     )
     def patch(self, request, ticket):
@@ -107,6 +111,9 @@ class TicketEscalateView(APIView):
         summary="Escalate one level up (staff)",
         request=s.EscalateSerializer,
         responses={201: s.EscalationSerializer, **ERROR_RESPONSES},
+        examples=request_example(
+            "Escalate to a team", {"reason": "Customer threatens to churn", "team": 2}
+        ),
     )
     def post(self, request, ticket):
         target = _ticket_lookup(tickets_for(request.user), ticket)
@@ -143,6 +150,7 @@ class TicketRemindView(APIView):
         summary="Remind the assignee, or nudge the customer (once per 30 minutes each)",
         request=s.RemindSerializer,
         responses={202: None, **ERROR_RESPONSES},
+        examples=request_example("Nudge the customer", {"target": "customer", "message": ""}),
     )
     def post(self, request, ticket):
         target = _ticket_lookup(tickets_for(request.user), ticket)

@@ -72,6 +72,10 @@ def _ticket_lookup(queryset, value: str) -> Ticket:
     return get_object_or_404(queryset, number__iexact=value)
 
 
+def request_example(name: str, value: dict) -> list[OpenApiExample]:
+    return [OpenApiExample(name, value=value, request_only=True)]
+
+
 TICKET_EXAMPLE = OpenApiExample(
     "New ticket",
     value={
@@ -220,6 +224,11 @@ class TicketViewSet(
         },
         responses={201: s.StaffMessageSerializer, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=request_example(
+            "Public reply", {"body": "<p>We deployed a fix. Could you try again?</p>"}
+        )
+        + request_example("Internal note", {"body": "Same root cause as INC-42.", "internal": True})
+        + request_example("Canned response", {"template": 3}),
     )
     @action(
         detail=True,
@@ -407,6 +416,8 @@ class TicketViewSet(
         summary="Assign to an agent, or unassign with null",
         request=s.AssignSerializer,
         responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        examples=request_example("Assign with a note", {"agent": 7, "note": "You know this client"})
+        + request_example("Unassign", {"agent": None}),
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
@@ -435,6 +446,7 @@ class TicketViewSet(
         summary="Merge this ticket into another of the same customer",
         request=s.MergeSerializer,
         responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        examples=request_example("Merge", {"into": "TKT-20261125-0042", "note": "Same outage"}),
     )
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
@@ -451,6 +463,7 @@ class TicketViewSet(
         summary="Link a related ticket",
         request=s.LinkSerializer,
         responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        examples=request_example("Link", {"ticket": "TKT-20261124-0007"}),
     )
     @action(detail=True, methods=["post"])
     def link(self, request, pk=None):
@@ -465,6 +478,7 @@ class TicketViewSet(
         summary="Rate the answer (the customer, once resolved)",
         request=s.RateSerializer,
         responses={200: s.CustomerTicketSerializer, **ERROR_RESPONSES},
+        examples=request_example("Rating", {"rating": 5, "comment": "Quick!", "nps_score": 9}),
     )
     @action(detail=True, methods=["post"])
     def rate(self, request, pk=None):

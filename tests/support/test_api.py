@@ -285,3 +285,51 @@ def test_ticket_creation_takes_at_most_ten_sql_statements(api_client, customer):
     ]
     assert len(statements) <= 10, "\n".join(statements)
     assert response.json()["number"].startswith("TKT-")
+
+
+def test_every_support_endpoint_is_documented_with_examples_for_writes(api_client):
+    schema = api_client.get(
+        "/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+    paths = schema["paths"]
+    ticket = "/api/v1/support/tickets/{id}/"
+    for action in [
+        "messages/",
+        "attachments/",
+        "assign/",
+        "claim/",
+        "status/",
+        "resolve/",
+        "close/",
+        "reopen/",
+        "cancel/",
+        "wait-on-customer/",
+        "merge/",
+        "rate/",
+        "events/",
+        "link/",
+    ]:
+        assert ticket + action in paths, action
+    for path in ["sla/", "escalate/", "escalations/", "remind/"]:
+        assert "/api/v1/support/tickets/{ticket}/" + path in paths, path
+    for path in [
+        "templates/",
+        "categories/",
+        "teams/",
+        "agents/",
+        "sla-policies/",
+        "escalation-policies/",
+        "sla-reports/",
+    ]:
+        assert "/api/v1/support/" + path in paths, path
+    for path, method in [
+        ("/api/v1/support/tickets/", "post"),
+        (ticket + "messages/", "post"),
+        (ticket + "assign/", "post"),
+        (ticket + "merge/", "post"),
+        (ticket + "rate/", "post"),
+        ("/api/v1/support/tickets/{ticket}/sla/", "patch"),
+        ("/api/v1/support/tickets/{ticket}/escalate/", "post"),
+    ]:
+        content = paths[path][method]["requestBody"]["content"]
+        assert any("examples" in media for media in content.values()), path
