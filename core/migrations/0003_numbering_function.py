@@ -19,8 +19,15 @@ $$ LANGUAGE plpgsql;
 
 
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+    if schema_editor.connection.vendor != "postgresql":
+        return  # SQLite keeps counting with core_numbercounter rows
+    schema_editor.execute(CREATE)
+    # Numbers handed out by the counter rows before this migration continue in the sequences.
+    NumberCounter = apps.get_model("core", "NumberCounter")
+    for scope, last_value in NumberCounter.objects.values_list("scope", "last_value"):
+        name = "numbering_" + scope.lower().replace("-", "_")
+        schema_editor.execute(f'CREATE SEQUENCE IF NOT EXISTS "{name}"')
+        schema_editor.execute("SELECT setval(%s, %s)", [name, last_value])
 
 
 def drop(apps, schema_editor):

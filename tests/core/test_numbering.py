@@ -104,3 +104,21 @@ def test_concurrent_creators_never_share_a_number():
     assert len(set(numbers)) == len(numbers)
     expected = {f"TKT-20310101-{n:04d}" for n in range(1, threads_count * per_thread + 1)}
     assert set(numbers) == expected
+
+
+@pytest.mark.django_db
+def test_the_migration_to_sequences_continues_the_counters():
+    """Numbers handed out by counter rows before core/0003 are never handed out again."""
+    from django.db import connection as conn
+    from django.db.migrations.executor import MigrationExecutor
+
+    from core.models import NumberCounter
+
+    NumberCounter.objects.create(scope="TKT-20300101", last_value=41)
+    executor = MigrationExecutor(conn)
+    create = executor.loader.get_migration("core", "0003_numbering_function").operations[0]
+    state = executor.loader.project_state(("core", "0003_numbering_function"))
+    with conn.schema_editor(atomic=False) as editor:
+        create.code(state.apps, editor)
+    with transaction.atomic():
+        assert daily_number("TKT", at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)) == "TKT-20300101-0042"
