@@ -103,7 +103,7 @@ def _process_batch(check: Check, now, batch_size: int, run: MonitorRun) -> int:
             )
         )
         kind = Kind.SLA_WARNING if check.stage == "warning" else Kind.SLA_BREACHED
-        with outbox.collected(), events.collected():
+        with outbox.collected(), events.collected(), escalation.collected():
             for ticket in tickets:
                 events.record(
                     ticket=ticket,
@@ -153,9 +153,12 @@ def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch_size]
         )
-        with outbox.collected(), events.collected():
-            for ticket_id in ids:
-                if escalation.fire_due_escalation(ticket_id, now=now, cache=run.levels):
+        tickets = Ticket.objects.filter(pk__in=ids).select_related(
+            "assigned_to", "team", "sla_policy", "sla_policy__escalation_policy"
+        )
+        with outbox.collected(), events.collected(), escalation.collected():
+            for ticket in tickets:
+                if escalation.fire_due_escalation(ticket, now=now, cache=run.levels):
                     run.escalated += 1
         if ids:
             run.batches += 1

@@ -1,6 +1,8 @@
 """Escalations (automatic levels and manual one-level-up) and reminders."""
 
 import datetime as dt
+import threading
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +23,52 @@ RANKED_PRIORITIES = sorted(Priority.values, key=lambda p: PRIORITY_RANK[p])
 def _raised(priority: str) -> str:
     index = RANKED_PRIORITIES.index(priority)
     return RANKED_PRIORITIES[max(0, index - 1)]
+
+
+_collector = threading.local()
+
+
+@contextmanager
+def collected():
+    """Inside the block, escalation rows and the tickets' changes are written in bulk at its end.
+
+    For the SLA monitor, which escalates many locked tickets in one transaction.
+    """
+    if getattr(_collector, "batch", None) is not None:
+        yield
+        return
+    batch = {"escalations": [], "tickets": {}}
+    _collector.batch = batch
+    try:
+        yield
+    finally:
+        _collector.batch = None
+    TicketEscalation.objects.bulk_create(batch["escalations"], batch_size=500)
+    by_fields: dict[tuple, list] = {}
+    for ticket, fields in batch["tickets"].values():
+        by_fields.setdefault(tuple(sorted(fields)), []).append(ticket)
+    for fields, tickets in by_fields.items():
+        Ticket.objects.bulk_update(tickets, list(fields), batch_size=500)
+
+
+def _save_escalation(escalation: TicketEscalation) -> None:
+    batch = getattr(_collector, "batch", None)
+    if batch is None:
+        escalation.save()
+    else:
+        batch["escalations"].append(escalation)
+
+
+def _save_ticket(ticket: Ticket, fields) -> None:
+    batch = getattr(_collector, "batch", None)
+    if batch is None:
+        ticket.save(update_fields=list(dict.fromkeys(fields)))
+        return
+    if "updated_at" in fields:
+        ticket.updated_at = timezone.now()  # bulk_update does not run auto_now
+    known = batch["tickets"].get(ticket.pk)
+    merged = set(fields) | (known[1] if known else set())
+    batch["tickets"][ticket.pk] = (ticket, merged)
 
 
 def levels_of(ticket: Ticket, cache: dict | None = None) -> list[EscalationLevel]:
@@ -89,7 +137,7 @@ def _apply_level(
     )
     plan = notifications.escalation_plan(ticket, escalation=escalation, level=level)
     escalation.notified = plan.told
-    escalation.save()
+    _save_escalation(escalation)
     before = {
         "escalation_level": ticket.escalation_level,
         "priority": ticket.priority,
@@ -164,9 +212,8 @@ def escalate_ticket(
     return escalation
 
 
-def fire_due_escalation(ticket_id: int, *, now: dt.datetime, cache: dict | None = None):
-    """The monitor's step for one ticket whose next escalation is due."""
-    ticket = lock_ticket(ticket_id)
+def fire_due_escalation(ticket: Ticket, *, now: dt.datetime, cache: dict | None = None):
+    """The monitor's step for one ticket (row locked by the caller) whose escalation is due."""
     if ticket.next_escalation_at is None or ticket.next_escalation_at > now:
         return None
     return fire_next_level(ticket, now=now, levels=levels_of(ticket, cache))
@@ -192,7 +239,7 @@ def fire_next_level(ticket: Ticket, *, now: dt.datetime, levels) -> TicketEscala
         )
     else:
         ticket.next_escalation_at = None
-    ticket.save(update_fields=[*fields, "next_escalation_at"])
+    _save_ticket(ticket, [*fields, "next_escalation_at"])
     return escalation
 
 
@@ -205,7 +252,7 @@ def escalate_at_warning(ticket: Ticket, *, now: dt.datetime, cache: dict | None 
     escalation, fields = _apply_level(
         ticket, level, by=None, reason="SLA at risk", source="automatic", trigger="warning", at=now
     )
-    ticket.save(update_fields=fields)
+    _save_ticket(ticket, fields)
     return escalation
 
 
