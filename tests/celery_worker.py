@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
+from kombu.exceptions import OperationalError
 
 from config.celery import app as celery_app
 
@@ -56,6 +57,14 @@ def database_url() -> str:
 def published_to(url, *tasks):
     """While open, `task.apply_async` of each task publishes to the broker at `url`."""
     conn = celery_app.connection_for_write(url)
+    # Celery publishes with auto_declare off: make sure the queue and its binding exist on this
+    # broker, whatever a flush or a worker's start-up did before.
+    try:
+        for queue in celery_app.amqp.queues.values():
+            queue(conn.default_channel).declare()
+    except OperationalError:
+        pass  # a broker that is down on purpose: publishing will fail as the test expects
+
     registered = [celery_app.tasks[task.name] for task in tasks]
     for task in registered:
         task.apply_async = _publishing_on(conn, type(task).apply_async).__get__(task)
