@@ -9,7 +9,7 @@ PORT ?= 8000
 
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: run test install lint migrations-check services-check clean
+.PHONY: run test install lint migrations-check services-check browser-check clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -35,7 +35,7 @@ run: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DJANGO_DEBUG=true $(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 ## make test: ruff, migrations check and the whole suite against PostgreSQL and Redis.
-test: install services-check lint migrations-check
+test: install services-check browser-check lint migrations-check
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 lint:
@@ -44,6 +44,13 @@ lint:
 
 migrations-check:
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+browser-check:
+	@command -v chromium >/dev/null || { \
+		echo "Installing Chromium for the browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	} || { echo "error: Chromium is needed for the browser tests: apt-get install chromium" >&2; exit 1; }
 
 services-check:
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.check_services
