@@ -19,6 +19,7 @@ from kombu.exceptions import OperationalError
 from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKER_APPLICATION_NAME = "celery-test-worker"
 WORKER_COMMAND = [
     str(Path(sys.executable).with_name("celery")),
     "-A",
@@ -117,7 +118,8 @@ def launch_worker(directory: Path, *, settings_text: str, redis_url: str, name="
             [str(directory), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),
         "DJANGO_SETTINGS_MODULE": module,
-        "DATABASE_URL": database_url(),
+        # Named, so a test can tell the worker's database sessions from everyone else's.
+        "DATABASE_URL": database_url() + f"?application_name={WORKER_APPLICATION_NAME}",
         "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,

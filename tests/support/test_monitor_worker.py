@@ -24,7 +24,7 @@ from support.models import EscalationLevel, EscalationPolicy, SLAPolicy, Ticket,
 from support.models.choices import Priority
 from support.services import assign_ticket
 from support.tasks import check_sla_breaches
-from tests.celery_worker import launch_worker, published_to, wait_for
+from tests.celery_worker import WORKER_APPLICATION_NAME, launch_worker, published_to, wait_for
 
 from ..factories import UserFactory
 from .factories import make_ticket
@@ -234,10 +234,13 @@ def clone_tickets(template_id, count):
 
 
 def other_backends():
+    """Database sessions the test workers still hold (other sessions, e.g. a live server's,
+    are not theirs to wait for)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            " AND application_name = %s",
+            [WORKER_APPLICATION_NAME],
         )
         return cursor.fetchone()[0]
 
