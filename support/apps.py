@@ -7,12 +7,12 @@ class SupportConfig(AppConfig):
 
     def ready(self):
         from core.demo import register_seeder
-        from core.roles import ROLE_PERMISSIONS, Role
+        from core.roles import Role, register_role_permissions
 
         from . import demo
 
-        ROLE_PERMISSIONS[Role.AGENT] |= AGENT_PERMISSIONS
-        ROLE_PERMISSIONS[Role.SUPPORT_LEAD] |= AGENT_PERMISSIONS | LEAD_PERMISSIONS
+        register_role_permissions(Role.AGENT, AGENT_PERMISSIONS)
+        register_role_permissions(Role.SUPPORT_LEAD, AGENT_PERMISSIONS | LEAD_PERMISSIONS)
         register_seeder(50, "support catalogue, teams and SLA defaults", demo.seed_catalogue)
         register_seeder(60, "support tickets", demo.seed_tickets)
 

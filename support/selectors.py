@@ -4,7 +4,7 @@ from django.db.models import Count, Prefetch, Q
 
 from core.roles import is_staff_member
 
-from .models import Attachment, MessageRecipient, Ticket, TicketMessage
+from .models import Attachment, MessageRecipient, Ticket
 
 # What list and detail serialisers and the desk queue show (the customer's name and address are
 # columns of the ticket itself).
@@ -77,7 +77,3 @@ def search_tickets(queryset, q: str):
 
         return full_text(queryset, q)
     return queryset.filter(Q(subject__icontains=q) | Q(description_text__icontains=q))
-
-
-def public_message_count(ticket: Ticket) -> int:
-    return TicketMessage.objects.filter(ticket=ticket, is_internal=False).count()

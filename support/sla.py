@@ -83,10 +83,6 @@ def schedule_for(policy: SLAPolicy | None) -> Schedule:
     return cached[1]
 
 
-def forget_cached_schedules() -> None:
-    _schedule_cache.clear()
-
-
 def tier_of(ticket: Ticket) -> str | None:
     return ticket.organization.tier if ticket.organization_id else None
 

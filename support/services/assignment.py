@@ -209,23 +209,6 @@ def auto_assign(*, ticket: Ticket) -> User | None:
     return agent
 
 
-def active_load(user: User) -> int:
-    return Ticket.objects.filter(assigned_to=user, status__in=ACTIVE_STATUSES).count()
-
-
-def agents_with_load():
-    """Agents with their active ticket counts, for the agents endpoint and the desk."""
-    return (
-        User.objects.filter(groups__name__in=[Role.AGENT, Role.SUPPORT_LEAD])
-        .annotate(
-            active_tickets=Count(
-                "assigned_tickets", filter=Q(assigned_tickets__status__in=ACTIVE_STATUSES)
-            )
-        )
-        .distinct()
-    )
-
-
 @transaction.atomic
 def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> AgentProfile:
     """Status (the agent or a lead), capacity and skills (leads): who gets automatic work.
