@@ -2,11 +2,12 @@
 
 import logging
 import uuid
+from abc import ABC, abstractmethod
 
 logger = logging.getLogger(__name__)
 
 
-class SmsProvider:
+class SmsProvider(ABC):
     """Base class of an SMS gateway client.
 
     `send` returns the gateway's message id. An implementation must bound every network call with a
@@ -15,8 +16,9 @@ class SmsProvider:
     throttling) and `PermanentDeliveryError` for those that are not (an invalid number).
     """
 
+    @abstractmethod
     def send(self, to: str, body: str) -> str:
-        raise NotImplementedError
+        """Send `body` to the phone number `to`; return the gateway's message id."""
 
 
 class LoggingSmsProvider(SmsProvider):
