@@ -145,6 +145,43 @@ class TicketListSerializer(serializers.ModelSerializer):
         # half of the queue page's serialisation.
         return sla_summary(ticket)
 
+    def to_representation(self, ticket):
+        """The declared fields (they document the schema), built directly for speed.
+
+        The queue serialises 25 tickets of 19 fields per request; DRF's per-field machinery was
+        a large share of the page's time. `test_api` checks the output against the schema.
+        """
+        when = _DATETIME.to_representation
+        assignee = ticket.assigned_to
+        return {
+            "id": ticket.pk,
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "channel": ticket.channel,
+            "category": ticket.category.slug if ticket.category_id else None,
+            "team": ticket.team.slug if ticket.team_id else None,
+            "assigned_to": (
+                {"id": assignee.pk, "name": assignee.display_name} if assignee else None
+            ),
+            "customer": self.get_customer(ticket),
+            "organization": str(ticket.organization) if ticket.organization_id else None,
+            "tags": [tag.name for tag in ticket.tags.all()],
+            "sla": sla_summary(ticket),
+            "escalation_level": ticket.escalation_level,
+            "unread_count": getattr(ticket, "unread_count", 0),
+            "last_message_at": when(ticket.last_message_at) if ticket.last_message_at else None,
+            "customer_last_reply_at": (
+                when(ticket.customer_last_reply_at) if ticket.customer_last_reply_at else None
+            ),
+            "created_at": when(ticket.created_at),
+            "updated_at": when(ticket.updated_at),
+        }
+
+
+_DATETIME = serializers.DateTimeField()
+
 
 class TicketDetailSerializer(TicketListSerializer):
     allowed_transitions = serializers.SerializerMethodField()
@@ -161,6 +198,19 @@ class TicketDetailSerializer(TicketListSerializer):
             "allowed_transitions",
             "satisfaction",
         ]
+
+    def to_representation(self, ticket):
+        when = _DATETIME.to_representation
+        return {
+            **super().to_representation(ticket),
+            "description": ticket.description,
+            "description_text": ticket.description_text,
+            "resolved_at": when(ticket.resolved_at) if ticket.resolved_at else None,
+            "closed_at": when(ticket.closed_at) if ticket.closed_at else None,
+            "merged_into": ticket.merged_into_id,
+            "allowed_transitions": self.get_allowed_transitions(ticket),
+            "satisfaction": self.get_satisfaction(ticket),
+        }
 
     def get_allowed_transitions(self, ticket) -> list[str]:
         user = self.context["request"].user

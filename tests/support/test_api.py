@@ -12,7 +12,7 @@ from support.models import Ticket, TicketMessage
 from support.models.choices import Status
 from tests.factories import UserFactory
 
-from .factories import TeamFactory, make_ticket
+from .factories import CategoryFactory, TeamFactory, make_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +333,24 @@ def test_every_support_endpoint_is_documented_with_examples_for_writes(api_clien
     ]:
         content = paths[path][method]["requestBody"]["content"]
         assert any("examples" in media for media in content.values()), path
+
+
+@pytest.mark.parametrize("serializer_name", ["TicketListSerializer", "TicketDetailSerializer"])
+def test_fast_ticket_serialisation_equals_drfs_own(rf, customer, agent, serializer_name):
+    """The hand-built representation must be exactly what DRF builds from the declared fields."""
+    from rest_framework import serializers as drf
+
+    from support.api import serializers as support_serializers
+    from support.selectors import tickets_for
+
+    team = TeamFactory(members=[agent])
+    ticket = make_ticket(by=customer, tags=["b", "a"], category=CategoryFactory())
+    Ticket.objects.filter(pk=ticket.pk).update(team=team, assigned_to=agent)
+    ticket = tickets_for(agent).get(pk=ticket.pk)
+    request = rf.get("/")
+    request.user = agent
+    serializer = getattr(support_serializers, serializer_name)(context={"request": request})
+    fast = serializer.to_representation(ticket)
+    reference = drf.ModelSerializer.to_representation(serializer, ticket)
+    assert fast == dict(reference)
+    assert list(fast) == list(reference)
