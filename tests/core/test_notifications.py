@@ -646,3 +646,18 @@ def test_the_batch_task_delivers_every_row_once():
     rows = [email(key=f"batch-task-{n}") for n in range(3)]
     assert deliver_outbox_messages([r.pk for r in rows] * 2) == {"sent": 3, "already_sent": 3}
     assert len(mail.outbox) == 3
+
+
+def test_a_rolled_back_savepoint_does_not_lose_the_outer_rows(
+    django_capture_on_commit_callbacks, published
+):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            with pytest.raises(RuntimeError), transaction.atomic():
+                inner = email(key="inner")
+                raise RuntimeError("inner work failed")
+            outer = email(key="outer")
+    assert outer.pk in published
+    assert not OutboxMessage.objects.filter(pk=inner.pk).exists()
