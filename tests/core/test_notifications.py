@@ -653,11 +653,10 @@ def test_a_rolled_back_savepoint_does_not_lose_the_outer_rows(
 ):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            with pytest.raises(RuntimeError), transaction.atomic():
-                inner = email(key="inner")
-                raise RuntimeError("inner work failed")
-            outer = email(key="outer")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            inner = email(key="inner")
+            raise RuntimeError("inner work failed")
+        outer = email(key="outer")
     assert outer.pk in published
     assert not OutboxMessage.objects.filter(pk=inner.pk).exists()
