@@ -69,43 +69,70 @@ class TicketEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor")
 
 
-# Changed only by the services (lifecycle, assignment, SLA), never typed into the form.
-TICKET_READONLY_FIELDS = [
-    "number",
-    "status",
-    "priority",
-    "assigned_to",
-    "description",
-    "customer",
-    "customer_email",
-    "customer_name",
-    "organization",
-    "sla_policy",
-    "first_response_due_at",
-    "resolution_due_at",
-    "sla_due_at",
-    "first_responded_at",
-    "resolved_at",
-    "closed_at",
-    "sla_paused_at",
-    "sla_paused_minutes",
-    "response_warned",
-    "response_breached",
-    "resolution_warned",
-    "resolution_breached",
-    "escalation_level",
-    "last_message_at",
-    "customer_last_reply_at",
-    "satisfaction_rating",
-    "satisfaction_comment",
-    "nps_score",
-    "rated_at",
-    "merged_into",
-    "created_at",
-    "updated_at",
-]
 # What `services.update_ticket` accepts from the form (tags are saved with the relations).
 TICKET_EDITABLE_FIELDS = ["subject", "category", "team", "channel"]
+
+TICKET_FIELDSETS = [
+    (None, {"fields": ["number", "subject", "description", "status", "priority"]}),
+    ("Routing", {"fields": ["channel", "category", "team", "assigned_to", "tags"]}),
+    (
+        "Customer",
+        {"fields": ["customer", "customer_email", "customer_name", "organization"]},
+    ),
+    (
+        "SLA",
+        {
+            "classes": ["collapse"],
+            "fields": [
+                "sla_policy",
+                ("response_target_minutes", "resolution_target_minutes"),
+                ("sla_overridden_by", "sla_overridden_at", "sla_override_reason"),
+                ("response_warn_at", "first_response_due_at"),
+                ("resolution_warn_at", "resolution_due_at"),
+                "sla_due_at",
+                ("first_responded_at", "first_response_working_minutes"),
+                ("resolved_at", "resolution_working_minutes"),
+                "closed_at",
+                ("sla_paused_at", "sla_paused_minutes", "sla_pauses"),
+                ("response_warned", "response_breached", "response_breached_at"),
+                ("resolution_warned", "resolution_breached", "resolution_breached_at"),
+                ("escalation_level", "next_escalation_at"),
+            ],
+        },
+    ),
+    (
+        "Activity",
+        {
+            "classes": ["collapse"],
+            "fields": [
+                "last_message_at",
+                "customer_last_reply_at",
+                "satisfaction_rating",
+                "satisfaction_comment",
+                "nps_score",
+                "rated_at",
+                "merged_into",
+                "created_at",
+                "updated_at",
+            ],
+        },
+    ),
+]
+
+
+def _flatten(fieldsets) -> list[str]:
+    names = []
+    for _, options in fieldsets:
+        for entry in options["fields"]:
+            names += list(entry) if isinstance(entry, tuple) else [entry]
+    return names
+
+
+# Everything else shown is changed only by the services (lifecycle, assignment, SLA), never typed
+# into the form; tags are saved with the relations.
+TICKET_READONLY_FIELDS = [
+    name for name in _flatten(TICKET_FIELDSETS) if name not in {*TICKET_EDITABLE_FIELDS, "tags"}
+]
 
 
 @admin.register(Ticket)
@@ -129,52 +156,8 @@ class TicketAdmin(admin.ModelAdmin):
     filter_horizontal = ["tags"]
     show_full_result_count = False
     list_per_page = 50
+    fieldsets = TICKET_FIELDSETS
     readonly_fields = TICKET_READONLY_FIELDS
-    fieldsets = [
-        (None, {"fields": ["number", "subject", "description", "status", "priority"]}),
-        ("Routing", {"fields": ["channel", "category", "team", "assigned_to", "tags"]}),
-        (
-            "Customer",
-            {"fields": ["customer", "customer_email", "customer_name", "organization"]},
-        ),
-        (
-            "SLA",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "sla_policy",
-                    "first_response_due_at",
-                    "resolution_due_at",
-                    "sla_due_at",
-                    "first_responded_at",
-                    "resolved_at",
-                    "closed_at",
-                    "sla_paused_at",
-                    "sla_paused_minutes",
-                    ("response_warned", "response_breached"),
-                    ("resolution_warned", "resolution_breached"),
-                    "escalation_level",
-                ],
-            },
-        ),
-        (
-            "Activity",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "last_message_at",
-                    "customer_last_reply_at",
-                    "satisfaction_rating",
-                    "satisfaction_comment",
-                    "nps_score",
-                    "rated_at",
-                    "merged_into",
-                    "created_at",
-                    "updated_at",
-                ],
-            },
-        ),
-    ]
     inlines = [TicketMessageInline, TicketEventInline]
     actions = ["assign_to_me", "resolve", "close"]
 
