@@ -44,6 +44,14 @@ def pgbench_script(statements: list[str], *, ticket_id: int, number: str) -> str
     return "\n".join(lines) + "\n"
 
 
+def writes_only(statements: list[str]) -> list[str]:
+    """The statements no implementation can avoid: BEGIN, the number, the INSERTs, COMMIT.
+
+    Lookups (token, category, routing team, SLA policy) could in principle come from a cache.
+    """
+    return [sql for sql in statements if not sql.lstrip().startswith('SELECT "')]
+
+
 def available() -> bool:
     return shutil.which("pgbench") is not None
 
