@@ -1,14 +1,17 @@
 """Per-user API tokens: `Authorization: Token <key>` (or `Bearer <key>`), stored as SHA-256."""
 
+import functools
 import hashlib
 import secrets
 
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from core.models import ApiToken
+from core.models import ApiToken, Organization, User
+from core.rows import ModelColumns
 
 TOKEN_PREFIX = "sdk_"
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.
@@ -32,23 +35,58 @@ def revoke_token(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+@functools.cache
+def _token_query() -> tuple[str, ModelColumns, ModelColumns, ModelColumns]:
+    token, user, organization = (
+        ModelColumns(ApiToken, "t"),
+        ModelColumns(User, "u"),
+        ModelColumns(Organization, "o"),
+    )
+    quote = connection.ops.quote_name
+    memberships = User.groups.through._meta
+    sql = (
+        f"SELECT {token.sql}, {user.sql}, {organization.sql}, "
+        f"ARRAY(SELECT g.{quote('name')} FROM {quote(memberships.db_table)} m "
+        f"JOIN {quote(Group._meta.db_table)} g ON g.{quote('id')} = m.{quote('group_id')} "
+        f"WHERE m.{quote('user_id')} = u.{quote('id')}) "
+        f"FROM {quote(ApiToken._meta.db_table)} t "
+        f"JOIN {quote(User._meta.db_table)} u ON u.{quote('id')} = t.{quote('user_id')} "
+        f"LEFT JOIN {quote(Organization._meta.db_table)} o "
+        f"ON o.{quote('id')} = u.{quote('organization_id')} "
+        f"WHERE t.{quote('key_digest')} = %s"
+    )
+    return sql, token, user, organization
+
+
 def _token_with_user(key_digest: str) -> ApiToken | None:
     """The token, its user, the user's organisation and (on PostgreSQL) role names: one query.
 
-    Every API request authenticates, and almost every one then asks for the caller's roles.
+    Every API request authenticates, and almost every one then asks for the caller's roles. On
+    PostgreSQL the query is written by hand: composed by the ORM (a join with an aggregate) it
+    cost about a millisecond of Python per request.
     """
-    tokens = ApiToken.objects.select_related("user", "user__organization").filter(
-        key_digest=key_digest
-    )
     if connection.vendor != "postgresql":
-        return tokens.first()
-    from django.contrib.postgres.aggregates import ArrayAgg
-
-    token = tokens.annotate(role_names=ArrayAgg("user__groups__name", distinct=True)).first()
-    if token is not None:
-        token.user._role_names = frozenset(name for name in token.role_names if name)
-        if token.user.is_superuser:
-            token.user._role_names |= {"admin"}
+        return (
+            ApiToken.objects.select_related("user", "user__organization")
+            .filter(key_digest=key_digest)
+            .first()
+        )
+    sql, token_columns, user_columns, organization_columns = _token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_start = len(token_columns)
+    organization_start = user_start + len(user_columns)
+    roles_at = organization_start + len(organization_columns)
+    token = token_columns.load(row[:user_start])
+    user = user_columns.load(row[user_start:organization_start])
+    user.organization = organization_columns.load(row[organization_start:roles_at])
+    token.user = user
+    user._role_names = frozenset(row[roles_at])
+    if user.is_superuser:
+        user._role_names |= {"admin"}
     return token
 
 

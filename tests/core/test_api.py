@@ -2,6 +2,7 @@ import json
 import threading
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -12,6 +13,7 @@ from core.api.authentication import create_token, digest
 from core.api.exceptions import exception_handler
 from core.errors import Conflict
 from core.models import ApiToken, IdempotencyRecord, Notification
+from core.roles import Role
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,30 @@ def test_token_authenticates_its_user(agent):
     assert response.status_code == 200
     assert response.json()["email"] == agent.email
     assert "agent" in response.json()["roles"]
+
+
+def test_authentication_loads_user_organisation_and_roles_in_one_query(
+    customer, agent, admin_user, django_assert_num_queries
+):
+    """The hand-written token query must give what the ORM would: the same rows and roles."""
+    from core.api.authentication import _token_with_user
+    from core.roles import user_roles
+
+    agent.groups.add(Group.objects.get(name=Role.SUPPORT_LEAD))
+    for user, organization, roles in (
+        (customer, customer.organization, {"customer"}),
+        (agent, None, {"agent", "support_lead"}),
+        (admin_user, None, {"admin"}),
+    ):
+        token, key = create_token(user=user, name="script")
+        with django_assert_num_queries(1):
+            found = _token_with_user(digest(key))
+            assert found.pk == token.pk and found.user == user
+            assert found.user.organization == organization
+            assert user_roles(found.user) == roles
+            assert found.created_at == token.created_at and found.revoked_at is None
+        assert found.user.password == user.password  # every column, converted as the ORM does
+    assert _token_with_user(digest("sdk_unknown")) is None
 
 
 def test_bearer_keyword_is_accepted_too(agent):
