@@ -10,6 +10,7 @@ with no HTTP server and no Python in the way: the ceiling of any implementation 
 """
 
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -60,6 +61,7 @@ def run(url: str, script: str, *, seconds: int, concurrency: int) -> dict:
     """pgbench at `concurrency` clients for `seconds`; raises if any transaction failed."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write(script)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         completed = subprocess.run(
             [
@@ -81,6 +83,10 @@ def run(url: str, script: str, *, seconds: int, concurrency: int) -> dict:
         )
     finally:
         Path(handle.name).unlink()
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pgbench_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
     out = completed.stdout + completed.stderr
     result = {"tool": "pgbench", "seconds": seconds, "concurrency": concurrency, "failed": 0}
     for line in out.splitlines():
@@ -94,6 +100,8 @@ def run(url: str, script: str, *, seconds: int, concurrency: int) -> dict:
             result["latency_ms"] = float(line.split("=")[1].split()[0])
     if completed.returncode != 0 or result["failed"] or "tps" not in result:
         raise RuntimeError(f"pgbench failed ({completed.returncode}):\n{out[-2000:]}")
+    # The client's own CPU, to tell the database's share of the machine's CPU per transaction.
+    result["client_cpu_ms_per_op"] = pgbench_cpu * 1000 / result["transactions"]
     return result
 
 
