@@ -73,7 +73,7 @@ def seed_people() -> None:
             slug=slug, defaults={"name": name, "tier": tier, "email_domain": domain}
         )
     for email, full_name, roles, org_slug, zone, org_admin in PEOPLE:
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.with_email(email).first()
         if user is None:
             user = User.objects.create_user(
                 email=email,

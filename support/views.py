@@ -19,7 +19,13 @@ from core.selectors import notifications_for
 from . import services, sla
 from .forms import NewTicketForm, RateForm, ReplyForm
 from .models.choices import ACTIVE_STATUSES, Channel, Status
-from .selectors import attach_unread_counts, messages_for, search_tickets, tickets_for
+from .selectors import (
+    attach_unread_counts,
+    messages_for,
+    search_tickets,
+    tickets_for,
+    with_number,
+)
 from .services import escalation
 from .workflow import allowed_targets
 
@@ -34,7 +40,7 @@ def _staff_only(request):
 
 
 def _ticket_or_404(user, number):
-    ticket = tickets_for(user).filter(number__iexact=number).first()
+    ticket = with_number(tickets_for(user), number).first()
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket

@@ -24,7 +24,13 @@ from core.sanitize import text_to_html
 from .. import services, templating
 from ..models import AgentProfile, Category, ResponseTemplate, Tag, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, Status
-from ..selectors import attach_unread_counts, attachments_for, messages_for, tickets_for
+from ..selectors import (
+    attach_unread_counts,
+    attachments_for,
+    messages_for,
+    tickets_for,
+    with_number,
+)
 from . import serializers as s
 from .filters import TicketFilter
 
@@ -69,7 +75,7 @@ ORDERINGS = {
 def _ticket_lookup(queryset, value: str) -> Ticket:
     if value.isdigit():
         return get_object_or_404(queryset, pk=int(value))
-    return get_object_or_404(queryset, number__iexact=value)
+    return get_object_or_404(with_number(queryset, value))
 
 
 def request_example(name: str, value: dict) -> list[OpenApiExample]:

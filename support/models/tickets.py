@@ -36,22 +36,34 @@ RESOLUTION_RUNNING = Q(
 
 
 class Ticket(models.Model):
-    number = models.CharField(max_length=32, unique=True, editable=False)
+    # Unique by a constraint, not `unique=True`, which would add a second (LIKE) index that no
+    # query uses; numbers are stored upper-case and looked up as such (`selectors.with_number`).
+    number = models.CharField(max_length=32, editable=False)
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Sanitised HTML.")
     description_text = models.TextField(blank=True, help_text="Plain-text form of the description.")
 
+    # The foreign keys whose column leads a composite index below have no index of their own:
+    # each index is paid on every ticket INSERT (and in every plan of a ticket query).
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,
     )
-    customer_email = models.EmailField(help_text="Where replies go; the customer's address.")
+    customer_email = models.EmailField(
+        help_text="Where replies go; the customer's address, stored lower-case."
+    )
     customer_name = models.CharField(max_length=200, blank=True)
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        db_index=False,
     )
 
     category = models.ForeignKey(
@@ -66,9 +78,15 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_tickets",
+        db_index=False,
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        db_index=False,
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
 
@@ -176,12 +194,14 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "created_at"], name="support_tkt_customer"),
             models.Index(fields=["organization", "created_at"], name="support_tkt_org"),
             models.Index(fields=["created_at", "id"], name="support_tkt_created"),
+            models.Index(fields=["customer_email"], name="support_tkt_customer_email"),
             models.Index(
                 fields=["resolved_at"],
                 name="support_tkt_resolved",
                 condition=Q(status="resolved"),
             ),
         ]
+        constraints = [models.UniqueConstraint(fields=["number"], name="support_tkt_number_unique")]
 
     def __str__(self):
         return f"{self.number} {self.subject}"

@@ -93,7 +93,7 @@ def create_ticket(
         raise DomainError("A ticket needs a subject.", errors={"subject": ["Required."]})
     if customer is None and staff:
         # Staff filing for an e-mail address that belongs to an account: it is that customer's.
-        customer = User.objects.filter(email__iexact=customer_email).first()
+        customer = User.objects.with_email(customer_email).first()
 
     description_html = sanitize_html(description)
     now = created_at or timezone.now()

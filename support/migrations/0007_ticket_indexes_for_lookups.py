@@ -1,0 +1,148 @@
+"""Ticket indexes that lookups use, and none that nothing uses.
+
+* Numbers and customer addresses are looked up exactly (stored upper- and lower-case), so the
+  number keeps one unique index (the LIKE index `unique=True` adds goes) and the address gets one.
+* Foreign keys that lead a composite index lose their single-column index.
+
+On PostgreSQL this is done with plain index statements: Django's own AlterField would drop and
+re-add each foreign-key constraint, re-checking every row of the ticket table under an exclusive
+lock. Elsewhere (SQLite) Django's operations run as generated.
+"""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+POSTGRES_FORWARDS = [
+    'DROP INDEX IF EXISTS "support_ticket_assigned_to_id_684c13df"',
+    'DROP INDEX IF EXISTS "support_ticket_customer_id_21b0e471"',
+    'DROP INDEX IF EXISTS "support_ticket_organization_id_d1572ed7"',
+    'DROP INDEX IF EXISTS "support_ticket_team_id_4dd6e492"',
+    'DROP INDEX IF EXISTS "support_ticket_number_7113367e_like"',
+    'ALTER TABLE "support_ticket" RENAME CONSTRAINT "support_ticket_number_key" '
+    'TO "support_tkt_number_unique"',
+    'CREATE INDEX "support_tkt_customer_email" ON "support_ticket" ("customer_email")',
+]
+POSTGRES_BACKWARDS = [
+    'DROP INDEX IF EXISTS "support_tkt_customer_email"',
+    'ALTER TABLE "support_ticket" RENAME CONSTRAINT "support_tkt_number_unique" '
+    'TO "support_ticket_number_key"',
+    'CREATE INDEX "support_ticket_number_7113367e_like" ON "support_ticket" '
+    '("number" varchar_pattern_ops)',
+    'CREATE INDEX "support_ticket_team_id_4dd6e492" ON "support_ticket" ("team_id")',
+    'CREATE INDEX "support_ticket_organization_id_d1572ed7" ON "support_ticket" '
+    '("organization_id")',
+    'CREATE INDEX "support_ticket_customer_id_21b0e471" ON "support_ticket" ("customer_id")',
+    'CREATE INDEX "support_ticket_assigned_to_id_684c13df" ON "support_ticket" ("assigned_to_id")',
+]
+
+
+class SqlOnPostgres(migrations.SeparateDatabaseAndState):
+    """The state changes of `operations`; on PostgreSQL the given SQL instead of their DDL."""
+
+    def __init__(self, operations, forwards, backwards):
+        super().__init__(database_operations=operations, state_operations=operations)
+        self.forwards, self.backwards = forwards, backwards
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        for sql in self.forwards:
+            schema_editor.execute(sql)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        for sql in self.backwards:
+            schema_editor.execute(sql)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("core", "0003_numbering_function"),
+        ("support", "0006_ticket_fillfactor"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        SqlOnPostgres(
+            operations=[
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="assigned_to",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="customer",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="customer_email",
+                    field=models.EmailField(
+                        help_text="Where replies go; the customer's address, stored lower-case.",
+                        max_length=254,
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="number",
+                    field=models.CharField(editable=False, max_length=32),
+                ),
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="organization",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="core.organization",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ticket",
+                    name="team",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="support.team",
+                    ),
+                ),
+                migrations.AddIndex(
+                    model_name="ticket",
+                    index=models.Index(
+                        fields=["customer_email"], name="support_tkt_customer_email"
+                    ),
+                ),
+                migrations.AddConstraint(
+                    model_name="ticket",
+                    constraint=models.UniqueConstraint(
+                        fields=("number",), name="support_tkt_number_unique"
+                    ),
+                ),
+            ],
+            forwards=POSTGRES_FORWARDS,
+            backwards=POSTGRES_BACKWARDS,
+        ),
+    ]
