@@ -13,6 +13,8 @@ loopback port, creates API tokens in-process, then measures, every loop bounded:
 * queue: first page of open/assigned/in_progress ordered by `sla_due_at` (a support lead);
 * the 50-message ticket: GET detail + GET messages?page_size=50, in sequence;
 * keyword search `q` over a few keywords;
+* the 50-message ticket's detail by number in lower case, as a desk link or a customer opens it
+  (no target in the issue; held to the ticket page's 50 ms);
 each read as p50/p95 of sequential requests, beside the same read in raw SQL with psycopg on the
 same database (the floor). Load at concurrency 8 uses `wrk` when installed, else Python threads.
 """
@@ -76,6 +78,7 @@ LEFT JOIN support_team tm ON tm.id = t.team_id
 LEFT JOIN support_category cat ON cat.id = t.category_id
 WHERE t.id = %(id)s
 """
+TICKET_BY_NUMBER_SQL = TICKET_SQL.replace("t.id = %(id)s", "t.number = %(number)s")
 MESSAGES_SQL = """
 SELECT m.*, u.full_name, u.email FROM support_ticketmessage m
 LEFT JOIN core_user u ON u.id = m.author_id
@@ -470,6 +473,9 @@ def main() -> None:
                 ).fetchone()[0]
             )
         )
+        number = conn.execute(
+            "SELECT number FROM support_ticket WHERE id = %s", [ticket_id]
+        ).fetchone()[0]
         tickets = conn.execute("SELECT count(*) FROM support_ticket").fetchone()[0]
         messages = conn.execute("SELECT count(*) FROM support_ticketmessage").fetchone()[0]
         matches = {
@@ -526,6 +532,9 @@ def main() -> None:
         msgs = (f"{base}{ticket_id}/messages/?page_size=50", lead)
         results["ticket50"] = timed_requests(port, [detail, msgs], args.samples)
         results["detail"] = timed_requests(port, [detail], args.samples)
+        # As the desk links it: by number, in lower case (the lookup must still use the index).
+        by_number = (f"{base}{number.lower()}/", lead)
+        results["by_number"] = timed_requests(port, [by_number], args.samples)
         results["messages"] = timed_requests(port, [msgs], args.samples)
         log("keyword search ...")
         per = max(20, args.samples // len(KEYWORDS))
@@ -563,6 +572,9 @@ def main() -> None:
     results["queue_sql"] = sql_floor(url, [(QUEUE_SQL, {})], args.samples)
     results["ticket50_sql"] = sql_floor(
         url, [(TICKET_SQL, {"id": ticket_id}), (MESSAGES_SQL, {"id": ticket_id})], args.samples
+    )
+    results["by_number_sql"] = sql_floor(
+        url, [(TICKET_BY_NUMBER_SQL, {"number": number})], args.samples
     )
     results["search_sql_by_keyword"] = {
         q: sql_floor(url, [(SEARCH_SQL, {"q": q})], per) for q in KEYWORDS
@@ -629,6 +641,12 @@ def report(r, counts) -> None:
         ("queue first page (sla_due_at)", "queue", "queue_sql", TARGETS["queue"]),
         ("ticket with 50 messages (detail + messages)", "ticket50", "ticket50_sql", 50.0),
         ("keyword search q (worst keyword)", "search", "search_sql", TARGETS["search"]),
+        (
+            "ticket by number, lower case (detail)",
+            "by_number",
+            "by_number_sql",
+            TARGETS["ticket50"],
+        ),
     ]
     for label, key, floor_key, target in rows:
         api, floor = r[key], r[floor_key]
