@@ -1,6 +1,8 @@
 from django.conf import settings
 from rest_framework import pagination
 
+from core.paging import page_of
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
@@ -8,22 +10,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class UncountedPageNumberPagination(PageNumberPagination):
-    """Numbered pages without a total: no COUNT(*) over a large filtered table.
-
-    Fetches one row more than the page to know whether a next page exists.
-    """
+    """Numbered pages without a total (`core.paging`): `next` and `previous` links only."""
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        page_size = self.get_page_size(request)
-        try:
-            self.page_number = max(1, int(request.query_params.get(self.page_query_param, 1)))
-        except (TypeError, ValueError):
-            self.page_number = 1
-        offset = (self.page_number - 1) * page_size
-        rows = list(queryset[offset : offset + page_size + 1])
-        self.has_next = len(rows) > page_size
-        return rows[:page_size]
+        page = page_of(
+            queryset, request.query_params.get(self.page_query_param), self.get_page_size(request)
+        )
+        self.page_number, self.has_next = page.number, page.has_next
+        return page.object_list
 
     def _link(self, number):
         from rest_framework.utils.urls import remove_query_param, replace_query_param

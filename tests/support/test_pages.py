@@ -24,6 +24,35 @@ def test_desk_queue_costs_the_same_for_1_and_25_tickets(client, customer, lead):
     assert queries_for(client, "/desk/?view=all") == one
 
 
+def test_desk_queue_pages_without_counting_the_table(client, customer, lead, monkeypatch):
+    monkeypatch.setattr("support.views.QUEUE_PAGE_SIZE", 2)
+    tickets = [make_ticket(by=customer, subject=f"Ticket {n}") for n in range(3)]
+    client.force_login(lead)
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get("/desk/?view=all").content.decode()
+    assert not [
+        q for q in captured if "COUNT(" in q["sql"].upper() and "support_ticket" in q["sql"]
+    ]
+    assert "page=2" in first and "Page 1" in first
+    second = client.get("/desk/?view=all&page=2").content.decode()
+    shown = [t.number for t in tickets if t.number in first or t.number in second]
+    assert sorted(shown) == sorted(t.number for t in tickets)
+    assert "page=3" not in second and "page=1" in second
+    assert "No tickets here" in client.get("/desk/?view=all&page=99").content.decode()
+    assert client.get("/desk/?view=all&page=nonsense").status_code == 200
+
+
+def test_help_center_lists_every_request_page_by_page(client, customer, monkeypatch):
+    monkeypatch.setattr("support.views.HELP_PAGE_SIZE", 2)
+    tickets = [make_ticket(by=customer, subject=f"Request {n}") for n in range(3)]
+    client.force_login(customer)
+    first = client.get("/help/").content.decode()
+    second = client.get("/help/?page=2").content.decode()
+    assert tickets[2].number in first and tickets[1].number in first
+    assert tickets[0].number in second and tickets[2].number not in second
+    assert "Older" in first and "Older" not in second
+
+
 def test_desk_queue_lists_most_urgent_sla_first(client, customer, lead):
     low = make_ticket(by=customer, priority="low", subject="Low one")
     urgent = make_ticket(by=customer, priority="urgent", subject="Urgent one")
