@@ -6,6 +6,9 @@ import io
 import statistics
 from collections import defaultdict
 
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 MAX_REPORT_DAYS = 366
@@ -27,82 +30,135 @@ def _range(start: dt.date, end: dt.date):
     )
 
 
-def _summary(rows) -> dict:
-    measured = [r for r in rows if r["sla_policy_id"] is not None]
-    breached = [r for r in measured if r["response_breached"] or r["resolution_breached"]]
-    response = [
-        r["first_response_working_minutes"]
-        for r in measured
-        if r["first_response_working_minutes"] is not None
-    ]
-    resolution = [
-        r["resolution_working_minutes"]
-        for r in measured
-        if r["resolution_working_minutes"] is not None
-    ]
+class Median(Aggregate):
+    """PostgreSQL's continuous median (the mean of the two middle values for an even count)."""
 
-    def mean(values):
-        return round(statistics.fmean(values), 1) if values else None
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
 
-    def median(values):
-        return round(statistics.median(values), 1) if values else None
 
-    return {
-        "tickets": len(measured),
-        "breached": len(breached),
-        "compliance_rate": round(1 - len(breached) / len(measured), 4) if measured else None,
-        "response_breaches": sum(1 for r in measured if r["response_breached"]),
-        "resolution_breaches": sum(1 for r in measured if r["resolution_breached"]),
-        "first_response_minutes": {"average": mean(response), "median": median(response)},
-        "resolution_minutes": {"average": mean(resolution), "median": median(resolution)},
+MEASURED = Q(sla_policy__isnull=False)
+TIMES = {"first_response_minutes": "first_response_working_minutes"}
+TIMES["resolution_minutes"] = "resolution_working_minutes"
+
+
+def _aggregates(*, medians: bool) -> dict:
+    aggregates = {
+        "tickets": Count("pk", filter=MEASURED),
+        "breached": Count(
+            "pk", filter=MEASURED & (Q(response_breached=True) | Q(resolution_breached=True))
+        ),
+        "response_breaches": Count("pk", filter=MEASURED & Q(response_breached=True)),
+        "resolution_breaches": Count("pk", filter=MEASURED & Q(resolution_breached=True)),
     }
+    for name, column in TIMES.items():
+        aggregates[f"{name}_average"] = Avg(column, filter=MEASURED)
+        if medians:
+            aggregates[f"{name}_median"] = Median(column, filter=MEASURED)
+    return aggregates
+
+
+def _summary(row: dict) -> dict:
+    def rounded(value):
+        return None if value is None else round(value, 1)
+
+    tickets, breached = row["tickets"], row["breached"]
+    summary = {
+        "tickets": tickets,
+        "breached": breached,
+        "compliance_rate": round(1 - breached / tickets, 4) if tickets else None,
+        "response_breaches": row["response_breaches"],
+        "resolution_breaches": row["resolution_breaches"],
+    }
+    for name in TIMES:
+        summary[name] = {
+            "average": rounded(row[f"{name}_average"]),
+            "median": rounded(row[f"{name}_median"]),
+        }
+    return summary
+
+
+def _python_medians(tickets, column: str | None) -> dict:
+    """Medians computed here, for databases without PERCENTILE_CONT (SQLite, embedded mode)."""
+    values = defaultdict(lambda: {name: [] for name in TIMES})
+    fields = list(TIMES.values()) + ([column] if column else [])
+    for row in tickets.filter(MEASURED).values(*fields):
+        for name, time_column in TIMES.items():
+            if row[time_column] is not None:
+                values[(row[column] or "none") if column else None][name].append(row[time_column])
+    return {
+        key: {
+            f"{name}_median": statistics.median(found) if found else None
+            for name, found in by_time.items()
+        }
+        for key, by_time in values.items()
+    }
+
+
+def medians_in_database() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _grouped(tickets, column: str | None) -> dict:
+    """One summary per value of `column` (or one for all tickets), aggregated in the database."""
+    medians = medians_in_database()
+    aggregates = _aggregates(medians=medians)
+    if column is None:
+        rows = {None: tickets.aggregate(**aggregates)}
+    else:
+        # Empty and missing values are one group, "none".
+        group = Coalesce(NullIf(F(column), Value("")), Value("none"))
+        grouped = tickets.values(group_key=group).annotate(**aggregates).order_by()
+        rows = {row.pop("group_key"): row for row in grouped}
+    if not medians:
+        found = _python_medians(tickets, column)
+        empty = {f"{name}_median": None for name in TIMES}
+        for key, row in rows.items():
+            row.update(found.get(key, empty))
+    return rows
 
 
 def sla_report(*, tickets, start: dt.date, end: dt.date, now=None) -> dict:
     """Compliance overall and per dimension for tickets created in [start, end] (viewer's days).
 
-    Times are working minutes of each ticket's SLA calendar, fixed when each clock stopped.
+    Times are working minutes of each ticket's SLA calendar, fixed when each clock stopped. The
+    database aggregates (one grouped query per dimension); no ticket row is loaded here, so a
+    year of a large help desk costs queries, not memory.
     """
     now = now or timezone.now()
     since, until = _range(start, end)
-    fields = [
-        "pk",
-        "number",
-        "subject",
-        "sla_policy_id",
-        "response_breached",
-        "resolution_breached",
-        "response_breached_at",
-        "resolution_breached_at",
-        "first_responded_at",
-        "resolved_at",
-        "first_response_working_minutes",
-        "resolution_working_minutes",
-        *DIMENSIONS.values(),
-    ]
-    rows = list(
-        tickets.filter(created_at__gte=since, created_at__lt=until).order_by().values(*fields)
-    )
-    report = {"start_date": start, "end_date": end, "overall": _summary(rows)}
+    tickets = tickets.filter(created_at__gte=since, created_at__lt=until).prefetch_related(None)
+    report = {
+        "start_date": start,
+        "end_date": end,
+        "overall": _summary(_grouped(tickets, None)[None]),
+    }
     for name, column in DIMENSIONS.items():
-        groups = defaultdict(list)
-        for row in rows:
-            groups[row[column] or "none"].append(row)
-        report[f"by_{name}"] = {key: _summary(group) for key, group in sorted(groups.items())}
-    report["breaches"] = _breaches(rows, now)
+        groups = {key or "none": _summary(row) for key, row in _grouped(tickets, column).items()}
+        report[f"by_{name}"] = dict(sorted(groups.items()))
+    report["breaches"] = _breaches(tickets, now)
     return report
 
 
-def _breaches(rows, now) -> list[dict]:
+BREACH_FIELDS = ["number", "subject", "priority", "team__slug"]
+
+
+def _breaches(tickets, now) -> list[dict]:
+    """The first breaches of the range in time order (at most BREACH_LIST_LIMIT)."""
     out = []
-    for row in rows:
-        for clock, breached_at, stopped in (
-            ("first_response", row["response_breached_at"], row["first_responded_at"]),
-            ("resolution", row["resolution_breached_at"], row["resolved_at"]),
-        ):
-            if breached_at is None:
-                continue
-            end = stopped or now
+    for clock, breached_at, stopped in (
+        ("first_response", "response_breached_at", "first_responded_at"),
+        ("resolution", "resolution_breached_at", "resolved_at"),
+    ):
+        rows = (
+            tickets.filter(**{f"{breached_at}__isnull": False})
+            .order_by(breached_at, "pk")
+            .values(*BREACH_FIELDS, breached_at, stopped)[:BREACH_LIST_LIMIT]
+        )
+        for row in rows:
+            end = row[stopped] or now
             out.append(
                 {
                     "ticket": row["number"],
@@ -110,9 +166,11 @@ def _breaches(rows, now) -> list[dict]:
                     "clock": clock,
                     "priority": row["priority"],
                     "team": row["team__slug"],
-                    "breached_at": breached_at,
-                    "breach_minutes": round(max(0, (end - breached_at).total_seconds()) / 60, 1),
-                    "ongoing": stopped is None,
+                    "breached_at": row[breached_at],
+                    "breach_minutes": round(
+                        max(0, (end - row[breached_at]).total_seconds()) / 60, 1
+                    ),
+                    "ongoing": row[stopped] is None,
                 }
             )
     out.sort(key=lambda b: b["breached_at"])
