@@ -34,6 +34,9 @@ RESOLUTION_RUNNING = Q(
     status__in=["open", "assigned", "in_progress", "waiting_on_internal"],
 )
 
+# Waiting for an automatic assignment (the sweep's query, and its partial index).
+AWAITING_AGENT = Q(status="open", assigned_to__isnull=True, team__isnull=False)
+
 
 class Ticket(models.Model):
     # Unique by a constraint, not `unique=True`, which would add a second (LIKE) index that no
@@ -195,6 +198,9 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "created_at"], name="support_tkt_org"),
             models.Index(fields=["created_at", "id"], name="support_tkt_created"),
             models.Index(fields=["customer_email"], name="support_tkt_customer_email"),
+            models.Index(
+                fields=["created_at"], name="support_tkt_awaiting_agent", condition=AWAITING_AGENT
+            ),
             models.Index(
                 fields=["resolved_at"],
                 name="support_tkt_resolved",

@@ -16,6 +16,7 @@ from core.roles import STAFF_ROLES, Role, has_role, is_staff_member
 from .. import events, notifications
 from ..models import AgentProfile, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, AgentStatus, AssignmentStrategy, Status
+from ..models.tickets import AWAITING_AGENT
 from .common import lock_ticket, require_staff
 
 Kind = events.Kind
@@ -247,23 +248,28 @@ WAITING_BATCH = 200
 
 
 def assign_waiting(*, now=None, batch_size: int = WAITING_BATCH) -> int:
-    """Auto-assign open, unassigned tickets of automatic teams (oldest first, bounded)."""
+    """Auto-assign open, unassigned tickets of automatic teams (oldest first, bounded).
+
+    A team found with nobody free is skipped for the rest of the run: a backlog of thousands of
+    waiting tickets costs one look per full team, not one assignment attempt per ticket.
+    """
     import datetime as dt
 
     now = now or timezone.now()
     waiting = list(
         Ticket.objects.filter(
-            status=Status.OPEN,
-            assigned_to__isnull=True,
-            team__isnull=False,
-            created_at__lte=now - dt.timedelta(seconds=WAITING_GRACE),
+            AWAITING_AGENT, created_at__lte=now - dt.timedelta(seconds=WAITING_GRACE)
         )
         .exclude(team__strategy=AssignmentStrategy.MANUAL)
         .order_by("created_at")
         .values_list("pk", "team_id")[:batch_size]
     )
-    assigned = 0
+    assigned, full_teams = 0, set()
     for ticket_id, team_id in waiting:
+        if team_id in full_teams:
+            continue
         if auto_assign(ticket=Ticket(pk=ticket_id, team_id=team_id)) is not None:
             assigned += 1
+        elif Ticket.objects.filter(AWAITING_AGENT, pk=ticket_id).exists():
+            full_teams.add(team_id)  # still waiting: nobody in the team could take it
     return assigned

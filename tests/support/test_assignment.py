@@ -679,3 +679,41 @@ def test_the_sweep_assigns_tickets_whose_task_was_lost(lead):
     assert assign_waiting(now=timezone.now() + dt.timedelta(minutes=2)) == 1
     ticket.refresh_from_db()
     assert ticket.assigned_to == agent
+
+
+@pytest.mark.django_db
+def test_the_sweep_looks_at_a_full_team_once_however_long_its_backlog(
+    lead, django_assert_max_num_queries
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from support.services import assign_waiting, create_ticket
+
+    busy = make_agent(capacity=1)
+    free = make_agent(capacity=5)
+    full_team = make_team(AssignmentStrategy.LEAST_LOADED, [busy])
+    open_team = make_team(AssignmentStrategy.LEAST_LOADED, [free])
+    give_tickets(busy, 1, by=lead)
+
+    def waiting(team, count):
+        return [
+            create_ticket(
+                by=lead, subject=f"{team.slug} {n}", customer_email="c@example.com", team=team
+            )
+            for n in range(count)
+        ]
+
+    backlog = waiting(full_team, 12)
+    later = timezone.now() + dt.timedelta(minutes=2)
+    with django_assert_max_num_queries(20):  # one attempt on the full team, not twelve
+        assert assign_waiting(now=later) == 0
+    assert not Ticket.objects.filter(pk__in=[t.pk for t in backlog], assigned_to__isnull=False)
+
+    mixed = waiting(full_team, 3) + waiting(open_team, 3)
+    assert assign_waiting(now=later) == 3  # the full team does not stop the other one
+    assert {t.assigned_to_id for t in Ticket.objects.filter(pk__in=[t.pk for t in mixed])} == {
+        None,
+        free.pk,
+    }
