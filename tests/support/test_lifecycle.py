@@ -230,11 +230,23 @@ def test_auto_close_respects_the_setting(customer, settings):
     assert ticket.status == Status.CLOSED
 
 
-def test_auto_close_task_calls_the_service(customer, monkeypatch):
-    calls = []
-    monkeypatch.setattr(services, "auto_close_resolved", lambda **kw: calls.append(kw) or 3)
-    assert auto_close_resolved_tickets() == 3
-    assert calls == [{}]
+def test_auto_close_task_drains_the_backlog_batch_by_batch(customer, monkeypatch):
+    monkeypatch.setattr("support.tasks.AUTO_CLOSE_BATCH", 2)
+    now = timezone.now()
+    tickets = [_resolved(customer, days_ago=30 + n, now=now) for n in range(5)]
+    assert auto_close_resolved_tickets() == 5  # batches of 2, 2 and 1 in one run
+    assert set(
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("status", flat=True)
+    ) == {Status.CLOSED}
+
+
+def test_auto_close_task_stops_at_its_time_budget(customer, monkeypatch):
+    monkeypatch.setattr("support.tasks.AUTO_CLOSE_BATCH", 1)
+    monkeypatch.setattr("support.tasks.AUTO_CLOSE_SECONDS", 0)
+    now = timezone.now()
+    for n in range(3):
+        _resolved(customer, days_ago=30 + n, now=now)
+    assert auto_close_resolved_tickets() == 1  # the next hourly run goes on
 
 
 def test_auto_close_task_closes_for_real(customer):
