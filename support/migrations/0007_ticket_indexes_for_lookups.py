@@ -13,6 +13,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_ops import SqlOnPostgres
+
 
 POSTGRES_FORWARDS = [
     'DROP INDEX IF EXISTS "support_ticket_assigned_to_id_684c13df"',
@@ -36,26 +38,6 @@ POSTGRES_BACKWARDS = [
     'CREATE INDEX "support_ticket_customer_id_21b0e471" ON "support_ticket" ("customer_id")',
     'CREATE INDEX "support_ticket_assigned_to_id_684c13df" ON "support_ticket" ("assigned_to_id")',
 ]
-
-
-class SqlOnPostgres(migrations.SeparateDatabaseAndState):
-    """The state changes of `operations`; on PostgreSQL the given SQL instead of their DDL."""
-
-    def __init__(self, operations, forwards, backwards):
-        super().__init__(database_operations=operations, state_operations=operations)
-        self.forwards, self.backwards = forwards, backwards
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        for sql in self.forwards:
-            schema_editor.execute(sql)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        for sql in self.backwards:
-            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
