@@ -34,3 +34,22 @@ def lead(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(roles=[Role.ADMIN], is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
+    """End other sessions on this worker's test database before pytest-django drops it.
+
+    Celery workers and live-server threads started by tests may still hold a connection when
+    the session ends, and PostgreSQL refuses to drop a database in use (a teardown warning).
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
