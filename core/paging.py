@@ -36,16 +36,23 @@ class Page:
         return len(self.object_list)
 
 
+# Pages past this are empty without asking the database: an OFFSET beyond it would be a scan of
+# millions of rows, and a page number beyond a 64-bit OFFSET an error.
+MAX_PAGE = 10_000
+
+
 def page_number(value) -> int:
     """The requested page; anything that is not a positive number is the first page."""
     try:
         return max(1, int(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 1
 
 
 def page_of(queryset, number, size: int) -> Page:
     number = page_number(number)
+    if number > MAX_PAGE:
+        return Page(number=number, object_list=[], has_next=False)
     offset = (number - 1) * size
     rows = list(queryset[offset : offset + size + 1])
     return Page(number=number, object_list=rows[:size], has_next=len(rows) > size)

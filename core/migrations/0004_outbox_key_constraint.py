@@ -1,7 +1,8 @@
 """The outbox key is unique by a named constraint; the LIKE index `unique=True` added goes.
 
-On PostgreSQL the existing unique constraint is renamed (no index rebuild) and the LIKE index
-dropped; elsewhere Django's operations run as generated.
+On PostgreSQL the existing unique constraint is renamed (a catalog change, no index rebuild) and
+the LIKE index dropped CONCURRENTLY, outside a transaction, so notifications keep being written;
+elsewhere Django's operations run as generated.
 """
 
 from django.db import migrations, models
@@ -10,6 +11,8 @@ from core.migration_ops import SqlOnPostgres
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CONCURRENTLY cannot run inside a transaction
+
     dependencies = [
         ("core", "0003_numbering_function"),
     ]
@@ -30,14 +33,14 @@ class Migration(migrations.Migration):
                 ),
             ],
             forwards=[
-                'DROP INDEX IF EXISTS "core_outboxmessage_key_4285511e_like"',
+                'DROP INDEX CONCURRENTLY IF EXISTS "core_outboxmessage_key_4285511e_like"',
                 'ALTER TABLE "core_outboxmessage" RENAME CONSTRAINT "core_outboxmessage_key_key" '
                 'TO "core_outbox_key_unique"',
             ],
             backwards=[
                 'ALTER TABLE "core_outboxmessage" RENAME CONSTRAINT "core_outbox_key_unique" '
                 'TO "core_outboxmessage_key_key"',
-                'CREATE INDEX "core_outboxmessage_key_4285511e_like" ON "core_outboxmessage" '
+                'CREATE INDEX CONCURRENTLY "core_outboxmessage_key_4285511e_like" ON "core_outboxmessage" '
                 '("key" varchar_pattern_ops)',
             ],
         ),

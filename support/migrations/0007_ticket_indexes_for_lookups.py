@@ -4,9 +4,11 @@
   number keeps one unique index (the LIKE index `unique=True` adds goes) and the address gets one.
 * Foreign keys that lead a composite index lose their single-column index.
 
-On PostgreSQL this is done with plain index statements: Django's own AlterField would drop and
-re-add each foreign-key constraint, re-checking every row of the ticket table under an exclusive
-lock. Elsewhere (SQLite) Django's operations run as generated.
+On PostgreSQL this is done with index statements run CONCURRENTLY, outside a transaction, so
+tickets stay readable and writable throughout: Django's own AlterField would drop and re-add each
+foreign-key constraint, re-checking every row of the ticket table under an exclusive lock. The
+constraint rename is a catalog change (a brief lock, no scan). Elsewhere (SQLite) Django's
+operations run as generated.
 """
 
 import django.db.models.deletion
@@ -17,30 +19,32 @@ from core.migration_ops import SqlOnPostgres
 
 
 POSTGRES_FORWARDS = [
-    'DROP INDEX IF EXISTS "support_ticket_assigned_to_id_684c13df"',
-    'DROP INDEX IF EXISTS "support_ticket_customer_id_21b0e471"',
-    'DROP INDEX IF EXISTS "support_ticket_organization_id_d1572ed7"',
-    'DROP INDEX IF EXISTS "support_ticket_team_id_4dd6e492"',
-    'DROP INDEX IF EXISTS "support_ticket_number_7113367e_like"',
+    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_assigned_to_id_684c13df"',
+    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_customer_id_21b0e471"',
+    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_organization_id_d1572ed7"',
+    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_team_id_4dd6e492"',
+    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_number_7113367e_like"',
     'ALTER TABLE "support_ticket" RENAME CONSTRAINT "support_ticket_number_key" '
     'TO "support_tkt_number_unique"',
-    'CREATE INDEX "support_tkt_customer_email" ON "support_ticket" ("customer_email")',
+    'CREATE INDEX CONCURRENTLY "support_tkt_customer_email" ON "support_ticket" ("customer_email")',
 ]
 POSTGRES_BACKWARDS = [
-    'DROP INDEX IF EXISTS "support_tkt_customer_email"',
+    'DROP INDEX CONCURRENTLY IF EXISTS "support_tkt_customer_email"',
     'ALTER TABLE "support_ticket" RENAME CONSTRAINT "support_tkt_number_unique" '
     'TO "support_ticket_number_key"',
-    'CREATE INDEX "support_ticket_number_7113367e_like" ON "support_ticket" '
+    'CREATE INDEX CONCURRENTLY "support_ticket_number_7113367e_like" ON "support_ticket" '
     '("number" varchar_pattern_ops)',
-    'CREATE INDEX "support_ticket_team_id_4dd6e492" ON "support_ticket" ("team_id")',
-    'CREATE INDEX "support_ticket_organization_id_d1572ed7" ON "support_ticket" '
+    'CREATE INDEX CONCURRENTLY "support_ticket_team_id_4dd6e492" ON "support_ticket" ("team_id")',
+    'CREATE INDEX CONCURRENTLY "support_ticket_organization_id_d1572ed7" ON "support_ticket" '
     '("organization_id")',
-    'CREATE INDEX "support_ticket_customer_id_21b0e471" ON "support_ticket" ("customer_id")',
-    'CREATE INDEX "support_ticket_assigned_to_id_684c13df" ON "support_ticket" ("assigned_to_id")',
+    'CREATE INDEX CONCURRENTLY "support_ticket_customer_id_21b0e471" ON "support_ticket" ("customer_id")',
+    'CREATE INDEX CONCURRENTLY "support_ticket_assigned_to_id_684c13df" ON "support_ticket" ("assigned_to_id")',
 ]
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CONCURRENTLY cannot run inside a transaction
+
     dependencies = [
         ("core", "0003_numbering_function"),
         ("support", "0006_ticket_fillfactor"),

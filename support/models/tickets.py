@@ -199,7 +199,9 @@ class Ticket(models.Model):
             models.Index(fields=["created_at", "id"], name="support_tkt_created"),
             models.Index(fields=["customer_email"], name="support_tkt_customer_email"),
             models.Index(
-                fields=["created_at"], name="support_tkt_awaiting_agent", condition=AWAITING_AGENT
+                fields=["team", "created_at"],
+                name="support_tkt_awaiting_agent",
+                condition=AWAITING_AGENT,
             ),
             models.Index(
                 fields=["resolved_at"],

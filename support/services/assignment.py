@@ -248,28 +248,28 @@ WAITING_BATCH = 200
 
 
 def assign_waiting(*, now=None, batch_size: int = WAITING_BATCH) -> int:
-    """Auto-assign open, unassigned tickets of automatic teams (oldest first, bounded).
+    """Auto-assign open, unassigned tickets of automatic teams, oldest first, team by team.
 
-    A team found with nobody free is skipped for the rest of the run: a backlog of thousands of
-    waiting tickets costs one look per full team, not one assignment attempt per ticket.
+    Every automatic team gets its share of the run's `batch_size` attempts, so a backlog in one
+    team never starves the others; a team found with nobody free is left for the next run after
+    one attempt, however many tickets it has waiting.
     """
     import datetime as dt
 
     now = now or timezone.now()
-    waiting = list(
-        Ticket.objects.filter(
-            AWAITING_AGENT, created_at__lte=now - dt.timedelta(seconds=WAITING_GRACE)
-        )
-        .exclude(team__strategy=AssignmentStrategy.MANUAL)
-        .order_by("created_at")
-        .values_list("pk", "team_id")[:batch_size]
+    cutoff = now - dt.timedelta(seconds=WAITING_GRACE)
+    teams = list(
+        Team.objects.exclude(strategy=AssignmentStrategy.MANUAL)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    assigned, full_teams = 0, set()
-    for ticket_id, team_id in waiting:
-        if team_id in full_teams:
-            continue
-        if auto_assign(ticket=Ticket(pk=ticket_id, team_id=team_id)) is not None:
-            assigned += 1
-        elif Ticket.objects.filter(AWAITING_AGENT, pk=ticket_id).exists():
-            full_teams.add(team_id)  # still waiting: nobody in the team could take it
+    share = max(1, batch_size // max(1, len(teams)))
+    assigned = 0
+    for team_id in teams:
+        waiting = Ticket.objects.filter(AWAITING_AGENT, team_id=team_id, created_at__lte=cutoff)
+        for ticket_id in waiting.order_by("created_at").values_list("pk", flat=True)[:share]:
+            if auto_assign(ticket=Ticket(pk=ticket_id, team_id=team_id)) is not None:
+                assigned += 1
+            elif waiting.filter(pk=ticket_id).exists():
+                break  # still waiting in this team: nobody in it could take it
     return assigned

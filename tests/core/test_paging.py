@@ -19,3 +19,10 @@ def test_the_last_page_knows_it_is_the_last(db, django_assert_num_queries):
     assert [o.slug for o in page] == ["o2", "o3"] and not page.has_next
     assert page.has_previous and page.previous_page_number == 1 and page.has_other_pages
     assert len(page_of(Organization.objects.order_by("slug"), "5", 2)) == 0
+
+
+def test_absurd_page_numbers_are_empty_pages_not_errors(db, django_assert_num_queries):
+    Organization.objects.create(name="O", slug="o")
+    with django_assert_num_queries(0):
+        page = page_of(Organization.objects.all(), "1" + "0" * 20, 2)
+    assert len(page) == 0 and not page.has_next and page.has_previous

@@ -705,15 +705,16 @@ def test_the_sweep_looks_at_a_full_team_once_however_long_its_backlog(
             for n in range(count)
         ]
 
+    # The full team's backlog is older and longer than a whole run's batch.
     backlog = waiting(full_team, 12)
     later = timezone.now() + dt.timedelta(minutes=2)
     with django_assert_max_num_queries(20):  # one attempt on the full team, not twelve
-        assert assign_waiting(now=later) == 0
+        assert assign_waiting(now=later, batch_size=10) == 0
     assert not Ticket.objects.filter(pk__in=[t.pk for t in backlog], assigned_to__isnull=False)
 
-    mixed = waiting(full_team, 3) + waiting(open_team, 3)
-    assert assign_waiting(now=later) == 3  # the full team does not stop the other one
-    assert {t.assigned_to_id for t in Ticket.objects.filter(pk__in=[t.pk for t in mixed])} == {
-        None,
-        free.pk,
-    }
+    newer = waiting(open_team, 3)
+    assert assign_waiting(now=later + dt.timedelta(minutes=1), batch_size=10) == 3
+    assert set(
+        Ticket.objects.filter(pk__in=[t.pk for t in newer]).values_list("assigned_to", flat=True)
+    ) == {free.pk}
+    assert not Ticket.objects.filter(pk__in=[t.pk for t in backlog], assigned_to__isnull=False)

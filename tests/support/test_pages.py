@@ -40,6 +40,7 @@ def test_desk_queue_pages_without_counting_the_table(client, customer, lead, mon
     assert "page=3" not in second and "page=1" in second
     assert "No tickets here" in client.get("/desk/?view=all&page=99").content.decode()
     assert client.get("/desk/?view=all&page=nonsense").status_code == 200
+    assert client.get("/desk/?view=all&page=" + "9" * 25).status_code == 200
 
 
 def test_help_center_lists_every_request_page_by_page(client, customer, monkeypatch):
