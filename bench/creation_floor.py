@@ -105,6 +105,33 @@ def run(url: str, script: str, *, seconds: int, concurrency: int) -> dict:
     return result
 
 
+def delete_tickets(conn, where: str, params=()) -> int:
+    """Delete the tickets matching `where` with every row that refers to them, and their outbox
+    rows (keyed `ticket:<id>:...`). The referring tables are read from the catalog."""
+    ids = [row[0] for row in conn.execute(f"SELECT id FROM support_ticket WHERE {where}", params)]
+    if not ids:
+        return 0
+    references = conn.execute(
+        "SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) "
+        "WHERE c.contype = 'f' AND c.confrelid = 'support_ticket'::regclass "
+        "AND c.conrelid <> 'support_ticket'::regclass"
+    ).fetchall()
+    # Messages' own dependants first (recipients and attachments also refer to the ticket).
+    for table, column in sorted(references, key=lambda ref: ref[0] == "support_ticketmessage"):
+        conn.execute(f'DELETE FROM {table} WHERE "{column}" = ANY(%s)', [ids])
+    conn.execute(
+        "DELETE FROM core_outboxmessage WHERE split_part(key, ':', 1) = 'ticket' "
+        "AND split_part(key, ':', 2) = ANY(%s)",
+        [[str(ticket_id) for ticket_id in ids]],
+    )
+    conn.execute(
+        "UPDATE support_ticket SET merged_into_id = NULL WHERE merged_into_id = ANY(%s)", [ids]
+    )
+    conn.execute("DELETE FROM support_ticket WHERE id = ANY(%s)", [ids])
+    return len(ids)
+
+
 def remove_created(url: str) -> int:
     """Delete the tickets the floor created (numbers `<PREFIX>-<date>-B<n>`), with their rows.
 
@@ -114,15 +141,4 @@ def remove_created(url: str) -> int:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        ids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM support_ticket WHERE number ~ '^[A-Z]+-[0-9]{8}-B[0-9]+$'"
-            )
-        ]
-        if ids:
-            keys = [f"ticket:{ticket_id}:created:confirmation" for ticket_id in ids]
-            conn.execute("DELETE FROM support_ticketevent WHERE ticket_id = ANY(%s)", [ids])
-            conn.execute("DELETE FROM core_outboxmessage WHERE key = ANY(%s)", [keys])
-            conn.execute("DELETE FROM support_ticket WHERE id = ANY(%s)", [ids])
-    return len(ids)
+        return delete_tickets(conn, "number ~ '^[A-Z]+-[0-9]{8}-B[0-9]+$'")
