@@ -3,6 +3,8 @@
 They call the same selectors and services as the API.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import F
@@ -75,6 +77,7 @@ def desk_home(request):
     attach_unread_counts(page.object_list, request.user)
     context = {
         "page": page,
+        "page_query": urlencode({"view": view, "q": q}) + "&",
         "view": view,
         "q": q,
         "notifications": list(notifications_for(user=request.user)[:DESK_NOTIFICATIONS_SHOWN]),
