@@ -10,6 +10,19 @@ class SqlOnPostgres(migrations.SeparateDatabaseAndState):
         super().__init__(database_operations=operations, state_operations=operations)
         self.forwards, self.backwards = forwards, backwards
 
+    def deconstruct(self):
+        kwargs = {
+            "operations": self.state_operations,
+            "forwards": self.forwards,
+            "backwards": self.backwards,
+        }
+        return self.__class__.__qualname__, [], kwargs
+
+    def describe(self):
+        return "SQL on PostgreSQL, Django's operations elsewhere: " + "; ".join(
+            operation.describe() for operation in self.state_operations
+        )
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
