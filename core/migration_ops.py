@@ -1,10 +1,43 @@
-"""Migration operations shared by the apps' migrations."""
+"""Migration operations shared by the apps' migrations.
+
+The SQL helpers give statements that can run again after a migration stopped half-way: a
+migration with `atomic = False` (needed for CONCURRENTLY) commits statement by statement, so a
+failed or cancelled run leaves the ones before it applied, and an index build that failed leaves
+an INVALID index behind.
+"""
 
 from django.db import migrations
 
 
+def create_index_concurrently(name: str, table: str, definition: str) -> list[str]:
+    """Build an index without blocking writes; an INVALID leftover of a failed build goes first."""
+    return [
+        f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
+        f'CREATE INDEX CONCURRENTLY "{name}" ON "{table}" {definition}',
+    ]
+
+
+def drop_index_concurrently(name: str) -> list[str]:
+    return [f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"']
+
+
+def rename_constraint(table: str, old: str, new: str) -> list[str]:
+    """Rename a constraint if it still has its old name (a catalog change: no scan)."""
+    return [
+        "DO $$ BEGIN "
+        f"IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{old}' "
+        f"AND conrelid = '\"{table}\"'::regclass) THEN "
+        f'ALTER TABLE "{table}" RENAME CONSTRAINT "{old}" TO "{new}"; '
+        "END IF; END $$"
+    ]
+
+
 class SqlOnPostgres(migrations.SeparateDatabaseAndState):
-    """The state changes of `operations`; on PostgreSQL the given SQL instead of their DDL."""
+    """The state changes of `operations`; on PostgreSQL the given SQL instead of their DDL.
+
+    A migration whose SQL uses CONCURRENTLY must set `atomic = False` (and keep it if it is ever
+    squashed: `squashmigrations` does not carry it over).
+    """
 
     def __init__(self, operations, forwards, backwards):
         super().__init__(database_operations=operations, state_operations=operations)

@@ -6,6 +6,7 @@ import io
 import statistics
 from collections import defaultdict
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -134,9 +135,12 @@ def _groups_in_one_pass(tickets) -> dict:
         f"dim_{name}": Coalesce(NullIf(F(column), Value("")), Value("none"))
         for name, column in DIMENSIONS.items()
     }
-    inner_sql, params = (
-        tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys).query.sql_with_params()
-    )
+    try:
+        inner_sql, params = (
+            tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys).query.sql_with_params()
+        )
+    except EmptyResultSet:  # a queryset that can match nothing (`.none()`, `pk__in=[]`)
+        return _groups_per_dimension(tickets)
     measured = "sla_policy_id IS NOT NULL"
     aggregates = [
         f"COUNT(*) FILTER (WHERE {measured}) AS tickets",

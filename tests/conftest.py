@@ -37,13 +37,17 @@ def admin_user(db):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
+def _no_stray_connections_at_the_end(request, django_db_setup, django_db_blocker):
     """End other sessions on this worker's test database before pytest-django drops it.
 
     Celery workers and live-server threads started by tests may still hold a connection when
     the session ends, and PostgreSQL refuses to drop a database in use (a teardown warning).
+    Without --reuse-db the database is this run's own (another run using the same name would
+    have failed to create it); with it, the database is kept and may be shared, so leave it.
     """
     yield
+    if request.config.getoption("reuse_db", default=False):
+        return
     from django.db import DatabaseError, connection
 
     if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith("test"):

@@ -7,7 +7,12 @@ elsewhere Django's operations run as generated.
 
 from django.db import migrations, models
 
-from core.migration_ops import SqlOnPostgres
+from core.migration_ops import (
+    SqlOnPostgres,
+    create_index_concurrently,
+    drop_index_concurrently,
+    rename_constraint,
+)
 
 
 class Migration(migrations.Migration):
@@ -33,15 +38,20 @@ class Migration(migrations.Migration):
                 ),
             ],
             forwards=[
-                'DROP INDEX CONCURRENTLY IF EXISTS "core_outboxmessage_key_4285511e_like"',
-                'ALTER TABLE "core_outboxmessage" RENAME CONSTRAINT "core_outboxmessage_key_key" '
-                'TO "core_outbox_key_unique"',
+                *drop_index_concurrently("core_outboxmessage_key_4285511e_like"),
+                *rename_constraint(
+                    "core_outboxmessage", "core_outboxmessage_key_key", "core_outbox_key_unique"
+                ),
             ],
             backwards=[
-                'ALTER TABLE "core_outboxmessage" RENAME CONSTRAINT "core_outbox_key_unique" '
-                'TO "core_outboxmessage_key_key"',
-                'CREATE INDEX CONCURRENTLY "core_outboxmessage_key_4285511e_like" ON "core_outboxmessage" '
-                '("key" varchar_pattern_ops)',
+                *rename_constraint(
+                    "core_outboxmessage", "core_outbox_key_unique", "core_outboxmessage_key_key"
+                ),
+                *create_index_concurrently(
+                    "core_outboxmessage_key_4285511e_like",
+                    "core_outboxmessage",
+                    '("key" varchar_pattern_ops)',
+                ),
             ],
         ),
     ]

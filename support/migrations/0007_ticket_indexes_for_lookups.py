@@ -15,30 +15,38 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from core.migration_ops import SqlOnPostgres
+from core.migration_ops import (
+    SqlOnPostgres,
+    create_index_concurrently,
+    drop_index_concurrently,
+    rename_constraint,
+)
 
 
+TICKETS = "support_ticket"
 POSTGRES_FORWARDS = [
-    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_assigned_to_id_684c13df"',
-    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_customer_id_21b0e471"',
-    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_organization_id_d1572ed7"',
-    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_team_id_4dd6e492"',
-    'DROP INDEX CONCURRENTLY IF EXISTS "support_ticket_number_7113367e_like"',
-    'ALTER TABLE "support_ticket" RENAME CONSTRAINT "support_ticket_number_key" '
-    'TO "support_tkt_number_unique"',
-    'CREATE INDEX CONCURRENTLY "support_tkt_customer_email" ON "support_ticket" ("customer_email")',
+    *drop_index_concurrently("support_ticket_assigned_to_id_684c13df"),
+    *drop_index_concurrently("support_ticket_customer_id_21b0e471"),
+    *drop_index_concurrently("support_ticket_organization_id_d1572ed7"),
+    *drop_index_concurrently("support_ticket_team_id_4dd6e492"),
+    *drop_index_concurrently("support_ticket_number_7113367e_like"),
+    *rename_constraint(TICKETS, "support_ticket_number_key", "support_tkt_number_unique"),
+    *create_index_concurrently("support_tkt_customer_email", TICKETS, '("customer_email")'),
 ]
 POSTGRES_BACKWARDS = [
-    'DROP INDEX CONCURRENTLY IF EXISTS "support_tkt_customer_email"',
-    'ALTER TABLE "support_ticket" RENAME CONSTRAINT "support_tkt_number_unique" '
-    'TO "support_ticket_number_key"',
-    'CREATE INDEX CONCURRENTLY "support_ticket_number_7113367e_like" ON "support_ticket" '
-    '("number" varchar_pattern_ops)',
-    'CREATE INDEX CONCURRENTLY "support_ticket_team_id_4dd6e492" ON "support_ticket" ("team_id")',
-    'CREATE INDEX CONCURRENTLY "support_ticket_organization_id_d1572ed7" ON "support_ticket" '
-    '("organization_id")',
-    'CREATE INDEX CONCURRENTLY "support_ticket_customer_id_21b0e471" ON "support_ticket" ("customer_id")',
-    'CREATE INDEX CONCURRENTLY "support_ticket_assigned_to_id_684c13df" ON "support_ticket" ("assigned_to_id")',
+    *drop_index_concurrently("support_tkt_customer_email"),
+    *rename_constraint(TICKETS, "support_tkt_number_unique", "support_ticket_number_key"),
+    *create_index_concurrently(
+        "support_ticket_number_7113367e_like", TICKETS, '("number" varchar_pattern_ops)'
+    ),
+    *create_index_concurrently("support_ticket_team_id_4dd6e492", TICKETS, '("team_id")'),
+    *create_index_concurrently(
+        "support_ticket_organization_id_d1572ed7", TICKETS, '("organization_id")'
+    ),
+    *create_index_concurrently("support_ticket_customer_id_21b0e471", TICKETS, '("customer_id")'),
+    *create_index_concurrently(
+        "support_ticket_assigned_to_id_684c13df", TICKETS, '("assigned_to_id")'
+    ),
 ]
 
 

@@ -7,7 +7,11 @@ elsewhere.
 from django.conf import settings
 from django.db import migrations, models
 
-from core.migration_ops import SqlOnPostgres
+from core.migration_ops import (
+    SqlOnPostgres,
+    create_index_concurrently,
+    drop_index_concurrently,
+)
 
 
 class Migration(migrations.Migration):
@@ -35,12 +39,12 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            forwards=[
-                'CREATE INDEX CONCURRENTLY IF NOT EXISTS "support_tkt_awaiting_agent" '
-                'ON "support_ticket" ("team_id", "created_at") '
-                'WHERE ("assigned_to_id" IS NULL AND "status" = \'open\' '
-                'AND "team_id" IS NOT NULL)',
-            ],
-            backwards=['DROP INDEX CONCURRENTLY IF EXISTS "support_tkt_awaiting_agent"'],
+            forwards=create_index_concurrently(
+                "support_tkt_awaiting_agent",
+                "support_ticket",
+                '("team_id", "created_at") WHERE ("assigned_to_id" IS NULL '
+                'AND "status" = \'open\' AND "team_id" IS NOT NULL)',
+            ),
+            backwards=drop_index_concurrently("support_tkt_awaiting_agent"),
         ),
     ]

@@ -196,6 +196,8 @@ def auto_assign(*, ticket: Ticket) -> User | None:
     given, ticket = ticket, lock_ticket(ticket.pk)
     if ticket.assigned_to_id is not None or ticket.status not in ACTIVE_STATUSES:
         return ticket.assigned_to
+    if ticket.team_id != team.pk:
+        return None  # moved to another team since the caller read it: that team's turn
     agent = choose_agent(team=team, ticket=ticket)
     if agent is None:
         return None
@@ -247,12 +249,30 @@ WAITING_GRACE = 60  # seconds a new ticket's own assignment task has before the 
 WAITING_BATCH = 200
 
 
+def _assign_team_waiting(team_id: int, cutoff, limit: int) -> tuple[int, int, bool]:
+    """Up to `limit` attempts on the team's oldest waiting tickets: (attempts, assigned, done).
+
+    `done` when the team has nothing more to give this run: nobody free, or no ticket left.
+    """
+    waiting = Ticket.objects.filter(AWAITING_AGENT, team_id=team_id, created_at__lte=cutoff)
+    ticket_ids = list(waiting.order_by("created_at").values_list("pk", flat=True)[:limit])
+    attempts = assigned = 0
+    for ticket_id in ticket_ids:
+        attempts += 1
+        if auto_assign(ticket=Ticket(pk=ticket_id, team_id=team_id)) is not None:
+            assigned += 1
+        elif waiting.filter(pk=ticket_id).exists():
+            return attempts, assigned, True  # still waiting here: nobody in the team is free
+    return attempts, assigned, len(ticket_ids) < limit
+
+
 def assign_waiting(*, now=None, batch_size: int = WAITING_BATCH) -> int:
     """Auto-assign open, unassigned tickets of automatic teams, oldest first, team by team.
 
-    Every automatic team gets its share of the run's `batch_size` attempts, so a backlog in one
-    team never starves the others; a team found with nobody free is left for the next run after
-    one attempt, however many tickets it has waiting.
+    At most `batch_size` attempts a run, shared between the teams with work: a team found with
+    nobody free is left after one attempt (however long its backlog), and what one team cannot
+    use goes to the others in the next round. The starting team turns every minute, so no team
+    always comes last when the batch runs out.
     """
     import datetime as dt
 
@@ -263,13 +283,22 @@ def assign_waiting(*, now=None, batch_size: int = WAITING_BATCH) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    share = max(1, batch_size // max(1, len(teams)))
-    assigned = 0
-    for team_id in teams:
-        waiting = Ticket.objects.filter(AWAITING_AGENT, team_id=team_id, created_at__lte=cutoff)
-        for ticket_id in waiting.order_by("created_at").values_list("pk", flat=True)[:share]:
-            if auto_assign(ticket=Ticket(pk=ticket_id, team_id=team_id)) is not None:
-                assigned += 1
-            elif waiting.filter(pk=ticket_id).exists():
-                break  # still waiting in this team: nobody in it could take it
+    if teams:
+        turn = int(now.timestamp() // 60) % len(teams)
+        teams = teams[turn:] + teams[:turn]
+    budget, assigned = batch_size, 0
+    while budget > 0 and teams:
+        share = max(1, budget // len(teams))
+        still_busy = []
+        for team_id in teams:
+            if budget <= 0:
+                break
+            attempts, done_here, finished = _assign_team_waiting(
+                team_id, cutoff, min(share, budget)
+            )
+            budget -= attempts
+            assigned += done_here
+            if not finished:
+                still_busy.append(team_id)
+        teams = still_busy
     return assigned

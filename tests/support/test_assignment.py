@@ -718,3 +718,36 @@ def test_the_sweep_looks_at_a_full_team_once_however_long_its_backlog(
         Ticket.objects.filter(pk__in=[t.pk for t in newer]).values_list("assigned_to", flat=True)
     ) == {free.pk}
     assert not Ticket.objects.filter(pk__in=[t.pk for t in backlog], assigned_to__isnull=False)
+
+
+@pytest.mark.django_db
+def test_the_sweep_gives_what_one_team_cannot_use_to_the_others(lead):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from support.services import assign_waiting, create_ticket
+
+    free = make_agent(capacity=10)
+    busy_team = make_team(AssignmentStrategy.LEAST_LOADED, [free])
+    make_team(AssignmentStrategy.LEAST_LOADED, [make_agent(capacity=10)])  # nothing waiting
+    for n in range(6):
+        create_ticket(by=lead, subject=f"t{n}", customer_email="c@example.com", team=busy_team)
+    later = timezone.now() + dt.timedelta(minutes=2)
+    # A batch of 4 is 2 per team at first; the idle team's share goes to the busy one.
+    assert assign_waiting(now=later, batch_size=4) == 4
+    assert Ticket.objects.filter(team=busy_team, assigned_to=free).count() == 4
+
+
+@pytest.mark.django_db
+def test_assignment_by_a_stale_team_leaves_a_moved_ticket_alone(lead):
+    from support.services import auto_assign, create_ticket
+
+    old_agent, new_agent = make_agent(), make_agent()
+    old_team = make_team(AssignmentStrategy.LEAST_LOADED, [old_agent])
+    new_team = make_team(AssignmentStrategy.LEAST_LOADED, [new_agent])
+    ticket = create_ticket(by=lead, subject="x", customer_email="c@example.com", team=old_team)
+    Ticket.objects.filter(pk=ticket.pk).update(team=new_team)
+    assert auto_assign(ticket=Ticket(pk=ticket.pk, team_id=old_team.pk)) is None
+    assert Ticket.objects.get(pk=ticket.pk).assigned_to is None
+    assert auto_assign(ticket=Ticket(pk=ticket.pk, team_id=new_team.pk)) == new_agent

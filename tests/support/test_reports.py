@@ -143,3 +143,10 @@ def test_a_year_of_tickets_is_never_loaded_into_memory():
     for query in captured:
         sql = query["sql"]
         assert "COUNT(" in sql or f"LIMIT {reports.BREACH_LIST_LIMIT}" in sql, sql
+
+
+def test_a_queryset_that_matches_nothing_gives_an_empty_report():
+    today = timezone.localdate()
+    report = reports.sla_report(tickets=Ticket.objects.none(), start=today, end=today)
+    assert report["overall"]["tickets"] == 0 and report["overall"]["compliance_rate"] is None
+    assert report["by_priority"] == {} and report["breaches"] == []
