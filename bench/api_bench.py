@@ -126,7 +126,7 @@ def django_env(url: str) -> dict:
         API_THROTTLE_ANON="1000000/min",
         # Creation publishes the auto-assignment task after commit; no worker runs during the
         # bench, so keep those messages in the server process (never a real broker).
-        CELERY_BROKER_URL="memory://",
+        CELERY_BROKER_URL="memory://localhost/",
     )
     env.pop("REDIS_URL", None)
     env.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)

@@ -27,7 +27,7 @@ def main() -> None:
         DATABASE_URL=args.database_url,
         DJANGO_SETTINGS_MODULE="bench.settings",
         LOG_LEVEL="ERROR",
-        CELERY_BROKER_URL="memory://",
+        CELERY_BROKER_URL="memory://localhost/",
     )
     os.environ.pop("REDIS_URL", None)
     import django
