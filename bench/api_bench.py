@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import creation_floor  # noqa: E402
+from bench import creation_floor, seed_tickets  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/supportdesk_bench"
 LEAD_EMAIL = "lead@example.com"
@@ -113,13 +113,9 @@ def summary(samples_ms) -> dict:
 
 
 def django_env(url: str) -> dict:
-    env = dict(os.environ)
+    """The seeder's environment for bench.settings, plus what a capacity measurement needs."""
+    env = seed_tickets.django_env(url)
     env.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DJANGO_HTTPS="false",
-        PYTHONPATH=str(ROOT),
-        LOG_LEVEL="WARNING",
         # Throttles would cap the measured rates at 120 creations/min; the bench measures capacity.
         API_THROTTLE_CREATE="1000000/min",
         API_THROTTLE_USER="1000000/min",
@@ -129,7 +125,6 @@ def django_env(url: str) -> dict:
         CELERY_BROKER_URL="memory://localhost/",
     )
     env.pop("REDIS_URL", None)
-    env.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
     return env
 
 
