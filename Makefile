@@ -41,6 +41,7 @@ test: install services-check browser-check lint migrations-check
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the import direction of DESIGN §1 (contracts in pyproject.toml)
 
 migrations-check:
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
