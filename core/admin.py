@@ -14,6 +14,34 @@ from .models import (
 )
 
 
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AuditTrailInline(ReadOnlyInline):
+    """A domain's audit events (`core.models.audit.AuditEvent`) under the object they are about:
+    append-only, so nothing here can be added, changed or deleted."""
+
+    fields = ["created_at", "kind", "actor", "before", "after"]
+    verbose_name_plural = "audit trail"
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
 class UserCreationForm(AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import F
 from django.utils.text import Truncator
 
+from core.admin import AuditTrailInline, ReadOnlyInline
 from core.errors import DomainError
 
 from . import services
@@ -29,20 +30,6 @@ from .models.choices import Status
 EXCERPT_CHARS = 120
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class TicketMessageInline(ReadOnlyInline):
     model = TicketMessage
     fields = ["created_at", "sender_type", "author", "is_internal", "excerpt"]
@@ -57,16 +44,9 @@ class TicketMessageInline(ReadOnlyInline):
         return Truncator(message.body_text).chars(EXCERPT_CHARS)
 
 
-class TicketEventInline(ReadOnlyInline):
-    """The audit trail: append-only, so nothing here can be added, changed or deleted."""
-
+class TicketEventInline(AuditTrailInline):
     model = TicketEvent
     fields = ["created_at", "kind", "actor", "before", "after", "note", "is_internal"]
-    readonly_fields = fields
-    verbose_name_plural = "audit trail"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
 
 # What `services.update_ticket` accepts from the form (tags are saved with the relations).

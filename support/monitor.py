@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.notifications import services as outbox
+from core.batch import batched
 
 from . import events, notifications
 from .models import Ticket
@@ -103,7 +103,7 @@ def _process_batch(check: Check, now, batch_size: int, run: MonitorRun) -> int:
             )
         )
         kind = Kind.SLA_WARNING if check.stage == "warning" else Kind.SLA_BREACHED
-        with outbox.collected(), events.collected(), escalation.collected():
+        with batched():
             for ticket in tickets:
                 events.record(
                     ticket=ticket,
@@ -156,7 +156,7 @@ def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
         tickets = Ticket.objects.filter(pk__in=ids).select_related(
             "assigned_to", "team", "sla_policy", "sla_policy__escalation_policy"
         )
-        with outbox.collected(), events.collected(), escalation.collected():
+        with batched():
             for ticket in tickets:
                 if escalation.fire_due_escalation(ticket, now=now, cache=run.levels):
                     run.escalated += 1

@@ -12,15 +12,16 @@ Call them inside the transaction of the change that causes the notification.
 """
 
 import logging
-import threading
+import re
 from collections.abc import Iterable
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import IntegrityError
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
+from core import batch
+from core.batch import Sink
 from core.jobs import enqueue_batched_on_commit
 from core.models import Notification, OutboxMessage
 from core.models.notifications import Channel, OutboxStatus
@@ -37,28 +38,8 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-_collector = threading.local()
+_UNSAVED_ID = re.compile(r"(^|:)None(:|$)")
 INSERT_CHUNK = 500  # rows per INSERT: well inside both databases' limits on parameters
-
-
-@contextmanager
-def collected():
-    """Write every outbox row notified inside the block with one INSERT at its end.
-
-    For sweeps that notify about many tickets in one transaction (the SLA monitor). The rows
-    returned by `notify_*` inside the block get their ids when the block ends. Nested blocks
-    join the outer one; an exception discards the rows (the transaction rolls back anyway).
-    """
-    if getattr(_collector, "rows", None) is not None:
-        yield
-        return
-    rows: list[OutboxMessage] = []
-    _collector.rows = rows
-    try:
-        yield
-    finally:
-        _collector.rows = None
-    _insert_many(rows)
 
 
 def _insert_many(rows: list[OutboxMessage]) -> None:
@@ -94,6 +75,11 @@ def _insert_many(rows: list[OutboxMessage]) -> None:
     for key in by_key:
         if key in ids:
             enqueue_batched_on_commit(deliver_outbox_messages, ids[key])
+
+
+# Inside `core.batch.batched()` the rows of a sweep wait here and go in with one INSERT per chunk;
+# the rows `notify_*` returned get their ids when the batch is flushed.
+_OUTBOX = Sink("outbox", _insert_many)
 
 
 def _prepare(messages: list[OutboxMessage]) -> list:
@@ -142,6 +128,10 @@ def _enqueue(
     """
     if not key:
         raise ValueError("An outbox key is required")
+    if _UNSAVED_ID.search(key):
+        # `f"ticket:{event.pk}"` of an event still waiting in a batch: every such key would be
+        # the same, and all notifications but the first would be dropped as duplicates.
+        raise ValueError(f"Outbox key {key!r} was built from an object that is not saved yet")
     subject = _one_line(subject)
     if len(subject) > _SUBJECT_MAX:
         subject = subject[: _SUBJECT_MAX - 1] + "…"
@@ -157,9 +147,8 @@ def _enqueue(
         headers=headers or {},
         request_id="" if request_id == "-" else request_id,
     )
-    collecting = getattr(_collector, "rows", None)
-    if collecting is not None:
-        collecting.append(message)
+    if batch.active():
+        _OUTBOX.add(message)
         return message
     if not _insert_unless_exists(message):
         message = OutboxMessage.objects.filter(key=key).first()

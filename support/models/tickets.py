@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.attachments import get_bucket_storage
 from core.models import Organization
+from core.models.audit import AuditEvent
 
 from ..querysets import TicketQuerySet
 from .catalog import Category, Tag
@@ -307,7 +308,7 @@ class Attachment(models.Model):
         return self.original_name
 
 
-class TicketEvent(models.Model):
+class TicketEvent(AuditEvent):
     """Append-only audit of a ticket: who did what, when, with before and after."""
 
     class Kind(models.TextChoices):
@@ -331,32 +332,17 @@ class TicketEvent(models.Model):
         REMINDED = "reminded", "Reminder sent"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
     is_internal = models.BooleanField(
         default=True, help_text="Internal events are shown to staff only."
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["created_at", "pk"]
+    class Meta(AuditEvent.Meta):
         indexes = [models.Index(fields=["ticket", "created_at"], name="support_event_ticket")]
 
     def __str__(self):
         return f"{self.kind} on {self.ticket_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Ticket events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Ticket events are append-only.")
 
 
 class TicketLink(models.Model):

@@ -47,6 +47,7 @@ def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> list[
         before={"assigned_to": old},
         after={"assigned_to": agent.pk if agent else None},
         note=note,
+        immediate=True,  # the notification is keyed by this event's id
     )
     if agent is not None and (by is None or agent.pk != by.pk):
         notifications.ticket_assigned(ticket, assignment_id=event.pk, note=note)

@@ -1,12 +1,11 @@
 """Escalations (automatic levels and manual one-level-up) and reminders."""
 
 import datetime as dt
-import threading
-from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.batch import Sink
 from core.errors import Conflict, DomainError
 from core.models import User
 
@@ -25,50 +24,39 @@ def _raised(priority: str) -> str:
     return RANKED_PRIORITIES[max(0, index - 1)]
 
 
-_collector = threading.local()
+BULK_CHUNK = 500
 
 
-@contextmanager
-def collected():
-    """Inside the block, escalation rows and the tickets' changes are written in bulk at its end.
-
-    For the SLA monitor, which escalates many locked tickets in one transaction.
-    """
-    if getattr(_collector, "batch", None) is not None:
-        yield
-        return
-    batch = {"escalations": [], "tickets": {}}
-    _collector.batch = batch
-    try:
-        yield
-    finally:
-        _collector.batch = None
-    TicketEscalation.objects.bulk_create(batch["escalations"], batch_size=500)
-    by_fields: dict[tuple, list] = {}
-    for ticket, fields in batch["tickets"].values():
-        by_fields.setdefault(tuple(sorted(fields)), []).append(ticket)
-    for fields, tickets in by_fields.items():
-        Ticket.objects.bulk_update(tickets, list(fields), batch_size=500)
-
-
-def _save_escalation(escalation: TicketEscalation) -> None:
-    batch = getattr(_collector, "batch", None)
-    if batch is None:
-        escalation.save()
+def _write_escalations(rows: list[TicketEscalation]) -> None:
+    if len(rows) == 1:
+        rows[0].save()
     else:
-        batch["escalations"].append(escalation)
+        TicketEscalation.objects.bulk_create(rows, batch_size=BULK_CHUNK)
 
 
-def _save_ticket(ticket: Ticket, fields) -> None:
-    batch = getattr(_collector, "batch", None)
-    if batch is None:
+def _write_tickets(rows: list[tuple[Ticket, list[str]]]) -> None:
+    """Save the tickets' changed fields: one UPDATE alone, grouped `bulk_update`s in a batch."""
+    if len(rows) == 1:
+        ticket, fields = rows[0]
         ticket.save(update_fields=list(dict.fromkeys(fields)))
         return
-    if "updated_at" in fields:
-        ticket.updated_at = timezone.now()  # bulk_update does not run auto_now
-    known = batch["tickets"].get(ticket.pk)
-    merged = set(fields) | (known[1] if known else set())
-    batch["tickets"][ticket.pk] = (ticket, merged)
+    merged: dict[int, tuple[Ticket, set]] = {}
+    for ticket, fields in rows:
+        known = merged.get(ticket.pk)
+        merged[ticket.pk] = (ticket, set(fields) | (known[1] if known else set()))
+    now = timezone.now()
+    by_fields: dict[tuple, list] = {}
+    for ticket, fields in merged.values():
+        if "updated_at" in fields:
+            ticket.updated_at = now  # bulk_update does not run auto_now
+        by_fields.setdefault(tuple(sorted(fields)), []).append(ticket)
+    for fields, tickets in by_fields.items():
+        Ticket.objects.bulk_update(tickets, list(fields), batch_size=BULK_CHUNK)
+
+
+# Inside `core.batch.batched()` (the SLA monitor) these are written in bulk when the batch ends.
+_TICKET_CHANGES = Sink("support:ticket-changes", _write_tickets)
+_ESCALATIONS = Sink("support:escalations", _write_escalations)
 
 
 def levels_of(ticket: Ticket, cache: dict | None = None) -> list[EscalationLevel]:
@@ -137,7 +125,7 @@ def _apply_level(
     )
     plan = notifications.escalation_plan(ticket, escalation=escalation, level=level)
     escalation.notified = plan.told
-    _save_escalation(escalation)
+    _ESCALATIONS.add(escalation)
     before = {
         "escalation_level": ticket.escalation_level,
         "priority": ticket.priority,
@@ -239,7 +227,7 @@ def fire_next_level(ticket: Ticket, *, now: dt.datetime, levels) -> TicketEscala
         )
     else:
         ticket.next_escalation_at = None
-    _save_ticket(ticket, [*fields, "next_escalation_at"])
+    _TICKET_CHANGES.add((ticket, [*fields, "next_escalation_at"]))
     return escalation
 
 
@@ -252,7 +240,7 @@ def escalate_at_warning(ticket: Ticket, *, now: dt.datetime, cache: dict | None 
     escalation, fields = _apply_level(
         ticket, level, by=None, reason="SLA at risk", source="automatic", trigger="warning", at=now
     )
-    _save_ticket(ticket, fields)
+    _TICKET_CHANGES.add((ticket, fields))
     return escalation
 
 
@@ -277,6 +265,11 @@ def remind(*, ticket: Ticket, by: User, target: str, message: str = "") -> None:
             code="reminder_rate_limited",
         )
     event = events.record(
-        ticket=ticket, kind=Kind.REMINDED, actor=by, after={"target": target}, note=message
+        ticket=ticket,
+        kind=Kind.REMINDED,
+        actor=by,
+        after={"target": target},
+        note=message,
+        immediate=True,  # the notification is keyed by this event's id
     )
     notifications.reminder(ticket, target=target, message=message, reminder_id=event.pk)

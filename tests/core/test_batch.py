@@ -1,0 +1,144 @@
+"""One batch per block in a context variable: bulk writes, nothing shared between tasks."""
+
+import asyncio
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core import batch
+from core.batch import Sink, batched, require_saved
+from core.models import OutboxMessage
+from core.notifications.services import notify_email
+from support import events
+from support.models import TicketEvent
+from tests.support.factories import make_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _inserts(queries, table):
+    return [q for q in queries if q["sql"].startswith("INSERT") and table in q["sql"]]
+
+
+def test_events_and_outbox_rows_of_a_block_go_in_with_one_insert_each(customer):
+    tickets = [make_ticket(by=customer) for _ in range(5)]
+    with CaptureQueriesContext(connection) as queries, batched():
+        for ticket in tickets:
+            events.record(ticket=ticket, kind=TicketEvent.Kind.SLA_WARNING)
+            notify_email(
+                key=f"ticket:{ticket.pk}:batch-test", to="x@example.com", subject="s", body="b"
+            )
+        assert not _inserts(queries.captured_queries, "support_ticketevent")
+    assert len(_inserts(queries.captured_queries, "support_ticketevent")) == 1
+    assert len(_inserts(queries.captured_queries, "core_outboxmessage")) == 1
+    assert TicketEvent.objects.filter(kind="sla_warning").count() == 5
+    assert OutboxMessage.objects.filter(key__endswith=":batch-test").count() == 5
+
+
+def test_outside_a_block_each_row_is_written_at_once(customer):
+    ticket = make_ticket(by=customer)
+    event = events.record(ticket=ticket, kind=TicketEvent.Kind.SLA_WARNING)
+    assert event.pk is not None
+
+
+def test_an_exception_in_the_block_writes_nothing(customer):
+    ticket = make_ticket(by=customer)
+    before = TicketEvent.objects.count()
+    with pytest.raises(RuntimeError), batched():
+        events.record(ticket=ticket, kind=TicketEvent.Kind.SLA_WARNING)
+        raise RuntimeError("boom")
+    assert TicketEvent.objects.count() == before
+    assert not batch.active()
+
+
+def test_nested_blocks_join_the_outer_one():
+    written = []
+    sink = Sink("test:nested", written.append)
+    with batched() as outer:
+        with batched() as inner:
+            sink.add(1)
+        assert inner is outer and written == []
+        sink.add(2)
+    assert written == [[1, 2]]
+
+
+def test_sinks_flush_in_declaration_order():
+    written = []
+    first = Sink("test:first", lambda rows: written.append(("first", rows)))
+    second = Sink("test:second", lambda rows: written.append(("second", rows)))
+    with batched():
+        second.add("b")
+        first.add("a")
+    assert written == [("first", ["a"]), ("second", ["b"])]
+
+
+def test_concurrent_asyncio_tasks_and_threads_never_share_a_batch():
+    written = []
+    sink = Sink("test:isolation", written.append)
+
+    async def task(name, started, other_started):
+        with batched():
+            sink.add(name)
+            started.set()
+            await other_started.wait()  # both blocks are open at the same moment
+            sink.add(name)
+
+    async def main():
+        a, b = asyncio.Event(), asyncio.Event()
+        await asyncio.gather(task("a", a, b), task("b", b, a))
+
+    asyncio.run(main())
+    assert sorted(written) == [["a", "a"], ["b", "b"]]
+
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def thread(name):
+        try:
+            with batched():
+                sink.add(name)
+                barrier.wait(timeout=10)
+            outcomes.append(("ok", name))
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(("error", repr(exc)))
+
+    with batched():  # a batch of this thread is not inherited by new threads
+        threads = [threading.Thread(target=thread, args=(n,)) for n in ("c", "d")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+    assert sorted(outcomes) == [("ok", "c"), ("ok", "d")]
+    assert sorted(written[2:]) == [["c"], ["d"]]
+
+
+def test_no_key_is_built_from_an_unsaved_id(customer):
+    ticket = make_ticket(by=customer)
+    with batched():
+        event = events.record(ticket=ticket, kind=TicketEvent.Kind.REMINDED)
+        with pytest.raises(ValueError, match="not saved"):
+            require_saved(event)
+        with pytest.raises(ValueError, match="not saved"):
+            notify_email(
+                key=f"ticket:{ticket.pk}:reminder:{event.pk}",
+                to="x@example.com",
+                subject="s",
+                body="b",
+            )
+    require_saved(ticket)
+
+
+def test_a_reminder_inside_a_batch_still_gets_its_own_key(customer, agent):
+    from support.services.escalation import remind
+
+    ticket = make_ticket(by=customer)
+    with batched():
+        remind(ticket=ticket, by=agent, target="customer", message="Any news?")
+    assert (
+        OutboxMessage.objects.filter(key__contains=":reminder:")
+        .exclude(key__contains="None")
+        .count()
+        == 1
+    )
