@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..models.choices import Channel, LinkKind, Priority, Status
 from ..workflow import check_transition
-from .common import lock_ticket, require_staff
+from .common import lock_ticket
 
 Kind = events.Kind
 MAX_TAGS = 20
@@ -251,7 +251,7 @@ def change_status(
     ticket = lock_ticket(ticket.pk)
     if ticket.status == to:
         return ticket
-    check_transition(ticket.status, to, staff=staff)
+    check_transition(ticket.status, to, staff=staff, system=system)
     if to == Status.ASSIGNED and ticket.assigned_to_id is None:
         raise Conflict("Assign the ticket to an agent to make it assigned.", code="no_assignee")
     now = timezone.now()
@@ -366,6 +366,7 @@ def merge_tickets(*, source: Ticket, target: Ticket, by: User, note: str = "") -
             body_text=source.description_text,
             created_at=source.created_at,
         )
+    check_transition(source.status, Status.CLOSED, system=True)
     now = timezone.now()
     source.merged_into = target
     fields = _apply_status(
