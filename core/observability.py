@@ -5,6 +5,8 @@ import logging
 import re
 import uuid
 
+from django.utils.log import log_response
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -33,6 +35,16 @@ class RequestIdMiddleware:
         request.request_id = request_id
         try:
             response = self.get_response(request)
+            if response.status_code >= 400:
+                # Django logs a 4xx/5xx response after the whole middleware chain has returned,
+                # when the id is reset: log it here, inside the request (Django then skips it).
+                log_response(
+                    "%s: %s",
+                    response.reason_phrase,
+                    request.path,
+                    response=response,
+                    request=request,
+                )
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
