@@ -5,6 +5,8 @@ from functools import partial
 
 from django.db import transaction
 
+from core.internals import on_commit
+
 logger = logging.getLogger(__name__)
 
 
@@ -35,14 +37,13 @@ def enqueue_batched_on_commit(task, item) -> None:
     costs one publish per hundred items instead of one per item. Outside a transaction it
     publishes at once.
     """
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    if not on_commit.in_transaction():
         _publish(task, [[item]], {})
         return
-    batches = connection.__dict__.setdefault("_batched_on_commit", {})
+    batches = on_commit.connection_state("batched_on_commit")
     batch = batches.get(task.name)
     # A rolled-back transaction (or savepoint) dropped our flush callback: start a new batch.
-    if batch is None or not any(func is batch["flush"] for _, func, _ in connection.run_on_commit):
+    if batch is None or not on_commit.is_pending(batch["flush"]):
         items: list = []
 
         def flush(items=items, name=task.name):

@@ -2,10 +2,10 @@
 
 A domain declares its machine once, next to its models:
 
-    TICKET = StateMachine(
-        "ticket", Status,
-        [Transition("open", "resolved", {STAFF}), Transition("resolved", "closed", {STAFF, CUSTOMER})],
-    )
+    TICKET = StateMachine("ticket", Status, [
+        Transition("open", "resolved", {STAFF}),
+        Transition("resolved", "closed", {STAFF, CUSTOMER}),
+    ])
 
 and its services call `TICKET.check(current, target, party=STAFF)` before changing a status.
 A refused move raises `TransitionRefused`, which the one API exception handler turns into a 409

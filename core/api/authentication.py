@@ -10,8 +10,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from core.internals.rows import ModelColumns
 from core.models import ApiToken, Organization, User
-from core.rows import ModelColumns
 
 TOKEN_PREFIX = "sdk_"
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.

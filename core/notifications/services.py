@@ -17,11 +17,11 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from core import batch
 from core.batch import Sink
+from core.internals.insert import insert_ignoring_conflicts
 from core.jobs import enqueue_batched_on_commit
 from core.models import Notification, OutboxMessage
 from core.models.notifications import Channel, OutboxStatus
@@ -55,13 +55,13 @@ def _insert_many(rows: list[OutboxMessage]) -> None:
     key_field = OutboxMessage._meta.get_field("key")
     ids = {}
     for start in range(0, len(unique), INSERT_CHUNK):
-        returned = OutboxMessage._base_manager._insert(
+        returned = insert_ignoring_conflicts(
+            OutboxMessage,
             unique[start : start + INSERT_CHUNK],
             fields=fields,
-            returning_fields=[OutboxMessage._meta.pk, key_field],
-            on_conflict=OnConflict.IGNORE,
+            returning=[OutboxMessage._meta.pk, key_field],
         )
-        ids.update({key: pk for pk, key in (row for row in returned or [] if row is not None)})
+        ids.update({key: pk for pk, key in returned})
     missing = [key for key in by_key if key not in ids]
     if missing:  # written before: dispatch those still pending, as `_enqueue` does
         ids.update(
@@ -97,13 +97,10 @@ def _insert_unless_exists(message: OutboxMessage) -> bool:
     Returns False (and leaves `message.pk` unset) when a row with the same key exists.
     """
     fields = _prepare([message])
-    rows = OutboxMessage._base_manager._insert(
-        [message],
-        fields=fields,
-        returning_fields=[OutboxMessage._meta.pk],
-        on_conflict=OnConflict.IGNORE,
+    rows = insert_ignoring_conflicts(
+        OutboxMessage, [message], fields=fields, returning=[OutboxMessage._meta.pk]
     )
-    if not rows or rows[0] is None:
+    if not rows:
         return False
     message.pk = rows[0][0]
     message._state.adding = False

@@ -1,0 +1,15 @@
+"""Every use of a private Django API, each behind one small module with a contract test.
+
+Django does not promise these across releases. Each module here states what it relies on, and
+`tests/core/test_internals.py` checks exactly that, so a Django upgrade that changes one fails
+there by name instead of somewhere downstream:
+
+- `insert`: `QuerySet._insert` with `OnConflict.IGNORE` and `returning_fields`, for one
+  `INSERT ... ON CONFLICT DO NOTHING RETURNING` per outbox write (no savepoint pair);
+- `on_commit`: the connection's list of pending commit callbacks (`run_on_commit`), to batch
+  one publish per transaction and notice when a rolled-back savepoint dropped it;
+- `rows`: `connection.ops.get_db_converters`, `Field.get_db_converters` and `Model.from_db`,
+  to turn a hand-written query's row back into a model instance as the ORM would.
+
+Written against Django 5.2; the contract test names the version it last passed on.
+"""
