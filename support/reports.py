@@ -12,6 +12,8 @@ from django.db.models import Avg, Count, F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from core.internals.sql import sql_and_params
+
 MAX_REPORT_DAYS = 366
 BREACH_LIST_LIMIT = 1000
 DIMENSIONS = {
@@ -125,8 +127,8 @@ def _groups_in_one_pass(tickets) -> dict:
     """
     dimension_keys = {f"dim_{name}": _group_key(column) for name, column in DIMENSIONS.items()}
     try:
-        inner_sql, params = (
-            tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys).query.sql_with_params()
+        inner_sql, params = sql_and_params(
+            tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys)
         )
     except EmptyResultSet:  # a queryset that can match nothing (`.none()`, `pk__in=[]`)
         return _groups_per_dimension(tickets)

@@ -8,6 +8,8 @@ there by name instead of somewhere downstream:
   `INSERT ... ON CONFLICT DO NOTHING RETURNING` per outbox write (no savepoint pair);
 - `on_commit`: the connection's list of pending commit callbacks (`run_on_commit`), to batch
   one publish per transaction and notice when a rolled-back savepoint dropped it;
+- `sql`: `QuerySet.query.sql_with_params()`, to wrap the ORM's own query for a range in one the
+  ORM cannot write (GROUPING SETS);
 - `rows`: `connection.ops.get_db_converters`, `Field.get_db_converters` and `Model.from_db`,
   to turn a hand-written query's row back into a model instance as the ORM would.
 

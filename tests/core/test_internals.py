@@ -117,3 +117,19 @@ def test_rows_come_back_as_the_orm_would_load_them():
         assert type(getattr(loaded, field.attname)) is type(getattr(expected, field.attname))
     assert loaded._state.adding is False and loaded._state.db == expected._state.db
     assert columns.load([None] * len(columns)) is None
+
+
+def test_a_querysets_sql_and_params_are_what_the_orm_runs():
+    from django.core.exceptions import EmptyResultSet
+
+    from core.internals.sql import sql_and_params
+
+    UserFactory(email="contract-sql@example.com")
+    queryset = User.objects.filter(email="contract-sql@example.com").values("email")
+    sql, params = sql_and_params(queryset)
+    assert "contract-sql@example.com" in params and "%s" in sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchall() == [("contract-sql@example.com",)]
+    with pytest.raises(EmptyResultSet):
+        sql_and_params(User.objects.filter(pk__in=[]))
