@@ -1,6 +1,5 @@
 """SLA reports: compliance, response and resolution times, breaches, over a date range."""
 
-import csv
 import datetime as dt
 import io
 import statistics
@@ -13,6 +12,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from core.internals.sql import sql_and_params
+from core.spreadsheet import SafeWriter
 
 MAX_REPORT_DAYS = 366
 BREACH_LIST_LIMIT = 1000
@@ -231,7 +231,7 @@ def _breaches(tickets, now) -> list[dict]:
 
 def breaches_csv(report: dict) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)  # subjects are customers' text
     writer.writerow(
         [
             "ticket",

