@@ -1,5 +1,4 @@
 import json
-import threading
 
 import pytest
 from django.contrib.auth.models import Group
@@ -14,6 +13,7 @@ from core.api.exceptions import exception_handler
 from core.errors import Conflict
 from core.models import ApiToken, IdempotencyRecord, Notification
 from core.roles import Role
+from tests.concurrency import assert_outcomes, run_concurrently
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -254,25 +254,16 @@ def test_malformed_keys_are_refused(api_client, agent):
 def test_concurrent_retries_with_one_key_create_once():
     assert connection.vendor == "postgresql"
     user = UserFactory()
-    results, barrier = [], threading.Barrier(6)
 
     def post():
-        try:
-            client = APIClient()
-            client.force_authenticate(user)
-            barrier.wait()
-            response = client.post(
-                TOKENS, {"name": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
-            )
-            results.append((response.status_code, response.json().get("id")))
-        finally:
-            connection.close()
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.post(
+            TOKENS, {"name": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+        )
+        return response.status_code, response.json().get("id")
 
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = assert_outcomes(run_concurrently(post, [()] * 6), succeeded=6)
     assert ApiToken.objects.filter(user=user).count() == 1
     assert {status for status, _ in results} == {201}
     assert len({token_id for _, token_id in results}) == 1

@@ -1,10 +1,10 @@
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection, transaction
 
 from core.numbering import _next_from_counter, daily_number, next_value, sequential_number
+from tests.concurrency import assert_outcomes, run_concurrently
 
 AT = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 FRESH_DAY = dt.datetime(2031, 1, 1, 12, 0, tzinfo=dt.UTC)  # a scope no other test touches
@@ -75,31 +75,17 @@ def test_concurrent_creators_never_share_a_number():
     """Many threads, each in its own PostgreSQL transaction: no duplicate and no error."""
     assert connection.vendor == "postgresql"
     threads_count, per_thread = 16, 25
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    start = threading.Barrier(threads_count)
 
     def create_many():
-        try:
-            start.wait()
-            for _ in range(per_thread):
-                with transaction.atomic():
-                    number = daily_number("TKT", at=FRESH_DAY)
-                with lock:
-                    numbers.append(number)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        numbers = []
+        for _ in range(per_thread):
+            with transaction.atomic():
+                numbers.append(daily_number("TKT", at=FRESH_DAY))
+        return numbers
 
-    workers = [threading.Thread(target=create_many) for _ in range(threads_count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = run_concurrently(create_many, [()] * threads_count)
 
-    assert errors == []
+    numbers = [n for batch in assert_outcomes(outcomes, succeeded=threads_count) for n in batch]
     assert len(numbers) == threads_count * per_thread
     assert len(set(numbers)) == len(numbers)
     expected = {f"TKT-20310101-{n:04d}" for n in range(1, threads_count * per_thread + 1)}

@@ -1,10 +1,9 @@
 """Assignment: manual assign/unassign, claiming, the teams' strategies, and their concurrency."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import Notification, OutboxMessage
@@ -18,6 +17,7 @@ from support.services import (
     claim_ticket,
     unassign_ticket,
 )
+from tests.concurrency import assert_outcomes, run_concurrently
 from tests.factories import UserFactory
 
 from .factories import AgentProfileFactory, CategoryFactory, TeamFactory, make_ticket
@@ -43,38 +43,6 @@ def give_tickets(agent, count, *, by):
     """`count` active tickets already on `agent`, outside any team."""
     for _ in range(count):
         assign_ticket(ticket=make_ticket(by=by, customer_email="c@example.com"), agent=agent, by=by)
-
-
-def run_concurrently(target, args_list):
-    """Run `target(*args)` for each args in its own thread and connection, all released at once.
-
-    Returns (results, errors). Each thread closes its connection: the test database is dropped
-    at the end and open connections would block that.
-    """
-    barrier = threading.Barrier(len(args_list))
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def work(args):
-        try:
-            barrier.wait()
-            value = target(*args)
-            with lock:
-                results.append(value)
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller's assertions
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(args,)) for args in args_list]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    close_old_connections()
-    return results, errors
 
 
 # --- manual assignment --------------------------------------------------------------------
@@ -548,10 +516,7 @@ class TestConcurrency:
             ticket = make_ticket(by=lead, customer_email="c@example.com", team=team)
             return ticket.assigned_to_id
 
-        results, errors = run_concurrently(create, [(i,) for i in range(12)])
-
-        assert errors == []
-        assert len(results) == 12
+        results = assert_outcomes(run_concurrently(create, [(i,) for i in range(12)]), succeeded=12)
         loads = Counter(pk for pk in results if pk)
         assert all(loads[a.pk] == 3 for a in agents), loads  # filled up, never over
         assert results.count(None) == 3
@@ -563,9 +528,9 @@ class TestConcurrency:
         team = make_team(AssignmentStrategy.LEAST_LOADED, agents)
         tickets = _open_tickets_for(team, 10, by=lead)
 
-        results, errors = run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets])
-
-        assert errors == []
+        results = assert_outcomes(
+            run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets]), succeeded=10
+        )
         assert {a.pk: load_of(a) for a in agents} == {
             agents[0].pk: 2,
             agents[1].pk: 4,
@@ -579,9 +544,9 @@ class TestConcurrency:
         team = make_team(AssignmentStrategy.ROUND_ROBIN, agents)
         tickets = _open_tickets_for(team, 12, by=lead)
 
-        results, errors = run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets])
-
-        assert errors == []
+        results = assert_outcomes(
+            run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets]), succeeded=12
+        )
         assert Counter(results) == {a.pk: 4 for a in agents}
 
     def test_round_robin_under_concurrent_creation_is_even(self, lead):
@@ -591,9 +556,7 @@ class TestConcurrency:
         def create(_):
             return make_ticket(by=lead, customer_email="c@example.com", team=team).assigned_to_id
 
-        results, errors = run_concurrently(create, [(i,) for i in range(12)])
-
-        assert errors == []
+        results = assert_outcomes(run_concurrently(create, [(i,) for i in range(12)]), succeeded=12)
         assert Counter(results) == {a.pk: 3 for a in agents}
 
     def test_two_agents_claiming_at_once_one_wins(self, lead):
@@ -607,12 +570,11 @@ class TestConcurrency:
                 claim_ticket(ticket=Ticket(pk=ticket_id), by=User.objects.get(pk=agent_id))
                 return agent_id
 
-            results, errors = run_concurrently(claim, [(first.pk,), (second.pk,)])
+            outcomes = run_concurrently(claim, [(first.pk,), (second.pk,)])
 
-            assert len(results) == 1
-            assert len(errors) == 1 and isinstance(errors[0], Conflict), errors
+            [winner] = assert_outcomes(outcomes, succeeded=1, failed={Conflict: 1})
             ticket.refresh_from_db()
-            assert ticket.assigned_to_id == results[0]
+            assert ticket.assigned_to_id == winner
             assert ticket.events.filter(kind=Kind.ASSIGNED).count() == 1
 
     def test_an_agent_in_two_teams_is_not_overfilled_from_both(self, lead):
@@ -626,9 +588,9 @@ class TestConcurrency:
         )
         tickets = _open_tickets_for(team_a, 8, by=lead) + _open_tickets_for(team_b, 8, by=lead)
 
-        results, errors = run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets])
-
-        assert errors == []
+        results = assert_outcomes(
+            run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets]), succeeded=16
+        )
         assert load_of(shared) == 3
         assert Counter(results) == {shared.pk: 3, None: 13}
 
@@ -639,9 +601,9 @@ class TestConcurrency:
         team_b = make_team(AssignmentStrategy.LEAST_LOADED, [three, two, one])
         tickets = _open_tickets_for(team_a, 6, by=lead) + _open_tickets_for(team_b, 6, by=lead)
 
-        results, errors = run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets])
-
-        assert errors == []
+        results = assert_outcomes(
+            run_concurrently(_auto_assign_by_id, [(t.pk,) for t in tickets]), succeeded=12
+        )
         assert Counter(results) == {one.pk: 4, two.pk: 4, three.pk: 4}
         assert AgentProfile.objects.filter(user__in=[one, two, three]).count() == 3
 
