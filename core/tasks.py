@@ -59,3 +59,14 @@ def housekeeping() -> dict:
     from core.housekeeping import purge_expired
 
     return purge_expired()
+
+
+@shared_task(ignore_result=True)
+def run_scheduled_work() -> dict:
+    """Works the due rows of every registered kind of scheduled work (every 60 s).
+
+    Safe to run twice at once or to redeliver: each row's work is done once (`core.scheduling`).
+    """
+    from core import scheduling
+
+    return {label: vars(swept) for label, swept in scheduling.sweep().items()}

@@ -284,6 +284,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "core-sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 30.0},
     "core-housekeeping": {"task": "core.tasks.housekeeping", "schedule": 120.0},
+    "core-scheduled-work": {"task": "core.tasks.run_scheduled_work", "schedule": 60.0},
     "support-sla-monitor": {"task": "support.tasks.check_sla_breaches", "schedule": 60.0},
     "support-assign-waiting": {
         "task": "support.tasks.assign_waiting_tickets",

@@ -29,3 +29,6 @@ MEDIA_ROOT = VAR_DIR / f"test-media-{_worker}"  # noqa: F405
 for _alias in ("support-attachments", "insurance-docs"):
     if not STORAGE_S3:  # noqa: F405
         STORAGES[_alias]["OPTIONS"]["location"] = MEDIA_ROOT / _alias  # noqa: F405
+
+# A test-only app with a concrete kind of scheduled work (core.scheduling has no user yet).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.scheduling_app"]  # noqa: F405
