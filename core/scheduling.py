@@ -230,18 +230,22 @@ class Swept:
         return bool(self.done or self.retrying or self.failed or self.skipped)
 
 
+DUE_ORDER = ("due_at",)
+# Oldest lease first: a row that killed its worker again has a new lease and goes last.
+ABANDONED_ORDER = ("lease_until", "due_at")
+
+
 def _due(model, now):
-    return model._base_manager.filter(state=WorkState.PENDING, due_at__lte=now).order_by("due_at")
+    return model._base_manager.filter(state=WorkState.PENDING, due_at__lte=now).order_by(*DUE_ORDER)
 
 
 def _abandoned(model, now):
-    # Oldest lease first: a row that killed its worker again has a new lease and goes last.
     return model._base_manager.filter(state=WorkState.RUNNING, lease_until__lt=now).order_by(
-        "lease_until", "due_at"
+        *ABANDONED_ORDER
     )
 
 
-def _claim(registration: Registration, claimable, limit: int, now, swept: Swept) -> list:
+def _claim(registration: Registration, claimable, order, limit: int, now, swept: Swept) -> list:
     """Marks up to `limit` rows of `claimable` running with a lease; returns them as claimed.
 
     Rows of a dead worker that have spent their attempts are failed here instead.
@@ -269,9 +273,7 @@ def _claim(registration: Registration, claimable, limit: int, now, swept: Swept)
             lease_until=now + registration.lease,
         )
         return list(
-            model._base_manager.filter(pk__in=ids, state=WorkState.RUNNING).order_by(
-                *claimable.query.order_by
-            )
+            model._base_manager.filter(pk__in=ids, state=WorkState.RUNNING).order_by(*order)
         )
 
 
@@ -331,14 +333,21 @@ def sweep_model(registration: Registration, *, now: datetime | None = None) -> S
     # A dead worker's rows, one per claim: a row that kills its worker then fails alone.
     for _ in range(registration.batch_size):
         at = clock()
-        rows = _claim(registration, _abandoned(registration.model, at), 1, at, swept)
+        rows = _claim(
+            registration, _abandoned(registration.model, at), ABANDONED_ORDER, 1, at, swept
+        )
         if not rows:
             break
         _work(registration, rows[0], at, swept)
     for _ in range(registration.max_batches):
         at = clock()
         rows = _claim(
-            registration, _due(registration.model, at), registration.batch_size, at, swept
+            registration,
+            _due(registration.model, at),
+            DUE_ORDER,
+            registration.batch_size,
+            at,
+            swept,
         )
         for row in rows:
             _work(registration, row, clock(), swept)
