@@ -16,15 +16,23 @@ Stored files live under unguessable keys (`storage_key`). In S3 mode they are pr
 reached only through short-lived signed URLs (`download_url`); locally the caller streams them
 through a permission-checked view with `FileResponse`, using `content_disposition` for the
 header and `X-Content-Type-Options: nosniff` (set globally by SecurityMiddleware).
+
+Files are stored before the rows that reference them are written, never under a row lock:
+`stored_uploads` validates and stores, the caller writes its rows in a short transaction inside
+the `with` block, and a failure there deletes what was stored. Whatever still escapes (a
+rolled-back outer transaction, a crash between the two steps) is deleted by the periodic sweep
+`core.housekeeping.sweep_orphaned_files` once it is older than ATTACHMENT_ORPHAN_GRACE_SECONDS.
 """
 
 import hashlib
+import logging
 import re
 import sys
 import unicodedata
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import quote
@@ -32,10 +40,13 @@ from urllib.parse import quote
 import filetype
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.files.base import File
 from django.core.files.storage import InvalidStorageError, Storage, storages
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -400,6 +411,110 @@ def get_bucket_storage(alias: str) -> Storage:
         return storages[alias]
     except InvalidStorageError as exc:
         raise ValueError(f"file bucket {alias!r} has no storage configured") from exc
+
+
+# --- storing before the rows: store, write the rows, clean up -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """An upload that passed `validate_upload` and is now in bucket `bucket` under `name`.
+
+    `name` is what the storage returned (assign it to the FileField: `Model(file=stored.name)`).
+    """
+
+    bucket: str
+    name: str
+    upload: ValidatedUpload
+
+
+def store_uploads(
+    files: Iterable,
+    *,
+    bucket: str,
+    max_bytes: int | None = None,
+    allowed_types: Iterable[str] | None = None,
+) -> list[StoredFile]:
+    """Validate every file, then write each one to the storage of `bucket`.
+
+    Call it before any transaction or row lock is taken: an S3 upload may take seconds and must
+    not hold a ticket (or any other) row lock meanwhile. Guarantees: nothing is stored unless
+    every file passes validation (`AttachmentRejected` otherwise); if a write fails, the files
+    already written are deleted (best effort) before the error propagates. The stored object
+    carries the sniffed content type, never the client's.
+    """
+    files = list(files)
+    validated = [
+        (upload, validate_upload(upload, max_bytes=max_bytes, allowed_types=allowed_types))
+        for upload in files
+    ]
+    if not validated:
+        return []
+    storage = get_bucket_storage(bucket)
+    stored: list[StoredFile] = []
+    try:
+        for upload, checked in validated:
+            upload.seek(0)
+            content = File(upload, name=checked.safe_name)
+            content.content_type = checked.content_type  # what S3 records as the object's type
+            name = storage.save(storage_key(checked.safe_name), content)
+            stored.append(StoredFile(bucket=bucket, name=name, upload=checked))
+    except BaseException:
+        discard_stored(stored)
+        raise
+    return stored
+
+
+def discard_stored(stored: Iterable[StoredFile]) -> int:
+    """Delete stored files whose rows were never written; returns how many went.
+
+    Best effort: a failing delete is logged and skipped (the orphan sweep removes it later), so
+    this never hides the error that made the caller discard.
+    """
+    deleted = 0
+    for item in stored:
+        try:
+            get_bucket_storage(item.bucket).delete(item.name)
+        except Exception:
+            logger.warning(
+                "Could not delete %s from %s; the orphan sweep will",
+                item.name,
+                item.bucket,
+                exc_info=True,
+            )
+        else:
+            deleted += 1
+    return deleted
+
+
+@contextmanager
+def stored_uploads(
+    files: Iterable,
+    *,
+    bucket: str,
+    max_bytes: int | None = None,
+    allowed_types: Iterable[str] | None = None,
+) -> Iterator[list[StoredFile]]:
+    """Store `files` (see `store_uploads`), then let the block write the rows that name them.
+
+    The block should write its rows in its own short `transaction.atomic()`. If the block raises
+    (a refused transition, a failed insert, a rollback), the stored files are deleted at once,
+    before the exception propagates: `transaction.on_commit` cannot do this, since it never fires
+    on rollback. If the block ran inside an outer transaction that rolls back later, the files
+    stay behind unreferenced until `core.housekeeping.sweep_orphaned_files` removes them.
+
+        with stored_uploads(request.FILES.getlist("files"), bucket="insurance-docs") as stored:
+            with transaction.atomic():
+                document = lock_document(document_id)
+                for item in stored:
+                    DocumentFile.objects.create(document=document, file=item.name, ...)
+    """
+    stored = store_uploads(files, bucket=bucket, max_bytes=max_bytes, allowed_types=allowed_types)
+    try:
+        yield stored
+    except BaseException:
+        discard_stored(stored)
+        raise
 
 
 def content_disposition(content_type: str, filename: str) -> str:

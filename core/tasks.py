@@ -70,3 +70,11 @@ def run_scheduled_work() -> dict:
     from core import scheduling
 
     return {label: vars(swept) for label, swept in scheduling.sweep().items()}
+
+
+@shared_task(ignore_result=True)
+def sweep_orphaned_files() -> dict:
+    """Deletes stored files that no row references, once past their grace period (hourly)."""
+    from core.housekeeping import sweep_orphaned_files
+
+    return sweep_orphaned_files()

@@ -245,6 +245,9 @@ IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
 # --- Attachments ----------------------------------------------------------------------------
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Files are stored before their rows are committed; one that no row names this long after it was
+# stored is an orphan (a rolled-back upload) and the `core-sweep-orphaned-files` job deletes it.
+ATTACHMENT_ORPHAN_GRACE_SECONDS = env_int("ATTACHMENT_ORPHAN_GRACE_SECONDS", 24 * 60 * 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -284,6 +287,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "core-sweep-outbox": {"task": "core.tasks.sweep_outbox", "schedule": 30.0},
     "core-housekeeping": {"task": "core.tasks.housekeeping", "schedule": 120.0},
+    "core-sweep-orphaned-files": {"task": "core.tasks.sweep_orphaned_files", "schedule": 3600.0},
     "core-scheduled-work": {"task": "core.tasks.run_scheduled_work", "schedule": 60.0},
     "support-sla-monitor": {"task": "support.tasks.check_sla_breaches", "schedule": 60.0},
     "support-assign-waiting": {

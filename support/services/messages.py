@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from core.attachments import storage_key, validate_upload
+from core.attachments import stored_uploads
 from core.errors import DomainError, NotAllowed
 from core.models import User
 from core.roles import is_staff_member
@@ -16,9 +16,9 @@ from .common import lock_ticket
 
 Kind = events.Kind
 MAX_ATTACHMENTS_PER_MESSAGE = 10
+ATTACHMENT_BUCKET = "support-attachments"
 
 
-@transaction.atomic
 def add_message(
     *,
     ticket: Ticket,
@@ -35,7 +35,9 @@ def add_message(
       the customer. Customers cannot write notes.
     - Customer replies: waiting on customer → in progress; resolved → reopened (in progress);
       closed or cancelled → a new ticket linked to this one receives the message.
-    Attachments are validated by content before anything is written.
+    Attachments are validated by content and stored before the ticket row is locked (a slow
+    upload never holds the lock); the rows are then written in one short transaction, and if
+    it fails the stored files are deleted at once (`core.attachments.stored_uploads`).
     """
     staff = by is not None and is_staff_member(by)
     sender_type = sender_type or (SenderType.AGENT if staff else SenderType.CUSTOMER)
@@ -50,15 +52,30 @@ def add_message(
             f"At most {MAX_ATTACHMENTS_PER_MESSAGE} files per message.",
             errors={"files": ["Too many files."]},
         )
-    validated = [(upload, validate_upload(upload)) for upload in attachments]
+    with stored_uploads(attachments, bucket=ATTACHMENT_BUCKET) as stored, transaction.atomic():
+        return _write_message(
+            ticket=ticket,
+            by=by,
+            sender_type=sender_type,
+            internal=internal,
+            body_html=body_html,
+            body_text=body_text,
+            stored=stored,
+            email_message_id=email_message_id,
+        )
 
+
+def _write_message(
+    *, ticket, by, sender_type, internal, body_html, body_text, stored, email_message_id
+) -> TicketMessage:
+    """The rows of `add_message`, under the ticket row lock; its files are already stored."""
     ticket = lock_ticket(ticket.pk)
     if sender_type == SenderType.CUSTOMER and ticket.status in FINAL_STATUSES:
         return _follow_up(
             ticket,
             by=by,
             body_html=body_html,
-            attachments=validated,
+            attachments=stored,
             email_message_id=email_message_id,
         )
 
@@ -73,7 +90,7 @@ def add_message(
         email_message_id=email_message_id,
         created_at=now,
     )
-    _store_attachments(message, validated, by=by)
+    _store_attachments(message, stored, by=by)
     fields = ["last_message_at"]
     ticket.last_message_at = now
     if sender_type == SenderType.CUSTOMER:
@@ -92,7 +109,7 @@ def add_message(
         ticket=ticket,
         kind=Kind.NOTE_ADDED if internal else Kind.REPLIED,
         actor=by,
-        after={"message": message.pk, "attachments": len(validated)},
+        after={"message": message.pk, "attachments": len(stored)},
     )
     if not internal and sender_type in (SenderType.AGENT, SenderType.AI_BOT):
         notifications.public_reply_added(message)
@@ -101,20 +118,21 @@ def add_message(
     return message
 
 
-def _store_attachments(message: TicketMessage, validated, *, by) -> None:
-    for upload, checked in validated:
+def _store_attachments(message: TicketMessage, stored, *, by) -> None:
+    """The Attachment rows (and events) of files `stored_uploads` has already stored."""
+    for item in stored:
+        checked = item.upload
         attachment = Attachment(
             ticket_id=message.ticket_id,
             message=message,
             uploaded_by=by if by is not None and by.is_authenticated else None,
-            storage_key=storage_key(checked.safe_name),
+            storage_key=item.name,
+            file=item.name,
             original_name=checked.safe_name,
             content_type=checked.content_type,
             size=checked.size,
             sha256=checked.sha256,
         )
-        upload.seek(0)
-        attachment.file.save(attachment.storage_key, upload, save=False)
         attachment.save()
         events.record(
             ticket=message.ticket,

@@ -17,15 +17,18 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -38,14 +41,19 @@ from core.attachments import (
     PPTX,
     XLSX,
     AttachmentRejected,
+    StoredFile,
     ValidatedUpload,
     content_disposition,
+    discard_stored,
     download_url,
     get_bucket_storage,
     safe_filename,
     storage_key,
+    store_uploads,
+    stored_uploads,
     validate_upload,
 )
+from core.housekeeping import referencing_fields, sweep_orphaned_files
 
 # --- sample files --------------------------------------------------------------------------------
 
@@ -652,3 +660,221 @@ def test_s3_storage_that_would_hand_out_unsigned_urls_is_refused():
     with_domain = make_s3_storage("http://127.0.0.1:9", custom_domain="cdn.example.com")
     with pytest.raises(ImproperlyConfigured):
         download_url(with_domain, "k", filename="x.png", content_type="image/png")
+
+
+# --- storing before the rows, and the orphan sweep ---------------------------------------------
+
+SWEPT = "support-attachments"
+
+
+def stored_names(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def local_bucket(settings, tmp_path):
+    """The support bucket as a fresh folder; the sweep's cursor starts from the beginning."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        SWEPT: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path, "base_url": None},
+        },
+    }
+    cache.delete(f"core:orphan-sweep:{SWEPT}")
+    yield tmp_path
+    cache.delete(f"core:orphan-sweep:{SWEPT}")
+
+
+def age(root: Path, name: str, *, hours: float) -> None:
+    stamp = time.time() - hours * 3600
+    os.utime(root / name, (stamp, stamp))
+
+
+def test_store_uploads_validates_all_then_stores_with_the_sniffed_type(local_bucket):
+    files = [upload("a.png", png_bytes(), "text/html"), upload("b.txt", b"hello\n")]
+    stored = store_uploads(files, bucket=SWEPT)
+    assert [s.upload.content_type for s in stored] == ["image/png", "text/plain"]
+    assert stored_names(local_bucket) == {s.name for s in stored}
+    assert (local_bucket / stored[0].name).read_bytes() == png_bytes()
+    assert all(re.fullmatch(r"\d{4}/\d{2}/[0-9a-f]{32}/[ab]\.(png|txt)", s.name) for s in stored)
+
+
+def test_store_uploads_stores_nothing_if_one_file_is_refused(local_bucket):
+    files = [upload("a.png", png_bytes()), upload("b.pdf", b"MZ" + b"\x00" * 64)]
+    with pytest.raises(AttachmentRejected):
+        store_uploads(files, bucket=SWEPT)
+    assert stored_names(local_bucket) == set()
+
+
+def test_store_uploads_removes_what_it_wrote_when_a_later_write_fails(local_bucket, monkeypatch):
+    storage = get_bucket_storage(SWEPT)
+    real_save = storage.save
+    calls = []
+
+    def flaky_save(name, content, **kwargs):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_save(name, content, **kwargs)
+
+    monkeypatch.setattr(storage, "save", flaky_save)
+    with pytest.raises(OSError):
+        store_uploads([upload("a.txt", b"one\n"), upload("b.txt", b"two\n")], bucket=SWEPT)
+    assert len(calls) == 2
+    assert stored_names(local_bucket) == set()
+
+
+def test_stored_uploads_deletes_the_files_when_the_block_fails(local_bucket):
+    with pytest.raises(RuntimeError), stored_uploads([upload("a.txt", b"one\n")], bucket=SWEPT):
+        assert len(stored_names(local_bucket)) == 1
+        raise RuntimeError("the row write failed")
+    assert stored_names(local_bucket) == set()
+
+
+def test_stored_uploads_keeps_the_files_when_the_block_succeeds(local_bucket):
+    with stored_uploads([upload("a.txt", b"one\n")], bucket=SWEPT) as stored:
+        pass
+    assert stored_names(local_bucket) == {stored[0].name}
+
+
+def test_discard_stored_is_best_effort(local_bucket, caplog):
+    [kept] = store_uploads([upload("a.txt", b"one\n")], bucket=SWEPT)
+    missing = StoredFile(bucket="no-such-bucket", name="x/y.txt", upload=kept.upload)
+    assert discard_stored([missing, kept]) == 1
+    assert stored_names(local_bucket) == set()
+    assert "orphan sweep" in caplog.text
+
+
+def _referenced(name: str):
+    """An Attachment row of the support app naming `name`."""
+    from support.models import Attachment, TicketMessage
+    from tests.factories import UserFactory
+    from tests.support.factories import make_ticket
+
+    ticket = make_ticket(by=UserFactory(roles=["customer"]))
+    message = TicketMessage.objects.create(ticket=ticket, body_html="<p>x</p>", body_text="x")
+    return Attachment.objects.create(
+        ticket=ticket,
+        message=message,
+        file=name,
+        storage_key=name,
+        original_name=name.rsplit("/", 1)[-1],
+        content_type="text/plain",
+        size=4,
+        sha256="0" * 64,
+    )
+
+
+@pytest.mark.django_db
+def test_sweep_finds_the_fields_that_store_into_a_bucket(local_bucket):
+    from support.models import Attachment
+
+    assert referencing_fields(SWEPT) == [(Attachment, "file")]
+    assert referencing_fields("insurance-docs") == []
+
+
+@pytest.mark.django_db
+def test_sweep_deletes_only_old_unreferenced_files_on_local_storage(local_bucket):
+    storage = get_bucket_storage(SWEPT)
+    orphan = storage.save(storage_key("orphan.txt"), ContentFile(b"gone"))
+    referenced = storage.save(storage_key("kept.txt"), ContentFile(b"kept"))
+    fresh = storage.save(storage_key("fresh.txt"), ContentFile(b"in flight"))
+    _referenced(referenced)
+    age(local_bucket, orphan, hours=25)
+    age(local_bucket, referenced, hours=24 * 400)
+    age(local_bucket, fresh, hours=23)
+
+    assert sweep_orphaned_files(buckets=[SWEPT]) == {SWEPT: 1}
+
+    assert stored_names(local_bucket) == {referenced, fresh}
+    assert not (local_bucket / orphan).parent.exists()  # its per-upload folder went too
+    assert sweep_orphaned_files(buckets=[SWEPT]) == {SWEPT: 0}
+
+
+@pytest.mark.django_db
+def test_sweep_grace_comes_from_settings(local_bucket, settings):
+    settings.ATTACHMENT_ORPHAN_GRACE_SECONDS = 3600
+    storage = get_bucket_storage(SWEPT)
+    name = storage.save(storage_key("orphan.txt"), ContentFile(b"gone"))
+    age(local_bucket, name, hours=0.5)
+    assert sweep_orphaned_files(buckets=[SWEPT]) == {SWEPT: 0}
+    age(local_bucket, name, hours=1.5)
+    assert sweep_orphaned_files(buckets=[SWEPT]) == {SWEPT: 1}
+
+
+@pytest.mark.django_db
+def test_sweep_is_bounded_per_run_and_resumes_where_it_stopped(local_bucket):
+    storage = get_bucket_storage(SWEPT)
+    names = [storage.save(f"2020/01/{i:02d}/f.txt", ContentFile(b"x")) for i in range(5)]
+    _referenced(names[0])  # referenced files count towards the bound but stay
+    for name in names:
+        age(local_bucket, name, hours=48)
+
+    runs = [
+        sweep_orphaned_files(buckets=[SWEPT], max_objects=2, batch_size=1)[SWEPT] for _ in range(3)
+    ]
+
+    assert runs == [1, 2, 1]
+    assert stored_names(local_bucket) == {names[0]}
+
+
+@pytest.mark.django_db
+def test_sweep_leaves_a_bucket_no_model_stores_into_alone(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "insurance-docs": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path, "base_url": None},
+        },
+    }
+    name = get_bucket_storage("insurance-docs").save("2020/01/x/doc.pdf", ContentFile(b"%PDF"))
+    age(tmp_path, name, hours=24 * 30)
+    assert sweep_orphaned_files(buckets=["insurance-docs"]) == {"insurance-docs": 0}
+    assert stored_names(tmp_path) == {name}
+
+
+@pytest.mark.django_db
+def test_sweep_on_s3_uses_last_modified_and_keeps_referenced_and_fresh_objects(
+    s3_endpoint, settings, monkeypatch
+):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        SWEPT: {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET,
+                # Keys carry a prefix that names in rows do not; the other tests' objects in the
+                # bucket lie outside it and must not be listed.
+                "location": f"sweep-{os.getpid()}-{time.time_ns()}",
+                "endpoint_url": s3_endpoint,
+                "access_key": "testing",
+                "secret_key": "testing",
+                "region_name": "us-east-1",
+                "default_acl": "private",
+                "file_overwrite": False,
+            },
+        },
+    }
+    cache.delete(f"core:orphan-sweep:{SWEPT}")
+    storage = get_bucket_storage(SWEPT)
+    # One paginated listing with LastModified, not listdir plus a HEAD request per object.
+    monkeypatch.setattr(storage, "listdir", None)
+    monkeypatch.setattr(storage, "get_modified_time", None)
+    [orphan, referenced] = [
+        s.name
+        for s in store_uploads(
+            [upload("orphan.txt", b"gone\n"), upload("kept.png", png_bytes())], bucket=SWEPT
+        )
+    ]
+    _referenced(referenced)
+
+    # Just stored: both are fresh, so nothing goes whatever references them.
+    assert sweep_orphaned_files(buckets=[SWEPT]) == {SWEPT: 0}
+    assert storage.exists(orphan) and storage.exists(referenced)
+
+    later = timezone.now() + timedelta(hours=25)
+    assert sweep_orphaned_files(later, buckets=[SWEPT]) == {SWEPT: 1}
+    assert not storage.exists(orphan)
+    assert storage.exists(referenced)
+    cache.delete(f"core:orphan-sweep:{SWEPT}")

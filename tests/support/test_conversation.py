@@ -4,10 +4,12 @@ import struct
 import zlib
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
 from django.utils import timezone
 
-from core.errors import NotAllowed
+from core.errors import DomainError, NotAllowed
 from core.models import OutboxMessage
 from support import services
 from support.models import Attachment, MessageRecipient, Ticket, TicketLink, TicketMessage
@@ -421,3 +423,146 @@ def test_message_post_with_files_is_idempotent(api_client, customer):
     assert responses[0].json()["id"] == responses[1].json()["id"]
     assert TicketMessage.objects.filter(ticket=ticket).count() == before + 1
     assert Attachment.objects.filter(ticket=ticket).count() == 1
+
+
+# --- files are stored outside the ticket lock ------------------------------------------------
+
+
+class LockProbeStorage(FileSystemStorage):
+    """Records, at each save, whether another session could lock the ticket row right now."""
+
+    ticket_id = None
+    probes: list = []
+
+    def _save(self, name, content):
+        from django.db import OperationalError, connection, connections
+
+        probe = connections.create_connection("default")
+        try:
+            with probe.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id FROM support_ticket WHERE id = %s FOR UPDATE NOWAIT",
+                    [self.ticket_id],
+                )
+                outcome = "free" if cursor.fetchall() else "no such row"
+        except OperationalError:
+            outcome = "held by the writer"
+        finally:
+            probe.close()
+        LockProbeStorage.probes.append((outcome, connection.in_atomic_block))
+        return super()._save(name, content)
+
+
+def _use_bucket(settings, monkeypatch, backend: str, location) -> None:
+    """Point the support bucket, and Attachment.file (resolved at import), at a new storage."""
+    from core.attachments import get_bucket_storage
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "support-attachments": {
+            "BACKEND": backend,
+            "OPTIONS": {"location": location, "base_url": None},
+        },
+    }
+    field = Attachment._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", get_bucket_storage("support-attachments"))
+
+
+@pytest.fixture
+def bucket(settings, monkeypatch, tmp_path):
+    """The support bucket as a fresh folder."""
+    _use_bucket(settings, monkeypatch, "django.core.files.storage.FileSystemStorage", tmp_path)
+    return tmp_path
+
+
+def _stored(root):
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ticket_row_is_not_locked_while_files_are_stored(
+    settings, monkeypatch, tmp_path, customer
+):
+    _use_bucket(settings, monkeypatch, f"{__name__}.LockProbeStorage", tmp_path)
+    ticket = make_ticket(by=customer)
+    LockProbeStorage.ticket_id, LockProbeStorage.probes = ticket.pk, []
+
+    message = services.add_message(
+        ticket=ticket,
+        by=customer,
+        body="two files",
+        attachments=[
+            SimpleUploadedFile("a.png", png_bytes()),
+            SimpleUploadedFile("b.txt", b"hello\n"),
+        ],
+    )
+
+    # Another session could take the row lock during each write, and no transaction was open.
+    assert LockProbeStorage.probes == [("free", False), ("free", False)]
+    assert _stored(tmp_path) == set(message.attachments.values_list("storage_key", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [
+        ("support.models.Attachment.save", IntegrityError("the insert failed")),
+        ("support.services.messages._address", DomainError("refused under the lock")),
+    ],
+    ids=["row-insert-fails", "refused-after-the-rows"],
+)
+def test_a_failing_row_write_leaves_no_stored_file(bucket, customer, monkeypatch, target, error):
+    ticket = make_ticket(by=customer)
+    before = TicketMessage.objects.filter(ticket=ticket).count()
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(target, fail)
+    with pytest.raises(type(error)):
+        services.add_message(
+            ticket=ticket,
+            by=customer,
+            body="with file",
+            attachments=[SimpleUploadedFile("a.png", png_bytes())],
+        )
+    assert _stored(bucket) == set()
+    _assert_nothing_stored(ticket, before)
+
+
+def test_a_follow_up_to_a_closed_ticket_keeps_its_file(bucket, customer):
+    ticket = _set(make_ticket(by=customer), status=Status.CLOSED, closed_at=timezone.now())
+    message = services.add_message(
+        ticket=ticket,
+        by=customer,
+        body="It is back",
+        attachments=[SimpleUploadedFile("a.txt", b"hello\n")],
+    )
+    [attachment] = message.attachments.all()
+    assert message.ticket_id != ticket.pk
+    assert attachment.ticket_id == message.ticket_id
+    assert _stored(bucket) == {attachment.storage_key} == {attachment.file.name}
+
+
+def test_the_orphan_sweep_keeps_message_files_and_removes_a_rolled_back_upload(bucket, customer):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+
+    from core.attachments import store_uploads
+    from core.housekeeping import sweep_orphaned_files
+
+    cache.delete("core:orphan-sweep:support-attachments")
+    ticket = make_ticket(by=customer)
+    message = services.add_message(
+        ticket=ticket, by=customer, body="f", attachments=[SimpleUploadedFile("a.txt", b"hi\n")]
+    )
+    [kept] = message.attachments.values_list("storage_key", flat=True)
+    [orphan] = store_uploads([SimpleUploadedFile("b.txt", b"lost\n")], bucket="support-attachments")
+
+    later = timezone.now() + timedelta(days=2)
+    assert sweep_orphaned_files(later, buckets=["support-attachments"]) == {
+        "support-attachments": 1
+    }
+    assert _stored(bucket) == {kept}
+    assert orphan.name != kept
+    cache.delete("core:orphan-sweep:support-attachments")
