@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config import shell  # noqa: F401  (fills the page shell's registries)
 from core import views as core_views
 
 urlpatterns = [

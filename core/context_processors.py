@@ -1,18 +1,15 @@
-from .roles import is_staff_member
+from . import shell
 from .selectors import unread_notification_count
-
-DESK_LAYOUT = "desk/base.html"
-HELP_LAYOUT = "help/base.html"
 
 
 def navigation(request):
+    """The account bar's unread count, and the layout of the viewer's own area.
+
+    Menu entries, banners and panels are drawn by the `shell` template tags when a page asks.
+    """
     user = getattr(request, "user", None)
+    # Pages shared by every audience (preferences, notifications) wear the viewer's layout.
+    layout = shell.layout_for(user)
     if user is None or not user.is_authenticated:
-        return {"is_desk_user": False, "unread_notifications": 0, "user_layout": HELP_LAYOUT}
-    desk_user = is_staff_member(user)
-    return {
-        "is_desk_user": desk_user,
-        "unread_notifications": unread_notification_count(user=user),
-        # Pages shared by both audiences (preferences, notifications) wear the viewer's layout.
-        "user_layout": DESK_LAYOUT if desk_user else HELP_LAYOUT,
-    }
+        return {"unread_notifications": 0, "user_layout": layout}
+    return {"unread_notifications": unread_notification_count(user=user), "user_layout": layout}

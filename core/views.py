@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from . import shell
 from .forms import PreferencesForm
 from .health import readiness
 from .notifications.services import mark_notifications_read
-from .roles import is_staff_member
 from .selectors import notifications_for
 
 NOTIFICATIONS_PAGE_SIZE = 50
@@ -33,10 +33,8 @@ def readyz(request):
 
 
 def home(request):
-    """Staff land on the desk, everyone else on the help center."""
-    if request.user.is_authenticated and is_staff_member(request.user):
-        return redirect("desk-home")
-    return redirect("help-home")
+    """Each visitor lands on the home of their own area (`core.shell`, wired in config)."""
+    return redirect(shell.home_url(request))
 
 
 @login_required

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.paging import page_of
-from core.roles import is_staff_member
 from core.selectors import notifications_for
 
 from . import services, sla
 from .forms import NewTicketForm, RateForm, ReplyForm
 from .models.choices import ACTIVE_STATUSES, Channel, Status
+from .permissions import can_use_desk, ticket_actions
 from .selectors import (
     attach_unread_counts,
     messages_for,
@@ -29,7 +29,6 @@ from .selectors import (
     with_number,
 )
 from .services import escalation
-from .workflow import allowed_targets
 
 DESK_NOTIFICATIONS_SHOWN = 10
 QUEUE_PAGE_SIZE = 50
@@ -37,7 +36,7 @@ HELP_PAGE_SIZE = 20
 
 
 def _staff_only(request):
-    if not is_staff_member(request.user):
+    if not can_use_desk(request.user):
         return render(request, "desk/not_staff.html", status=403)
     return None
 
@@ -112,11 +111,15 @@ def desk_ticket(request, number):
             return redirect("desk-ticket", number=ticket.number)
     conversation = list(messages_for(ticket=ticket, user=request.user))
     services.mark_ticket_read(ticket=ticket, user=request.user)
+    actions = ticket_actions(request.user, ticket)
+    if not actions["internal_note"]:
+        form.fields.pop("internal")
     context = {
         "ticket": ticket,
         "conversation": conversation,
         "form": form,
-        "transitions": allowed_targets(ticket.status, staff=True),
+        "actions": actions,
+        "transitions": actions["transitions"],
         "events": list(ticket.events.select_related("actor")[:100]),
         "status_labels": dict(Status.choices),
         "clocks": sla.read_clocks(ticket, now=timezone.now()),
@@ -205,9 +208,7 @@ def help_ticket(request, number):
         "conversation": list(messages_for(ticket=ticket, user=request.user)),
         "form": form,
         "rate_form": RateForm(initial={"rating": ticket.satisfaction_rating}),
-        "can_rate": ticket.customer_id == request.user.pk
-        and ticket.status in (Status.RESOLVED, Status.CLOSED)
-        and not (ticket.status == Status.CLOSED and ticket.satisfaction_rating),
+        "actions": ticket_actions(request.user, ticket),
     }
     services.mark_ticket_read(ticket=ticket, user=request.user)
     return render(request, "help/ticket.html", context)

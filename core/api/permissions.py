@@ -1,7 +1,12 @@
-"""Permission classes. The default denies: every view states who may use each action."""
+"""Permission classes. The default denies: every view states who may use each action.
+
+Views declare the action predicates of the apps' `permissions.py` through `allows(...)`, so the
+API, the services and the pages answer "may they?" with the same function.
+"""
 
 from rest_framework.permissions import BasePermission
 
+from core.permissions import Action
 from core.roles import Role, has_role, is_staff_member
 
 
@@ -29,6 +34,27 @@ class IsSupportLead(IsAuthenticatedUser):
         return super().has_permission(request, view) and has_role(
             request.user, Role.SUPPORT_LEAD, Role.ADMIN
         )
+
+
+def allows(*actions: Action, on_object: bool = False) -> type[BasePermission]:
+    """A DRF permission class that passes when every predicate holds for the caller.
+
+    The predicates are asked without the object first (may this user do the action at all?);
+    with `on_object=True` they are asked again with the object `get_object()` found, which only
+    suits predicates whose refusal should come before the request body is even validated.
+    """
+
+    class Allows(BasePermission):
+        def has_permission(self, request, view):
+            return all(check(request.user) for check in actions)
+
+        def has_object_permission(self, request, view, obj):
+            return not on_object or all(check(request.user, obj) for check in actions)
+
+    Allows.__name__ = Allows.__qualname__ = "Allows_" + "_".join(
+        a.name.replace(".", "_") for a in actions
+    )
+    return Allows
 
 
 class ActionPermissions(BasePermission):

@@ -7,10 +7,19 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.permissions import ActionPermissions, IsStaffMember, IsSupportLead
+from core.api.permissions import ActionPermissions, allows
 
 from .. import reports, sla
 from ..models import EscalationPolicy, SLAPolicy
+from ..permissions import (
+    can_edit_policies,
+    can_escalate,
+    can_override_sla,
+    can_remind,
+    can_see_internal,
+    can_see_reports,
+    can_see_sla,
+)
 from ..selectors import tickets_for
 from ..services import escalation
 from ..services.sla_overrides import override_sla
@@ -24,9 +33,9 @@ class SLAPolicyViewSet(viewsets.ModelViewSet):
     serializer_class = s.SLAPolicySerializer
     permission_classes = [ActionPermissions]
     action_permissions = {
-        "list": [IsStaffMember],
-        "retrieve": [IsStaffMember],
-        "*": [IsSupportLead],
+        "list": [allows(can_see_sla)],
+        "retrieve": [allows(can_see_sla)],
+        "*": [allows(can_edit_policies)],
     }
     queryset = SLAPolicy.objects.order_by("priority", "customer_tier", "pk")
 
@@ -37,9 +46,9 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
     serializer_class = s.EscalationPolicySerializer
     permission_classes = [ActionPermissions]
     action_permissions = {
-        "list": [IsStaffMember],
-        "retrieve": [IsStaffMember],
-        "*": [IsSupportLead],
+        "list": [allows(can_see_sla)],
+        "retrieve": [allows(can_see_sla)],
+        "*": [allows(can_edit_policies)],
     }
     queryset = EscalationPolicy.objects.prefetch_related("levels__notify_users").order_by("name")
 
@@ -74,7 +83,7 @@ class TicketSLAView(APIView):
     """A ticket's SLA: targets, due times, elapsed and remaining working minutes, state."""
 
     permission_classes = [ActionPermissions]
-    action_permissions = {"get": [IsStaffMember], "patch": [IsSupportLead]}
+    action_permissions = {"get": [allows(can_see_sla)], "patch": [allows(can_override_sla)]}
 
     def _ticket(self, request, ticket):
         queryset = tickets_for(request.user).select_related(
@@ -105,7 +114,7 @@ class TicketSLAView(APIView):
 
 class TicketEscalateView(APIView):
     permission_classes = [ActionPermissions]
-    action_permissions = {"post": [IsStaffMember]}
+    action_permissions = {"post": [allows(can_escalate)]}
 
     @extend_schema(
         summary="Escalate one level up (staff)",
@@ -131,7 +140,7 @@ class TicketEscalateView(APIView):
 
 class TicketEscalationsView(APIView):
     permission_classes = [ActionPermissions]
-    action_permissions = {"get": [IsStaffMember]}
+    action_permissions = {"get": [allows(can_see_internal)]}
 
     @extend_schema(
         summary="Escalation history (staff)", responses={200: s.EscalationSerializer(many=True)}
@@ -144,7 +153,7 @@ class TicketEscalationsView(APIView):
 
 class TicketRemindView(APIView):
     permission_classes = [ActionPermissions]
-    action_permissions = {"post": [IsStaffMember]}
+    action_permissions = {"post": [allows(can_remind)]}
 
     @extend_schema(
         summary="Remind the assignee, or nudge the customer (once per 30 minutes each)",
@@ -162,7 +171,7 @@ class TicketRemindView(APIView):
 
 class SLAReportView(APIView):
     permission_classes = [ActionPermissions]
-    action_permissions = {"get": [IsStaffMember]}
+    action_permissions = {"get": [allows(can_see_reports)]}
 
     @extend_schema(
         summary="SLA compliance report (staff); `export=csv` downloads it",

@@ -10,20 +10,31 @@ from rest_framework.response import Response
 
 from core.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, run_idempotently
 from core.api.pagination import UncountedPageNumberPagination
-from core.api.permissions import (
-    ActionPermissions,
-    IsAuthenticatedUser,
-    IsStaffMember,
-    IsSupportLead,
-)
+from core.api.permissions import ActionPermissions, IsAuthenticatedUser, allows
 from core.attachments import content_disposition, download_url
-from core.errors import NotAllowed
-from core.roles import Role, has_role, is_staff_member
+from core.roles import is_staff_member
 from core.sanitize import text_to_html
 
 from .. import services, templating
 from ..models import AgentProfile, Category, ResponseTemplate, Tag, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, Status
+from ..permissions import (
+    can_assign,
+    can_change_status,
+    can_claim,
+    can_close,
+    can_edit,
+    can_edit_teams,
+    can_edit_templates,
+    can_link,
+    can_merge,
+    can_rate,
+    can_reply,
+    can_see_agents,
+    can_see_internal,
+    can_use_templates,
+    can_work,
+)
 from ..selectors import (
     attach_unread_counts,
     attachments_for,
@@ -125,21 +136,21 @@ class TicketViewSet(
         "list": [IsAuthenticatedUser],
         "retrieve": [IsAuthenticatedUser],
         "create": [IsAuthenticatedUser],
-        "messages": [IsAuthenticatedUser],
+        "messages": [allows(can_reply)],
         "attachments": [IsAuthenticatedUser],
         "download": [IsAuthenticatedUser],
-        "rate": [IsAuthenticatedUser],
-        "close": [IsAuthenticatedUser],
-        "cancel": [IsAuthenticatedUser],
-        "reopen": [IsAuthenticatedUser],
-        "change_status": [IsAuthenticatedUser],
-        "partial_update": [IsStaffMember],
-        "assign": [IsStaffMember],
-        "claim": [IsStaffMember],
-        "resolve": [IsStaffMember],
-        "wait_on_customer": [IsStaffMember],
-        "merge": [IsStaffMember],
-        "link": [IsStaffMember],
+        "rate": [allows(can_rate)],
+        "close": [allows(can_close)],
+        "cancel": [allows(can_change_status)],
+        "reopen": [allows(can_change_status)],
+        "change_status": [allows(can_change_status)],
+        "partial_update": [allows(can_edit)],
+        "assign": [allows(can_assign)],
+        "claim": [allows(can_claim)],
+        "resolve": [allows(can_work)],
+        "wait_on_customer": [allows(can_work)],
+        "merge": [allows(can_merge)],
+        "link": [allows(can_link)],
         "events": [IsAuthenticatedUser],
     }
 
@@ -170,7 +181,7 @@ class TicketViewSet(
         return page
 
     def get_serializer_class(self):
-        if not is_staff_member(self.request.user):
+        if not can_see_internal(self.request.user):
             return s.CustomerTicketSerializer
         if self.action == "list":
             return s.TicketListSerializer
@@ -243,7 +254,7 @@ class TicketViewSet(
     )
     def messages(self, request, pk=None):
         ticket = self.get_object()
-        staff = is_staff_member(request.user)
+        staff = can_see_internal(request.user, ticket)
         serializer_class = s.StaffMessageSerializer if staff else s.MessageSerializer
         if request.method == "GET":
             page = self.paginate_messages(messages_for(ticket=ticket, user=request.user))
@@ -267,8 +278,7 @@ class TicketViewSet(
         body = data.validated_data["body"]
         template = data.validated_data.get("template")
         if template is not None:
-            if not staff:
-                raise NotAllowed("Only support staff can use response templates.")
+            can_use_templates.require(request.user)
             context = templating.context_for(ticket=ticket, agent=request.user)
             body = text_to_html(templating.render(template.body, context))
         message = services.add_message(
@@ -337,7 +347,7 @@ class TicketViewSet(
     def events(self, request, pk=None):
         ticket = self.get_object()
         queryset = ticket.events.select_related("actor")
-        if not is_staff_member(request.user):
+        if not can_see_internal(request.user, ticket):
             public = queryset.filter(is_internal=False)[:500]
             return Response(s.CustomerEventSerializer(public, many=True).data)
         return Response(s.EventSerializer(queryset[:500], many=True).data)
@@ -501,7 +511,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
     action_permissions = {
         "list": [IsAuthenticatedUser],
         "retrieve": [IsAuthenticatedUser],
-        "*": [IsSupportLead],
+        "*": [allows(can_edit_teams)],
     }
     http_method_names = ["get", "post", "patch", "head", "options"]
     lookup_field = "slug"
@@ -517,9 +527,9 @@ class TeamViewSet(viewsets.ModelViewSet):
     serializer_class = s.TeamSerializer
     permission_classes = [ActionPermissions]
     action_permissions = {
-        "list": [IsStaffMember],
-        "retrieve": [IsStaffMember],
-        "*": [IsSupportLead],
+        "list": [allows(can_see_agents)],
+        "retrieve": [allows(can_see_agents)],
+        "*": [allows(can_edit_teams)],
     }
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Team.objects.prefetch_related("members", "categories")
@@ -535,7 +545,7 @@ class AgentViewSet(
 
     serializer_class = s.AgentSerializer
     permission_classes = [ActionPermissions]
-    action_permissions = {"*": [IsStaffMember]}
+    action_permissions = {"*": [allows(can_see_agents)]}
     http_method_names = ["get", "patch", "head", "options"]
     lookup_field = "user_id"
 
@@ -553,14 +563,9 @@ class AgentViewSet(
         )
 
     def perform_update(self, serializer):
-        profile = serializer.instance
-        is_lead = has_role(self.request.user, Role.SUPPORT_LEAD, Role.ADMIN)
-        if profile.user_id != self.request.user.pk and not is_lead:
-            raise NotAllowed("Agents can change only their own status.")
-        if not is_lead and set(serializer.validated_data) - {"status"}:
-            raise NotAllowed("Only support leads change capacity and skills.")
+        # Who may change what is the service's rule (support.permissions).
         services.update_agent_profile(
-            profile=profile, by=self.request.user, **serializer.validated_data
+            profile=serializer.instance, by=self.request.user, **serializer.validated_data
         )
 
 
@@ -568,10 +573,10 @@ class ResponseTemplateViewSet(viewsets.ModelViewSet):
     serializer_class = s.ResponseTemplateSerializer
     permission_classes = [ActionPermissions]
     action_permissions = {
-        "list": [IsStaffMember],
-        "retrieve": [IsStaffMember],
-        "render": [IsStaffMember],
-        "*": [IsSupportLead],
+        "list": [allows(can_use_templates)],
+        "retrieve": [allows(can_use_templates)],
+        "render": [allows(can_use_templates)],
+        "*": [allows(can_edit_templates)],
     }
     queryset = ResponseTemplate.objects.select_related("category")
 

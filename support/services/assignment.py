@@ -9,25 +9,17 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from core.errors import Conflict, DomainError, NotAllowed
+from core.errors import Conflict, DomainError
 from core.models import User
-from core.roles import STAFF_ROLES, Role, has_role, is_staff_member
+from core.roles import STAFF_ROLES, is_staff_member
 
-from .. import events, notifications
+from .. import events, notifications, permissions
 from ..models import AgentProfile, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, AgentStatus, AssignmentStrategy, Status
 from ..models.tickets import AWAITING_AGENT
-from .common import lock_ticket, require_staff
+from .common import lock_ticket
 
 Kind = events.Kind
-
-
-def _may_assign_to(by: User, agent: User, ticket: Ticket) -> bool:
-    if has_role(by, Role.SUPPORT_LEAD, Role.ADMIN):
-        return True
-    if agent.pk == by.pk:
-        return True
-    return ticket.team_id is not None and agent.support_teams.filter(pk=ticket.team_id).exists()
 
 
 def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> list[str]:
@@ -57,7 +49,7 @@ def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> list[
 @transaction.atomic
 def assign_ticket(*, ticket: Ticket, agent: User, by: User, note: str = "") -> Ticket:
     """Give the ticket to `agent` (an active staff member); an open ticket becomes assigned."""
-    require_staff(by, "assign tickets")
+    permissions.can_assign.require(by, ticket)
     if not agent.is_active or not is_staff_member(agent):
         raise DomainError(
             "Tickets can only be assigned to support staff.", errors={"agent": ["Not an agent."]}
@@ -65,8 +57,7 @@ def assign_ticket(*, ticket: Ticket, agent: User, by: User, note: str = "") -> T
     ticket = lock_ticket(ticket.pk)
     if ticket.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(f"A {ticket.status} ticket cannot be assigned.", code="ticket_final")
-    if not _may_assign_to(by, agent, ticket):
-        raise NotAllowed("Agents may assign tickets to themselves or to members of the team.")
+    permissions.can_assign_to.require(by, ticket, agent)
     if ticket.assigned_to_id == agent.pk:
         return ticket
     _set_assignee(ticket, agent, by=by, note=note)
@@ -76,7 +67,7 @@ def assign_ticket(*, ticket: Ticket, agent: User, by: User, note: str = "") -> T
 @transaction.atomic
 def unassign_ticket(*, ticket: Ticket, by: User, note: str = "") -> Ticket:
     """Take the ticket off its agent; an assigned ticket goes back to open."""
-    require_staff(by, "unassign tickets")
+    permissions.can_unassign.require(by, ticket)
     ticket = lock_ticket(ticket.pk)
     if ticket.assigned_to_id is None:
         return ticket
@@ -102,7 +93,7 @@ def unassign_ticket(*, ticket: Ticket, by: User, note: str = "") -> Ticket:
 @transaction.atomic
 def claim_ticket(*, ticket: Ticket, by: User) -> Ticket:
     """An agent takes an unassigned ticket; of two agents claiming at once, one wins (409)."""
-    require_staff(by, "claim tickets")
+    permissions.can_claim.require(by, ticket)
     ticket = lock_ticket(ticket.pk)
     if ticket.assigned_to_id is not None:
         if ticket.assigned_to_id == by.pk:
@@ -219,15 +210,13 @@ def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> Agent
 
     Agents change only their own status; anything else is refused (403) with nothing changed.
     """
-    require_staff(by, "change agent profiles")
+    permissions.can_change_agent_profiles.require(by)
     unknown = set(changes) - {"status", "capacity", "skills"}
     if unknown:
         raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    if not has_role(by, Role.SUPPORT_LEAD, Role.ADMIN):
-        if profile.user_id != by.pk:
-            raise NotAllowed("Agents can change only their own status.")
-        if set(changes) - {"status"}:
-            raise NotAllowed("Only support leads change capacity and skills.")
+    permissions.can_change_agent_status.require(by, profile)
+    if set(changes) - {"status"}:
+        permissions.can_change_agent_capacity.require(by, profile)
     if "status" in changes and changes["status"] not in AgentStatus.values:
         raise DomainError(f"Unknown status {changes['status']!r}.", errors={"status": ["Invalid."]})
     skills = changes.pop("skills", None)

@@ -9,10 +9,10 @@ from core.batch import Sink
 from core.errors import Conflict, DomainError
 from core.models import User
 
-from .. import events, notifications
+from .. import events, notifications, permissions
 from ..models import EscalationLevel, Team, Ticket, TicketEscalation
 from ..models.choices import ACTIVE_STATUSES, PRIORITY_RANK, Priority
-from .common import lock_ticket, require_staff
+from .common import lock_ticket
 
 Kind = events.Kind
 REMINDER_INTERVAL = dt.timedelta(minutes=30)
@@ -167,7 +167,7 @@ def escalate_ticket(
     *, ticket: Ticket, by: User, reason: str, team: Team | None = None, user: User | None = None
 ) -> TicketEscalation:
     """Manual escalation: one level up, with a reason and optionally a team or person to take it."""
-    require_staff(by, "escalate tickets")
+    permissions.can_escalate.require(by, ticket)
     if not reason.strip():
         raise DomainError("Say why the ticket is escalated.", errors={"reason": ["Required."]})
     ticket = lock_ticket(ticket.pk)
@@ -247,7 +247,7 @@ def escalate_at_warning(ticket: Ticket, *, now: dt.datetime, cache: dict | None 
 @transaction.atomic
 def remind(*, ticket: Ticket, by: User, target: str, message: str = "") -> None:
     """An SLA reminder to the assignee, or a nudge to the customer; once per 30 min per target."""
-    require_staff(by, "send reminders")
+    permissions.can_remind.require(by, ticket, target)
     if target not in ("assignee", "customer"):
         raise DomainError("Remind the assignee or the customer.", errors={"target": ["Invalid."]})
     ticket = lock_ticket(ticket.pk)

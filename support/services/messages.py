@@ -4,12 +4,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.attachments import stored_uploads
-from core.errors import DomainError, NotAllowed
+from core.errors import DomainError
 from core.models import User
 from core.roles import is_staff_member
 from core.sanitize import html_to_text, sanitize_html
 
-from .. import events, notifications, sla
+from .. import events, notifications, permissions, sla
 from ..models import Attachment, MessageRecipient, Ticket, TicketLink, TicketMessage
 from ..models.choices import FINAL_STATUSES, LinkKind, SenderType, Status
 from .common import lock_ticket
@@ -41,8 +41,8 @@ def add_message(
     """
     staff = by is not None and is_staff_member(by)
     sender_type = sender_type or (SenderType.AGENT if staff else SenderType.CUSTOMER)
-    if internal and not staff:
-        raise NotAllowed("Only support staff can write internal notes.")
+    if internal:
+        permissions.can_write_internal_note.require(by, ticket)
     body_html = sanitize_html(body)
     body_text = html_to_text(body_html)
     if not body_text.strip() and not attachments:

@@ -1,10 +1,10 @@
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Conflict, DomainError, NotAllowed
+from core.errors import Conflict, DomainError
 from core.models import User
 
-from .. import events
+from .. import events, permissions
 from ..models import Ticket
 from ..models.choices import Status
 from .common import lock_ticket
@@ -21,8 +21,7 @@ def rate_ticket(
     A rating can be changed until the ticket is closed; then it is final.
     """
     ticket = lock_ticket(ticket.pk)
-    if by is None or by.pk != ticket.customer_id:
-        raise NotAllowed("Only the ticket's customer can rate it.")
+    permissions.can_rate.require(by, ticket)
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise DomainError("Rate from 1 to 5.", errors={"rating": ["Must be 1 to 5."]})
     if nps_score is not None and not 0 <= nps_score <= 10:

@@ -1,11 +1,10 @@
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DomainError, NotAllowed
+from core.errors import DomainError
 from core.models import User
-from core.roles import Role, has_role
 
-from .. import events, sla
+from .. import events, permissions, sla
 from ..models import Ticket
 from ..models.choices import Priority
 from .common import lock_ticket
@@ -25,8 +24,7 @@ def override_sla(
 ) -> Ticket:
     """A support lead changes the priority and/or the targets; due times are recomputed from the
     ticket's start and the change is audited with its reason."""
-    if not has_role(by, Role.SUPPORT_LEAD, Role.ADMIN):
-        raise NotAllowed("Only support leads may change a ticket's SLA.")
+    permissions.can_override_sla.require(by, ticket)
     if not reason or not reason.strip():
         raise DomainError("Say why the SLA is changed.", errors={"reason": ["Required."]})
     if priority is not None and priority not in Priority.values:

@@ -1,0 +1,34 @@
+"""What each app puts in the page shell (`core.shell`), wired in one place.
+
+Imported by `config/urls.py`, so the registries are filled before any page is drawn. An app
+higher up (incidents, bookings) adds its entries here, next to support's; support never
+imports it, and `core` names no app's pages.
+"""
+
+from core import shell
+from core.permissions import can_see_admin, can_see_api_docs
+from support.permissions import can_use_desk
+
+
+def wire_core() -> None:
+    shell.add_nav("desk", "admin", "Admin", "admin:index", order=900, visible=can_see_admin)
+    shell.add_nav("desk", "api", "API", "api-docs", order=910, visible=can_see_api_docs)
+
+
+def wire_support() -> None:
+    # Staff land on the desk, everyone else on the help center.
+    shell.add_area(
+        "desk", home="desk-home", layout="desk/base.html", audience=can_use_desk, order=10
+    )
+    shell.add_area("help", home="help-home", layout="help/base.html", order=100)
+    shell.add_nav("desk", "home", "Home", "desk-home", order=0)
+    shell.add_nav("help", "home", "Home", "help-home", order=0)
+    shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)
+
+
+def wire() -> None:
+    wire_core()
+    wire_support()
+
+
+wire()

@@ -1,0 +1,231 @@
+"""Who may do what in support, one predicate per action (see `core.permissions`).
+
+Services refuse with `can_x.require(user, ...)`, the API declares `allows(can_x)`, and the
+ticket pages show a button only when `ticket_actions()` says so. A predicate answers *who*;
+whether the ticket's state allows the action stays in the services (a `Conflict`), and
+`ticket_actions` adds the same state conditions so that a page never offers a refused button.
+
+Visibility (which tickets a user sees at all) is `Ticket.objects.visible_to`; an agent outside a
+ticket's team gets a 404 before any of these predicates is asked.
+"""
+
+from core.permissions import action
+from core.roles import Role, has_role, is_staff_member
+
+from .models.choices import ACTIVE_STATUSES, FINAL_STATUSES, Status
+from .workflow import allowed_targets
+
+
+def _lead(user) -> bool:
+    return has_role(user, Role.SUPPORT_LEAD, Role.ADMIN)
+
+
+# --- the desk -------------------------------------------------------------------------------
+
+
+@action("support.use_desk", "The desk is for support staff.")
+def can_use_desk(user) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.see_internal", "Only support staff see internal notes and SLA details.")
+def can_see_internal(user, ticket=None) -> bool:
+    """Internal notes, full audit trail, SLA clocks, escalation history."""
+    return is_staff_member(user)
+
+
+@action("support.see_reports", "Only support staff see reports.")
+def can_see_reports(user) -> bool:
+    return is_staff_member(user)
+
+
+# --- the conversation -----------------------------------------------------------------------
+
+
+@action("support.reply", "Sign in to answer a ticket.")
+def can_reply(user, ticket=None) -> bool:
+    """Anyone who sees the ticket may write to it (scoping already decided who sees it)."""
+    return True
+
+
+@action("support.write_internal_note", "Only support staff can write internal notes.")
+def can_write_internal_note(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.use_templates", "Only support staff can use response templates.")
+def can_use_templates(user) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.edit_templates", "Only support leads may edit response templates.")
+def can_edit_templates(user) -> bool:
+    return _lead(user)
+
+
+# --- the ticket -----------------------------------------------------------------------------
+
+
+@action("support.edit", "Only support staff may edit tickets.")
+def can_edit(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.change_priority", "Only support staff may change priorities.")
+def can_change_priority(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.change_status", "Sign in to change a ticket.")
+def can_change_status(user, ticket=None) -> bool:
+    """Staff along the whole state machine, customers along theirs (`workflow`)."""
+    return True
+
+
+@action("support.work", "Only support staff may do this.")
+def can_work(user, ticket=None) -> bool:
+    """The staff-only transitions (resolve, wait on the customer)."""
+    return is_staff_member(user)
+
+
+@action("support.close", "Sign in to change a ticket.")
+def can_close(user, ticket=None) -> bool:
+    """Confirming a resolved ticket: whoever sees it (the customer, their organisation's admin)."""
+    return True
+
+
+@action("support.rate", "Only the ticket's customer can rate it.")
+def can_rate(user, ticket=None) -> bool:
+    return ticket is None or ticket.customer_id == user.pk
+
+
+@action("support.link", "Only support staff may link tickets.")
+def can_link(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.merge", "Only support staff may merge tickets.")
+def can_merge(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+# --- assignment -----------------------------------------------------------------------------
+
+
+@action("support.assign", "Only support staff may assign tickets.")
+def can_assign(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.assign_to", "Agents may assign tickets to themselves or to members of the team.")
+def can_assign_to(user, ticket, assignee) -> bool:
+    """Leads assign to anyone; agents to themselves or a member of the ticket's team (a query)."""
+    if not is_staff_member(user):
+        return False
+    if _lead(user) or assignee.pk == user.pk:
+        return True
+    return ticket.team_id is not None and assignee.support_teams.filter(pk=ticket.team_id).exists()
+
+
+@action("support.unassign", "Only support staff may unassign tickets.")
+def can_unassign(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.claim", "Only support staff may claim tickets.")
+def can_claim(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.see_agents", "Only support staff see agents and teams.")
+def can_see_agents(user) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.change_agent_profiles", "Only support staff may change agent profiles.")
+def can_change_agent_profiles(user) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.change_agent_status", "Agents can change only their own status.")
+def can_change_agent_status(user, profile=None) -> bool:
+    return is_staff_member(user) and (_lead(user) or profile is None or profile.user_id == user.pk)
+
+
+@action("support.change_agent_capacity", "Only support leads change capacity and skills.")
+def can_change_agent_capacity(user, profile=None) -> bool:
+    return _lead(user)
+
+
+@action("support.edit_teams", "Only support leads may change teams and categories.")
+def can_edit_teams(user) -> bool:
+    return _lead(user)
+
+
+# --- SLA and escalation ---------------------------------------------------------------------
+
+
+@action("support.escalate", "Only support staff may escalate tickets.")
+def can_escalate(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.remind", "Only support staff may send reminders.")
+def can_remind(user, ticket=None, target=None) -> bool:
+    """An SLA reminder to the assignee or a nudge to the customer."""
+    return is_staff_member(user)
+
+
+@action("support.see_sla", "Only support staff see SLA and escalation policies.")
+def can_see_sla(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
+@action("support.override_sla", "Only support leads may change a ticket's SLA.")
+def can_override_sla(user, ticket=None) -> bool:
+    return _lead(user)
+
+
+@action("support.edit_policies", "Only support leads may change SLA and escalation policies.")
+def can_edit_policies(user) -> bool:
+    return _lead(user)
+
+
+# --- what a ticket page offers --------------------------------------------------------------
+
+REMIND_TARGETS = ("assignee", "customer")
+
+
+def ticket_actions(user, ticket) -> dict:
+    """The buttons a ticket page shows: each predicate, and the state that lets it succeed.
+
+    No queries: the predicates used here read the cached roles and the ticket's own fields.
+    """
+    staff = is_staff_member(user)
+    active = ticket.status in ACTIVE_STATUSES
+    transitions = allowed_targets(ticket.status, staff=staff)
+    remind_targets = [
+        target
+        for target in REMIND_TARGETS
+        if active
+        and can_remind(user, ticket, target)
+        and (target != "assignee" or ticket.assigned_to_id is not None)
+    ]
+    return {
+        "reply": can_reply(user, ticket) and ticket.status not in FINAL_STATUSES,
+        "internal_note": can_write_internal_note(user, ticket),
+        "claim": can_claim(user, ticket)
+        and ticket.assigned_to_id is None
+        and ticket.status not in FINAL_STATUSES,
+        "change_status": can_change_status(user, ticket) and bool(transitions),
+        "transitions": transitions,
+        "escalate": can_escalate(user, ticket) and active,
+        "remind": bool(remind_targets),
+        "remind_targets": remind_targets,
+        "rate": can_rate(user, ticket)
+        and (
+            ticket.status == Status.RESOLVED
+            or (ticket.status == Status.CLOSED and not ticket.satisfaction_rating)
+        ),
+        "close": can_close(user, ticket) and Status.CLOSED in transitions,
+    }
