@@ -1,12 +1,55 @@
-"""PostgreSQL full-text search over tickets.
+"""What a ticket's search document is made of (searched through `core.search`).
 
-`Ticket.search_document` is a stored tsvector kept up to date by a trigger (migration 0005) and
-indexed with GIN, so matching a row costs a lookup, not a `to_tsvector` over its text.
+Subject (weight A); the customer's name on the ticket, their account's current name and the
+words of their address, and the organisation's name (B); the description (C). Messages are not
+part of it: internal notes must never be findable by customers, and a customer's search must
+not depend on which notes exist. On PostgreSQL the document is `Ticket.search_document`, kept
+by trigger functions (migration 0009) and indexed with GIN, with a trigram index on subject and
+customer name for typos; on SQLite an FTS5 table kept by triggers. Renaming an organisation or a
+customer's account re-indexes their tickets in the same statement (a trigger on their table),
+so no search ever finds a ticket by a name it no longer has, and no Python code has to remember.
 """
 
-from django.contrib.postgres.search import SearchQuery
+from core.search import Document, Field, Related, register
 
-SEARCH_CONFIG = "english"
+TICKETS = register(
+    Document(
+        table="support_ticket",
+        fields=(
+            Field("subject", "{row}.subject", "A"),
+            Field(
+                "customer",
+                "{row}.customer_name || ' ' "
+                "|| replace(replace({row}.customer_email, '@', ' '), '.', ' ') || ' ' "
+                "|| coalesce((SELECT full_name FROM core_user WHERE id = {row}.customer_id), '')",
+                "B",
+            ),
+            Field(
+                "organization",
+                "(SELECT name FROM core_organization WHERE id = {row}.organization_id)",
+                "B",
+            ),
+            Field("description_text", "{row}.description_text", "C"),
+        ),
+        columns=(
+            "subject",
+            "description_text",
+            "customer_name",
+            "customer_email",
+            "customer_id",
+            "organization_id",
+        ),
+        related=(
+            Related("core_organization", key="organization_id", columns=("name",)),
+            Related("core_user", key="customer_id", columns=("full_name",)),
+        ),
+        snippet="description_text",
+        fuzzy=("subject", "customer_name"),
+    )
+)
+
+# Migration 0005 installed the first version (subject and description only) with these
+# statements and still imports them; migration 0009 replaces its trigger.
 TRIGGER_SQL = """
 CREATE TRIGGER support_ticket_search_document
 BEFORE INSERT OR UPDATE OF subject, description_text, search_document ON support_ticket
@@ -20,10 +63,3 @@ UPDATE support_ticket SET search_document = to_tsvector('pg_catalog.english',
 INDEX_SQL = (
     "CREATE INDEX IF NOT EXISTS support_ticket_search ON support_ticket USING gin (search_document)"
 )
-
-
-def full_text(queryset, q: str):
-    """Tickets whose subject or description match `q` (web-search syntax: "quotes", -not, or)."""
-    return queryset.filter(
-        search_document=SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
-    )

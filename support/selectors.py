@@ -1,9 +1,11 @@
 """Reads shared by the API, the desk, the help center and the admin."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 
 from core.roles import is_staff_member
+from core.search import search
 
+from . import search as _ticket_document  # noqa: F401 - registers the ticket document
 from .models import Attachment, MessageRecipient, Ticket
 
 # What list and detail serialisers and the desk queue show (the customer's name and address are
@@ -71,19 +73,19 @@ def with_number(queryset, number: str):
     return queryset.filter(number=number.strip().upper())
 
 
-def search_tickets(queryset, q: str):
-    """Keyword search: a ticket number or e-mail address exactly, else full text."""
+def search_tickets(queryset, q: str, *, ordered: bool = False, snippets: bool = False):
+    """Keyword search within `queryset` (already scoped by `visible_to`): a ticket number or an
+    e-mail address exactly, through their indexes; else full text (`core.search`) over subject,
+    customer, organisation and description, words in any order, typos tolerated.
+
+    Rows carry `search_rank` (and `search_snippet` if asked); `ordered` sorts by it, otherwise
+    the caller's order stands.
+    """
     q = q.strip()
     if not q:
         return queryset
     if q.upper().startswith("TKT-"):
         return with_number(queryset, q)
-    if "@" in q:
+    if "@" in q and not any(c.isspace() for c in q):
         return queryset.filter(customer_email=q.lower())
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        from .search import full_text
-
-        return full_text(queryset, q)
-    return queryset.filter(Q(subject__icontains=q) | Q(description_text__icontains=q))
+    return search(queryset, q, ordered=ordered, snippets=snippets)

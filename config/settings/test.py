@@ -20,6 +20,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# SQLite beside PostgreSQL, for the embedded mode's search (FTS5): only tests that ask for it
+# (`databases=["default", "sqlite"]`) create it, in memory, by running every migration.
+DATABASES["sqlite"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "1000/min",
     "user": "10000/min",

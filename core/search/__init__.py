@@ -1,0 +1,53 @@
+"""Search behind one interface: PostgreSQL full text in production, SQLite FTS5 embedded.
+
+A domain declares what its rows' documents are made of (`Document`, `Field`, `Related`),
+registers it, installs it in a migration (`core.search.operations.InstallSearchDocument`), and
+calls `search()` on a queryset it has already scoped to what the user may see::
+
+    ARTICLES = register(Document(table="knowledge_article", fields=(...), ...))
+    results = search(Article.objects.visible_to(user), "reset password")
+    [(a.title, a.search_rank, a.search_snippet) for a in results[:10]]
+"""
+
+from django.db import connections
+
+from . import postgres, sqlite
+from .documents import Document, Field, Related, document_for, register
+from .query import parse
+from .snippets import SnippetField, highlight
+
+__all__ = [
+    "Document",
+    "Field",
+    "Related",
+    "SnippetField",
+    "document_for",
+    "highlight",
+    "register",
+    "search",
+]
+
+
+def search(queryset, query: str, *, ordered: bool = True, snippets: bool = True):
+    """The rows of `queryset` matching `query` (web-search syntax), annotated with
+    `search_rank` (bigger is better; comparable within one search only) and, if `snippets`,
+    `search_snippet` (safe HTML, matched words in `<mark>`), best first if `ordered`.
+
+    It only ever narrows `queryset`: scope it first (`visible_to(user)`). A query with nothing
+    to match (blank, only stop words or exclusions) matches nothing. The result carries a join
+    on SQLite: use it as the outer query, not inside `pk__in=`.
+    """
+    if not hasattr(queryset, "model"):
+        queryset = queryset._default_manager.all()  # a model class
+    document = document_for(queryset.model)
+    parsed = parse(query.strip())
+    if parsed.empty:
+        return queryset.none()
+    vendor = connections[queryset.db].vendor
+    backend = {"postgresql": postgres, "sqlite": sqlite}.get(vendor)
+    if backend is None:
+        raise NotImplementedError(f"No search backend for {vendor}.")
+    found = backend.search(queryset, document, parsed, snippets=snippets)
+    if found is None:  # nothing could match
+        return queryset.none()
+    return found.order_by("-search_rank", "-pk") if ordered else found

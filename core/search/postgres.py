@@ -1,0 +1,200 @@
+"""PostgreSQL: a stored, weighted tsvector computed by a trigger, a GIN index, ts_rank,
+ts_headline, and pg_trgm word similarity for typos and partial words."""
+
+from django.contrib.postgres.lookups import TrigramWordSimilar
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    TrigramWordSimilarity,
+)
+from django.db.models import Case, ExpressionWrapper, F, FloatField, Func, Q, TextField, Value, When
+from django.db.models.functions import Cast
+from django.db.models.lookups import GreaterThanOrEqual
+
+from core.migration_ops import create_index_concurrently, drop_index_concurrently
+
+from .documents import Document
+from .query import ParsedQuery
+from .snippets import START, STOP, SnippetField
+
+# Rows whose fuzzy text has a stretch at least this similar to the query (pg_trgm's word
+# similarity, its operator's default bar, checked again so a changed setting cannot widen it):
+# one wrong or missing letter in a word of seven scores 0.67-0.8 ("Coyotte", "pasword"), a
+# different word sharing letters 0.5 ("pointer" for "printer").
+FUZZY_MIN_SIMILARITY = 0.6
+FUZZY_MIN_LENGTH = 4
+BACKFILL_BATCH = 5000
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def vector_sql(document: Document, row: str) -> str:
+    config = f"'pg_catalog.{document.config}'"
+    return " || ".join(
+        f"setweight(to_tsvector({config}, {f.on(row)}), '{f.weight}')" for f in document.fields
+    )
+
+
+def fuzzy_sql(document: Document) -> str:
+    """The expression the trigram index is built on (the query uses the same one)."""
+    return "(" + " || ' ' || ".join(_q(c) for c in document.fuzzy) + ")"
+
+
+def _changed(columns, old="OLD", new="NEW") -> str:
+    return " OR ".join(f"{old}.{_q(c)} IS DISTINCT FROM {new}.{_q(c)}" for c in columns)
+
+
+def install_sql(document: Document) -> list[str]:
+    """Trigger functions and triggers: CREATE OR REPLACE / DROP IF EXISTS, so it can run again."""
+    table, vector = _q(document.table), _q(document.vector_column)
+    watched = ", ".join(_q(c) for c in (*document.columns, document.vector_column))
+    statements = [
+        f"CREATE OR REPLACE FUNCTION {_q(document.function)}() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        f"NEW.{vector} := {vector_sql(document, 'NEW')}; "
+        "RETURN NEW; END $$",
+        f'DROP TRIGGER IF EXISTS "{document.table}_search_insert" ON {table}',
+        f'CREATE TRIGGER "{document.table}_search_insert" BEFORE INSERT ON {table} '
+        f"FOR EACH ROW EXECUTE FUNCTION {_q(document.function)}()",
+        # Only a change of what the document reads recomputes it (a full `save()` writes every
+        # column); setting the vector to NULL, or to anything, asks for a recomputation.
+        f'DROP TRIGGER IF EXISTS "{document.table}_search_update" ON {table}',
+        f'CREATE TRIGGER "{document.table}_search_update" BEFORE UPDATE OF {watched} ON {table} '
+        f"FOR EACH ROW WHEN ({_changed(document.columns)} OR NEW.{vector} IS NULL "
+        f"OR NEW.{vector} IS DISTINCT FROM OLD.{vector}) "
+        f"EXECUTE FUNCTION {_q(document.function)}()",
+    ]
+    for related in document.related:
+        function = _q(f"{document.function}_{related.table}")
+        trigger = _q(f"{document.table}_search_{related.table}")
+        statements += [
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"UPDATE {table} SET {vector} = NULL WHERE {_q(related.key)} = NEW.{_q(related.pk)}; "
+            "RETURN NULL; END $$",
+            f"DROP TRIGGER IF EXISTS {trigger} ON {_q(related.table)}",
+            f"CREATE TRIGGER {trigger} AFTER UPDATE OF "
+            f"{', '.join(_q(c) for c in related.columns)} ON {_q(related.table)} "
+            f"FOR EACH ROW WHEN ({_changed(related.columns)}) EXECUTE FUNCTION {function}()",
+        ]
+    return statements
+
+
+def _valid_index_exists(cursor, name: str) -> bool:
+    cursor.execute(
+        "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
+        [name],
+    )
+    row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def index_sql(document: Document, cursor) -> list[str]:
+    """The GIN indexes, built without blocking writes; a valid index already there is kept (the
+    vector index may predate the document), an INVALID leftover of a failed build is rebuilt."""
+    wanted = [(document.vector_index, f"USING gin ({_q(document.vector_column)})")]
+    if document.fuzzy:
+        wanted.append((document.fuzzy_index, f"USING gin ({fuzzy_sql(document)} gin_trgm_ops)"))
+    statements = []
+    for name, definition in wanted:
+        if not _valid_index_exists(cursor, name):
+            statements += create_index_concurrently(name, document.table, definition)
+    return statements
+
+
+def uninstall_sql(document: Document) -> list[str]:
+    table = _q(document.table)
+    statements = []
+    for related in document.related:
+        statements += [
+            f'DROP TRIGGER IF EXISTS "{document.table}_search_{related.table}" '
+            f"ON {_q(related.table)}",
+            f'DROP FUNCTION IF EXISTS "{document.function}_{related.table}"()',
+        ]
+    statements += [
+        f'DROP TRIGGER IF EXISTS "{document.table}_search_update" ON {table}',
+        f'DROP TRIGGER IF EXISTS "{document.table}_search_insert" ON {table}',
+        f"DROP FUNCTION IF EXISTS {_q(document.function)}()",
+    ]
+    if document.fuzzy:
+        statements += drop_index_concurrently(document.fuzzy_index)
+    return statements
+
+
+def backfill(document: Document, cursor) -> None:
+    """Recompute every document in batches of ids, each committed on its own when the migration
+    is not atomic: no long transaction, no lock held on the whole table, re-runnable."""
+    table, pk = _q(document.table), _q(document.pk)
+    cursor.execute(f"SELECT min({pk}), max({pk}) FROM {table}")
+    low, high = cursor.fetchone()
+    if low is None:
+        return
+    for start in range(low, high + 1, BACKFILL_BATCH):
+        cursor.execute(
+            f"UPDATE {table} SET {_q(document.vector_column)} = NULL "
+            f"WHERE {pk} >= %s AND {pk} < %s",
+            [start, start + BACKFILL_BATCH],
+        )
+
+
+class _Concatenated(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+
+def _tsquery(document: Document, query: ParsedQuery):
+    config = document.config
+    if not query.prefix:
+        return SearchQuery(query.raw, search_type="websearch", config=config)
+    prefix = SearchQuery(f"{query.prefix}:*", search_type="raw", config=config)
+    if not query.head.strip():
+        return prefix
+    return SearchQuery(query.head, search_type="websearch", config=config) & prefix
+
+
+def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool):
+    """The matching rows, annotated; None if nothing can match."""
+    tsquery = _tsquery(document, query)
+    hit = Q(**{document.vector_column: tsquery})
+    relevance = SearchRank(F(document.vector_column), tsquery, normalization=Value(32))
+    words = " ".join(t.text for group in query.groups for t in group)
+    # Typo tolerance for plain words only: quotes and exclusions ask for exactly what they say.
+    plain = not query.excluded and not any(t.phrase for group in query.groups for t in group)
+    if document.fuzzy and plain and len(words) >= FUZZY_MIN_LENGTH:
+        text = _Concatenated(*[F(c) for c in document.fuzzy])
+        similarity = TrigramWordSimilarity(words, text)
+        fuzzy = Q(TrigramWordSimilar(text, words)) & Q(
+            GreaterThanOrEqual(similarity, FUZZY_MIN_SIMILARITY)
+        )
+        queryset = queryset.filter(hit | fuzzy)
+        # Full-text hits first, by relevance; then rows found only through a typo.
+        rank = Case(
+            When(hit, then=relevance + Value(1.0)), default=similarity, output_field=FloatField()
+        )
+    else:
+        queryset = queryset.filter(hit)
+        rank = relevance
+    if document.boost:
+        rank = rank * (Value(1.0) + Cast(F(document.boost), FloatField()))
+    queryset = queryset.annotate(search_rank=rank)
+    if snippets and document.snippet:
+        headline = SearchHeadline(
+            F(document.snippet),
+            tsquery,
+            config=document.config,
+            start_sel=START,
+            stop_sel=STOP,
+            max_words=35,
+            min_words=15,
+            max_fragments=2,
+            fragment_delimiter=" … ",
+        )
+        queryset = queryset.annotate(
+            search_snippet=ExpressionWrapper(headline, output_field=SnippetField())
+        )
+    return queryset
