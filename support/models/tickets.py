@@ -144,8 +144,9 @@ class Ticket(models.Model):
     )
     rated_at = models.DateTimeField(null=True, blank=True)
 
-    # Full-text document of subject and description, kept by a PostgreSQL trigger (migration
-    # 0005) and indexed with GIN; stays empty on SQLite, where search falls back to LIKE.
+    # Weighted full-text document (subject, customer, organisation, description) kept by the
+    # trigger `core.search` installs (migration 0009) and indexed with GIN; on SQLite the same
+    # document lives in an FTS5 table kept by triggers, and this column stays empty.
     search_document = SearchVectorField(null=True, editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
