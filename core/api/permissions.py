@@ -6,8 +6,7 @@ API, the services and the pages answer "may they?" with the same function.
 
 from rest_framework.permissions import BasePermission
 
-from core.permissions import Action
-from core.roles import Role, has_role, is_staff_member
+from core.permissions import Action, is_lead, is_signed_in, is_staff
 
 
 class DenyAll(BasePermission):
@@ -15,25 +14,6 @@ class DenyAll(BasePermission):
 
     def has_permission(self, request, view):
         return False
-
-
-class IsAuthenticatedUser(BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_active)
-
-
-class IsStaffMember(IsAuthenticatedUser):
-    """Agents, support leads and admins."""
-
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and is_staff_member(request.user)
-
-
-class IsSupportLead(IsAuthenticatedUser):
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and has_role(
-            request.user, Role.SUPPORT_LEAD, Role.ADMIN
-        )
 
 
 def allows(*actions: Action, on_object: bool = False) -> type[BasePermission]:
@@ -55,6 +35,12 @@ def allows(*actions: Action, on_object: bool = False) -> type[BasePermission]:
         a.name.replace(".", "_") for a in actions
     )
     return Allows
+
+
+# The role checks every app starts from, as permission classes (active, signed-in users).
+IsAuthenticatedUser = allows(is_signed_in)
+IsStaffMember = allows(is_staff)  # agents, support leads and admins
+IsSupportLead = allows(is_lead)  # support leads and admins
 
 
 class ActionPermissions(BasePermission):
