@@ -3,22 +3,34 @@
     .venv/bin/python bench/sla_monitor.py                       # 10,000 and 1,000,000 tickets
     .venv/bin/python bench/sla_monitor.py --tickets 10000       # a quick trial
     .venv/bin/python bench/sla_monitor.py --explain             # also EXPLAIN ANALYZE the queries
+    .venv/bin/python bench/sla_monitor.py --mix assigned        # the first setup (see below)
 
 Uses its own database (default `supportdesk_bench_sla`, created and migrated if missing) and Redis
-db 12 for the deliveries the monitor publishes (flushed before and after). For each size it
-seeds N open urgent tickets with SQL (`INSERT ... SELECT generate_series`), SLA fields filled as
-the services fill them (policy set, targets, due and warning instants in the future, flags false,
-active statuses, assigned to an agent), then measures in the same process:
+db 12 (`BENCH_REDIS_URL`) for the deliveries the monitor publishes (flushed before and after).
+For each size it seeds N open tickets with SQL (`INSERT ... SELECT generate_series`), SLA fields
+filled as the services fill them (policy set, targets, due and warning instants in the future,
+flags false, active statuses). Two mixes:
+
+  edges (default): high-priority tickets (60/480 min), a third assigned to an agent, a third
+        unassigned in a team of three (the team hears of the breach), a third with no assignee
+        and no team (the on-duty lead hears of it); escalation level 1 at once notifies a lead,
+        reassigns to an escalation team of two and raises the priority to urgent (a new policy
+        and the clocks recomputed from the ticket's start);
+  assigned: urgent tickets (15/240 min) all assigned to one agent, level 1 notifying a lead
+        (the setup of the first runs).
+
+Then it measures in the same process:
 
   (i)   run_monitor with nothing due: p50 of --runs runs (target < 50 ms);
   (ii)  a run where exactly 100 tickets breach (their response due time moved into the past with
         one UPDATE): p50 of 3 rounds; target: about as long at 1M as at 10k;
   (iii) per-breach cost = (run with K breaches - empty run) / K, K = 1000, each breach with its
-        event, notifications (in-app + e-mail to the assignee) and escalation (level 1, delay 0,
-        notifying the assignee and a lead): target < 2 ms per breach.
+        event, notifications (in-app + e-mail to its watchers) and escalation (level 1, delay 0,
+        as the mix says): target < 2 ms per breach.
 
 The tickets of (ii) and (iii) are already warned, so each one changes state once (one breach,
-then its escalation in the same run).
+then its escalation in the same run); making them due also moves their creation back by their
+response target, as if they had waited that long, so a raised priority keeps them breached.
 """
 
 import argparse
@@ -27,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -34,7 +47,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/supportdesk_bench_sla"
-REDIS_URL = "redis://127.0.0.1:6379/12"
+# The worker tests use db 11-13: a bench run beside them takes another (BENCH_REDIS_URL).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 CHUNK = 100_000
 EMPTY_TARGET_MS = 50.0
 RATIO_TARGET = 1.5  # "about as long at 1M as at 10k"
@@ -69,39 +83,95 @@ def create_database(url: str) -> None:
     )
 
 
-def setup_policies():
-    """An agent, a lead, the urgent policy (15/240 min, 24/7) escalating at once to level 1."""
-    from core.models import User
-    from support.models import EscalationLevel, EscalationPolicy, SLAPolicy
+@dataclass
+class Setup:
+    priority: str
+    policy_id: int
+    response_minutes: int
+    resolution_minutes: int
+    agent_id: int
+    team_id: int | None  # the team of the unassigned tickets (None: all assigned)
 
-    agent, _ = User.objects.get_or_create(
-        email="sla-bench-agent@example.com", defaults={"full_name": "Bench Agent"}
+
+def _user(email, name, *, roles=(), available=True):
+    from django.contrib.auth.models import Group
+
+    from core.models import User
+    from support.models import AgentProfile
+
+    user, _ = User.objects.get_or_create(email=email, defaults={"full_name": name})
+    user.groups.set([Group.objects.get(name=role) for role in roles])
+    AgentProfile.objects.update_or_create(
+        user=user, defaults={"status": "available" if available else "away"}
     )
-    lead, _ = User.objects.get_or_create(
-        email="sla-bench-lead@example.com", defaults={"full_name": "Bench Lead"}
+    return user
+
+
+def setup_policies(mix: str) -> Setup:
+    """Agents, leads, teams, and the policies of the mix (24/7), escalating at once to level 1."""
+    from support.models import EscalationLevel, EscalationPolicy, SLAPolicy, Team
+
+    agent = _user("sla-bench-agent@example.com", "Bench Agent", roles=["agent"])
+    lead = _user("sla-bench-lead@example.com", "Bench Lead", roles=["support_lead"])
+    # The lead on duty hears of breaches nobody owns; the one away does not.
+    _user("sla-bench-duty@example.com", "Bench Duty Lead", roles=["support_lead"])
+    _user("sla-bench-away@example.com", "Bench Away Lead", roles=["support_lead"], available=False)
+    queue, _ = Team.objects.get_or_create(slug="sla-bench-queue", defaults={"name": "Bench queue"})
+    queue.members.set(
+        [_user(f"sla-bench-queue{i}@example.com", f"Queue {i}", roles=["agent"]) for i in range(3)]
     )
-    escalation, _ = EscalationPolicy.objects.get_or_create(name="Bench urgent escalation")
-    level, _ = EscalationLevel.objects.get_or_create(
-        policy=escalation, level=1, defaults={"delay_minutes": 0}
+    escalated, _ = Team.objects.get_or_create(
+        slug="sla-bench-escalation", defaults={"name": "Bench escalation"}
     )
-    level.notify_users.set([lead])
-    policy, _ = SLAPolicy.objects.update_or_create(
-        priority="urgent",
-        customer_tier="",
-        is_active=True,
+    escalated.members.set(
+        [
+            _user(f"sla-bench-esc{i}@example.com", f"Escalation {i}", roles=["agent"])
+            for i in range(2)
+        ]
+    )
+    edges = mix == "edges"
+    escalation, _ = EscalationPolicy.objects.get_or_create(name=f"Bench escalation ({mix})")
+    level, _ = EscalationLevel.objects.update_or_create(
+        policy=escalation,
+        level=1,
         defaults={
-            "name": "urgent policy",
-            "first_response_minutes": 15,
-            "resolution_minutes": 240,
-            "escalation_policy": escalation,
-            "auto_escalate": True,
+            "delay_minutes": 0,
+            "reassign_team": escalated if edges else None,
+            "raise_priority": edges,
         },
     )
-    return agent, lead, policy
+    level.notify_users.set([lead])
+    targets = {"urgent": (15, 240), "high": (60, 480)}
+    policies = {}
+    for priority, (response, resolution) in targets.items():
+        policies[priority], _ = SLAPolicy.objects.update_or_create(
+            priority=priority,
+            customer_tier="",
+            is_active=True,
+            defaults={
+                "name": f"{priority} policy",
+                "first_response_minutes": response,
+                "resolution_minutes": resolution,
+                "escalation_policy": escalation,
+                "auto_escalate": True,
+            },
+        )
+    priority = "high" if edges else "urgent"
+    return Setup(
+        priority=priority,
+        policy_id=policies[priority].pk,
+        response_minutes=targets[priority][0],
+        resolution_minutes=targets[priority][1],
+        agent_id=agent.pk,
+        team_id=queue.pk if edges else None,
+    )
 
 
-def reset_and_seed(n: int, agent_id: int, policy_id: int) -> float:
-    """N open urgent tickets, all clocks running and due in the future; returns seconds taken."""
+def reset_and_seed(n: int, setup: Setup) -> float:
+    """N open tickets, all clocks running and due in the future; returns seconds taken.
+
+    With a team (the edges mix) ticket g is assigned if g % 3 = 0, unassigned in the team if
+    g % 3 = 1, and has neither if g % 3 = 2; otherwise every ticket is assigned."""
     from django.db import connection, transaction
 
     started = time.perf_counter()
@@ -110,10 +180,18 @@ def reset_and_seed(n: int, agent_id: int, policy_id: int) -> float:
             "TRUNCATE support_ticketevent, support_ticketescalation, core_outboxmessage,"
             " core_notification, support_ticket RESTART IDENTITY CASCADE"
         )
-    # The clocks of the services (24/7, warning at 80%): response due 15 min after creation,
-    # resolution 240 min. Creation is spread over the last ~10 minutes, and due times pushed a
-    # day or more ahead (so nothing is due); the instants stay distinct and index-ordered.
+    # The clocks of the services (24/7, warning at 80%): response due R min after creation,
+    # resolution S min (the policy's targets). Creation is spread over the last ~10 minutes,
+    # and due times pushed a day or more ahead (so nothing is due); the instants stay distinct
+    # and index-ordered.
     statuses = "(ARRAY['open','assigned','in_progress','waiting_on_internal'])"
+    if setup.team_id is None:
+        owner = "%(agent)s, NULL::bigint"
+    else:
+        owner = (
+            "CASE WHEN g %% 3 = 0 THEN %(agent)s END,"
+            " CASE WHEN g %% 3 = 1 THEN %(team)s::bigint END"
+        )
     for start in range(1, n + 1, CHUNK):
         stop = min(n, start + CHUNK - 1)
         with transaction.atomic(), connection.cursor() as cursor:
@@ -121,7 +199,8 @@ def reset_and_seed(n: int, agent_id: int, policy_id: int) -> float:
                 f"""
                 INSERT INTO support_ticket (
                     number, subject, description, description_text, customer_email,
-                    customer_name, priority, status, channel, assigned_to_id, sla_policy_id,
+                    customer_name, priority, status, channel, assigned_to_id, team_id,
+                    sla_policy_id,
                     response_target_minutes, resolution_target_minutes, created_at, updated_at,
                     first_response_due_at, response_warn_at, resolution_due_at,
                     resolution_warn_at, sla_due_at, sla_paused_minutes, sla_pauses,
@@ -129,15 +208,27 @@ def reset_and_seed(n: int, agent_id: int, policy_id: int) -> float:
                     escalation_level, satisfaction_comment, sla_override_reason
                 )
                 SELECT 'SLA-' || g, 'Export to CSV never finishes ' || g, '', '',
-                    'customer' || (g %% 5000) || '@example.com', '', 'urgent',
-                    {statuses}[1 + g %% 4], 'web', %(agent)s, %(policy)s, 15, 240, c, c,
-                    c + interval '15 min', c + interval '12 min',
-                    c + interval '240 min', c + interval '192 min', c + interval '15 min',
+                    'customer' || (g %% 5000) || '@example.com', '', %(priority)s,
+                    CASE WHEN g %% 3 = 0 OR %(team)s::bigint IS NULL
+                        THEN {statuses}[1 + g %% 4] ELSE 'open' END,
+                    'web', {owner}, %(policy)s, %(r)s, %(s)s, c, c,
+                    c + %(r)s * interval '1 min', c + %(r)s * 0.8 * interval '1 min',
+                    c + %(s)s * interval '1 min', c + %(s)s * 0.8 * interval '1 min',
+                    c + %(r)s * interval '1 min',
                     0, '[]'::jsonb, false, false, false, false, 0, '', ''
                 FROM generate_series(%(start)s, %(stop)s) AS g,
                     LATERAL (SELECT now() + interval '1 day' + g * interval '1 second' AS c) t
                 """,
-                {"agent": agent_id, "policy": policy_id, "start": start, "stop": stop},
+                {
+                    "agent": setup.agent_id,
+                    "team": setup.team_id,
+                    "priority": setup.priority,
+                    "policy": setup.policy_id,
+                    "r": setup.response_minutes,
+                    "s": setup.resolution_minutes,
+                    "start": start,
+                    "stop": stop,
+                },
             )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE support_ticket")
@@ -145,7 +236,8 @@ def reset_and_seed(n: int, agent_id: int, policy_id: int) -> float:
 
 
 def make_due(count: int, n: int, round_: int) -> list[int]:
-    """`count` warned tickets spread over the table whose response is now overdue."""
+    """`count` warned tickets spread over the table whose response is now overdue (created
+    their response target ago, as if they had waited that long)."""
     from django.db import connection
 
     step = max(1, n // count)
@@ -154,6 +246,8 @@ def make_due(count: int, n: int, round_: int) -> list[int]:
             """
             UPDATE support_ticket
                SET response_warned = true,
+                   created_at = now() - interval '1 minute'
+                       - response_target_minutes * interval '1 minute',
                    first_response_due_at = now() - interval '1 minute',
                    response_warn_at = now() - interval '4 minute'
              WHERE id IN (
@@ -197,11 +291,18 @@ def empty_p50(runs: int) -> float:
     return statistics.median(times)
 
 
+def outbox_rows() -> int:
+    from core.models import OutboxMessage
+
+    return OutboxMessage.objects.count()
+
+
 def run_with_breaches(count: int, n: int, round_: int):
     make_due(count, n, round_)
+    before = outbox_rows()
     elapsed, run, queries = timed_run()
     assert (run.warned, run.breached, run.escalated) == (0, count, count), run
-    return elapsed, queries
+    return elapsed, queries, outbox_rows() - before
 
 
 def explain() -> str:
@@ -249,6 +350,7 @@ def main():
     parser.add_argument("--changed", type=int, default=100)
     parser.add_argument("--k", type=int, default=1000, help="breaches of the per-breach run")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--mix", choices=["edges", "assigned"], default="edges")
     args = parser.parse_args()
 
     configure(args.url)
@@ -260,16 +362,16 @@ def main():
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    agent, _lead, policy = setup_policies()
+    setup = setup_policies(args.mix)
     results = {}
     try:
         for n in args.tickets:
-            seconds = reset_and_seed(n, agent.pk, policy.pk)
-            print(f"seeded {n:,} tickets in {seconds:.1f}s", flush=True)
+            seconds = reset_and_seed(n, setup)
+            print(f"seeded {n:,} tickets ({args.mix} mix) in {seconds:.1f}s", flush=True)
             empty_run_p50 = empty_p50(args.runs)
             changed = [run_with_breaches(args.changed, n, r)[0] for r in range(3)]
             empty_after = empty_p50(args.runs)
-            k_elapsed, k_queries = run_with_breaches(args.k, n, 3)
+            k_elapsed, k_queries, k_outbox = run_with_breaches(args.k, n, 3)
             results[n] = {
                 "empty": empty_run_p50,
                 "changed": statistics.median(changed),
@@ -282,7 +384,8 @@ def main():
                 f"  n={n:,}: empty p50 {r['empty']:.1f} ms; {args.changed} breaches "
                 f"{r['changed']:.0f} ms (runs {', '.join(f'{c:.0f}' for c in changed)}); "
                 f"{args.k} breaches {k_elapsed:.0f} ms, {k_queries} queries "
-                f"({k_queries / args.k:.1f}/breach); per breach {r['per_breach']:.2f} ms",
+                f"({k_queries / args.k:.2f}/breach), {k_outbox / args.k:.1f} outbox rows/breach; "
+                f"per breach {r['per_breach']:.2f} ms",
                 flush=True,
             )
             if args.explain:

@@ -7,7 +7,11 @@ tickets whose clock can still change state), in batches, each batch in one trans
         ORDER BY <instant> LIMIT n FOR UPDATE SKIP LOCKED
 
 then flips the flag with a conditional UPDATE and writes the events, notifications and
-escalations of exactly the rows it flipped. So:
+escalations of exactly the rows it flipped. What those need besides the tickets is read once per
+batch or run, never per ticket (`_preload`): the escalation levels with their notify users and
+teams, the active members of the teams to tell (the team of an unassigned ticket, the teams a
+level notifies or reassigns to), the on-duty support leads (for a ticket nobody owns) and the
+active SLA policies (for a level that raises the priority). So:
 - its cost follows the tickets that change state, not the size of the table;
 - two runs at once (or two beat processes by mistake) take disjoint rows and never double-notify
   (and notification keys are unique per effect besides);
@@ -23,7 +27,7 @@ from django.utils import timezone
 
 from core.batch import batched
 
-from . import events, notifications
+from . import events, notifications, sla
 from .models import Ticket
 from .models.tickets import RESOLUTION_RUNNING, RESPONSE_RUNNING
 from .services import escalation
@@ -76,6 +80,32 @@ class MonitorRun:
     batches: int = 0
     # Escalation levels per policy id, read once per run.
     levels: dict = field(default_factory=dict)
+    # Staff to tell and SLA policies, read once per run (as far as the batches need them).
+    preload: escalation.Preload = field(default_factory=escalation.Preload)
+
+
+# The ticket columns a batch's events, alerts and escalations read (organization: the tier a
+# raised priority picks its policy by).
+RELATED = ("assigned_to", "team", "organization", "sla_policy", "sla_policy__escalation_policy")
+
+
+def _preload(tickets: list[Ticket], run: MonitorRun) -> None:
+    """Read for the whole batch what its alerts and escalations would otherwise read per ticket.
+
+    A constant number of queries per batch (none for what the run already holds): levels of
+    new escalation policies (2), active members of the teams not yet read (1), the on-duty
+    leads once a ticket nobody owns appears (1 per run), the SLA policies once a level raises
+    the priority (1 per run).
+    """
+    escalation.load_levels(tickets, run.levels)
+    levels = [level for ticket in tickets for level in escalation.levels_of(ticket, run.levels)]
+    audience = run.preload.audience
+    unowned = [ticket for ticket in tickets if ticket.assigned_to_id is None]
+    audience.load_teams({t.team_id for t in unowned} | escalation.teams_of(levels))
+    if any(not (t.team_id and audience.team_members(t.team_id)) for t in unowned):
+        audience.on_duty_leads()
+    if run.preload.policies is None and any(level.raise_priority for level in levels):
+        run.preload.policies = sla.active_policies()
 
 
 def _due(check: Check, now):
@@ -97,11 +127,8 @@ def _process_batch(check: Check, now, batch_size: int, run: MonitorRun) -> int:
             changes[check.flagged_at] = F(check.instant)
         # The rows are locked, so each one selected is still due: flip exactly those.
         Ticket.objects.filter(pk__in=ids).update(**changes)
-        tickets = list(
-            Ticket.objects.filter(pk__in=ids).select_related(
-                "assigned_to", "team", "sla_policy", "sla_policy__escalation_policy"
-            )
-        )
+        tickets = list(Ticket.objects.filter(pk__in=ids).select_related(*RELATED))
+        _preload(tickets, run)
         kind = Kind.SLA_WARNING if check.stage == "warning" else Kind.SLA_BREACHED
         with batched():
             for ticket in tickets:
@@ -124,14 +151,16 @@ def _notify_and_escalate(check: Check, ticket: Ticket, now, run: MonitorRun) -> 
     if check.stage == "warning":
         run.warned += 1
         if policy is None or policy.notify_on_warning:
-            notifications.sla_warning(ticket, clock=check.clock)
+            notifications.sla_warning(ticket, clock=check.clock, audience=run.preload.audience)
         first_level = auto and ticket.escalation_level == 0
-        if first_level and escalation.escalate_at_warning(ticket, now=now, cache=run.levels):
+        if first_level and escalation.escalate_at_warning(
+            ticket, now=now, cache=run.levels, preload=run.preload
+        ):
             run.escalated += 1
         return
     run.breached += 1
     if policy is None or policy.notify_on_breach:
-        notifications.sla_breached(ticket, clock=check.clock)
+        notifications.sla_breached(ticket, clock=check.clock, audience=run.preload.audience)
     if auto and ticket.next_escalation_at is None:
         levels = escalation.levels_of(ticket, run.levels)
         next_at = escalation.next_breach_level_time(
@@ -139,10 +168,10 @@ def _notify_and_escalate(check: Check, ticket: Ticket, now, run: MonitorRun) -> 
         )
         if next_at is not None and next_at <= now:
             # Due at once (no delay): fire it on the row this batch already holds.
-            if escalation.fire_next_level(ticket, now=now, levels=levels):
+            if escalation.fire_next_level(ticket, now=now, levels=levels, preload=run.preload):
                 run.escalated += 1
         elif next_at is not None:
-            Ticket.objects.filter(pk=ticket.pk).update(next_escalation_at=next_at)
+            escalation.schedule_next_level(ticket, at=next_at)
 
 
 def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
@@ -153,15 +182,17 @@ def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch_size]
         )
-        tickets = Ticket.objects.filter(pk__in=ids).select_related(
-            "assigned_to", "team", "sla_policy", "sla_policy__escalation_policy"
-        )
+        if not ids:
+            return 0
+        tickets = list(Ticket.objects.filter(pk__in=ids).select_related(*RELATED))
+        _preload(tickets, run)
         with batched():
             for ticket in tickets:
-                if escalation.fire_due_escalation(ticket, now=now, cache=run.levels):
+                if escalation.fire_due_escalation(
+                    ticket, now=now, cache=run.levels, preload=run.preload
+                ):
                     run.escalated += 1
-        if ids:
-            run.batches += 1
+        run.batches += 1
         return len(ids)
 
 

@@ -5,16 +5,19 @@ never produce a customer message.
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core.models import User
 from core.notifications.services import notify_email, notify_in_app, notify_slack, notify_teams
+from core.roles import Role
 
-from .models import Ticket, TicketMessage
+from .models import AgentProfile, Team, Ticket, TicketMessage
+from .models.choices import AgentStatus
 
 REPLY_SIGNER_SALT = "support.reply-to"
 
@@ -188,22 +191,79 @@ def _webhooks(*, key: str, text: str, slack: bool, teams: bool) -> list:
     return told
 
 
-def _watchers(ticket: Ticket) -> list:
-    """Who hears about a ticket's SLA: its assignee, else the members of its team."""
+def on_duty_leads() -> list[User]:
+    """The support leads on duty: active leads whose agent status is available (a lead with no
+    agent profile counts as available, the profile's default), else every active lead, so an
+    alert about a ticket nobody owns always reaches someone who can act on it. One query."""
+    leads = list(
+        User.objects.filter(groups__name=Role.SUPPORT_LEAD, is_active=True)
+        .select_related("agent_profile")
+        .order_by("pk")
+    )
+
+    def available(user) -> bool:
+        try:
+            return user.agent_profile.status == AgentStatus.AVAILABLE
+        except AgentProfile.DoesNotExist:
+            return True
+
+    return [user for user in leads if available(user)] or leads
+
+
+def _active_members(team_ids) -> dict[int, list[User]]:
+    members: dict[int, list[User]] = {team_id: [] for team_id in team_ids}
+    rows = (
+        Team.members.through.objects.filter(team_id__in=members, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+    for row in rows:
+        members[row.team_id].append(row.user)
+    return members
+
+
+@dataclass
+class Audience:
+    """The staff a sweep's alerts go to, read for a whole batch instead of once per ticket:
+    active members per team (`load_teams` with every team the batch may need) and the on-duty
+    leads (read on first use). A team not loaded beforehand is read when asked for, so a
+    missing preload costs queries, never a wrong recipient."""
+
+    members: dict[int, list[User]] = field(default_factory=dict)
+    leads: list[User] | None = None
+
+    def load_teams(self, team_ids) -> None:
+        missing = {team_id for team_id in team_ids if team_id and team_id not in self.members}
+        if missing:
+            self.members.update(_active_members(missing))
+
+    def team_members(self, team_id: int) -> list[User]:
+        self.load_teams([team_id])
+        return self.members[team_id]
+
+    def on_duty_leads(self) -> list[User]:
+        if self.leads is None:
+            self.leads = on_duty_leads()
+        return self.leads
+
+
+def _watchers(ticket: Ticket, audience: Audience | None = None) -> list:
+    """Who hears about a ticket's SLA: its assignee, else the active members of its team, else
+    (no assignee, no team or nobody active in it) the on-duty support leads."""
     if ticket.assigned_to_id:
         return [ticket.assigned_to]
-    if ticket.team_id:
-        return list(ticket.team.members.filter(is_active=True))
-    return []
+    audience = audience or Audience()
+    members = audience.team_members(ticket.team_id) if ticket.team_id else []
+    return members or audience.on_duty_leads()
 
 
-def sla_warning(ticket: Ticket, *, clock: str) -> list:
+def sla_warning(ticket: Ticket, *, clock: str, audience: Audience | None = None) -> list:
     label = "first response" if clock == "response" else "resolution"
     due = ticket.first_response_due_at if clock == "response" else ticket.resolution_due_at
     title = f"{ticket.number} is at risk: {label} due {due:%Y-%m-%d %H:%M} UTC"
     return _staff_alert(
         key=f"ticket:{ticket.pk}:sla:{clock}-warning",
-        users=_watchers(ticket),
+        users=_watchers(ticket, audience),
         title=title,
         body=ticket.subject,
         ticket=ticket,
@@ -211,12 +271,12 @@ def sla_warning(ticket: Ticket, *, clock: str) -> list:
     )
 
 
-def sla_breached(ticket: Ticket, *, clock: str) -> list:
+def sla_breached(ticket: Ticket, *, clock: str, audience: Audience | None = None) -> list:
     label = "first response" if clock == "response" else "resolution"
     title = f"{ticket.number} breached its {label} SLA ({ticket.get_priority_display()})"
     key = f"ticket:{ticket.pk}:sla:{clock}-breach"
     told = _staff_alert(
-        key=key, users=_watchers(ticket), title=title, body=ticket.subject, ticket=ticket
+        key=key, users=_watchers(ticket, audience), title=title, body=ticket.subject, ticket=ticket
     )
     return told + _webhooks(key=key, text=f"{title}: {ticket.subject}", slack=True, teams=True)
 
@@ -245,7 +305,12 @@ class EscalationPlan:
         return told
 
 
-def escalation_plan(ticket: Ticket, *, escalation, level) -> EscalationPlan:
+def escalation_plan(
+    ticket: Ticket, *, escalation, level, audience: Audience | None = None
+) -> EscalationPlan:
+    """Who hears about `escalation`. A sweep passes the batch's `audience` (teams and leads
+    read once); alone it reads them here."""
+    audience = audience or Audience()
     users = {}
     has_targets = level is not None and (
         level.notify_team_id or level.email_list or level.notify_users.all()
@@ -253,17 +318,17 @@ def escalation_plan(ticket: Ticket, *, escalation, level) -> EscalationPlan:
     if escalation.source == "manual" or not has_targets:
         # An automatic level with targets of its own does not repeat the breach alert that the
         # watchers got a moment ago.
-        users = {user.pk: user for user in _watchers(ticket)}
+        users = {user.pk: user for user in _watchers(ticket, audience)}
     if escalation.target_user is not None:
         users[escalation.target_user.pk] = escalation.target_user
     slack = teams = False
     if level is not None:
         users.update({user.pk: user for user in level.notify_users.all()})
-        if level.notify_team is not None:
-            users.update({u.pk: u for u in level.notify_team.members.filter(is_active=True)})
+        if level.notify_team_id is not None:
+            users.update({u.pk: u for u in audience.team_members(level.notify_team_id)})
         slack, teams = level.notify_slack, level.notify_teams
-    if escalation.target_team is not None:
-        users.update({u.pk: u for u in escalation.target_team.members.filter(is_active=True)})
+    if escalation.target_team_id is not None:
+        users.update({u.pk: u for u in audience.team_members(escalation.target_team_id)})
     return EscalationPlan(
         key=f"ticket:{ticket.pk}:escalation:{escalation.level}",
         title=f"{ticket.number} escalated to level {escalation.level}",

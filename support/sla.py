@@ -44,16 +44,30 @@ DUE_FIELDS = [
 ]
 
 
-def policy_for(*, priority: str, tier: str | None) -> SLAPolicy | None:
+def policy_for(
+    *, priority: str, tier: str | None, policies: dict | None = None
+) -> SLAPolicy | None:
     """The most specific active policy: priority and tier, else priority alone.
 
     At most two rows match (one active policy per scope); choosing between them here keeps the
-    query plain, which on ticket creation is measurably cheaper than ordering in SQL.
+    query plain, which on ticket creation is measurably cheaper than ordering in SQL. A sweep
+    passes `policies` (from `active_policies()`) and reads nothing.
     """
+    if policies is not None:
+        return (policies.get((priority, tier)) if tier else None) or policies.get((priority, ""))
     candidates = SLAPolicy.objects.filter(
         is_active=True, priority=priority, customer_tier__in=["", tier] if tier else [""]
     )
     return max(candidates, key=lambda policy: policy.customer_tier != "", default=None)
+
+
+def active_policies() -> dict[tuple[str, str], SLAPolicy]:
+    """Every active policy keyed by (priority, customer tier or ""), in one query, for a sweep
+    that may re-pick the policy of many tickets (the monitor raising priorities)."""
+    return {
+        (policy.priority, policy.customer_tier): policy
+        for policy in SLAPolicy.objects.filter(is_active=True).select_related("escalation_policy")
+    }
 
 
 # Schedules are read from the database at most once a minute per process: an edited calendar
@@ -80,13 +94,18 @@ def tier_of(ticket: Ticket) -> str | None:
     return ticket.organization.tier if ticket.organization_id else None
 
 
-def assign_policy(ticket: Ticket, *, now: datetime | None = None) -> list[str]:
+def assign_policy(
+    ticket: Ticket, *, now: datetime | None = None, policies: dict | None = None
+) -> list[str]:
     """Choose the policy for the ticket's priority and tier and recompute its clocks.
 
     A lead's override of the targets survives a priority change; only the policy (calendar,
-    warning threshold, escalation) follows the new priority.
+    warning threshold, escalation) follows the new priority. `policies` (`active_policies()`)
+    spares a sweep one query per ticket.
     """
-    ticket.sla_policy = policy_for(priority=ticket.priority, tier=tier_of(ticket))
+    ticket.sla_policy = policy_for(
+        priority=ticket.priority, tier=tier_of(ticket), policies=policies
+    )
     if ticket.sla_overridden_at is None:
         policy = ticket.sla_policy
         ticket.response_target_minutes = policy.first_response_minutes if policy else None
