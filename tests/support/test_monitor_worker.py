@@ -22,6 +22,7 @@ from core.models import OutboxMessage
 from core.tasks import deliver_outbox_message, deliver_outbox_messages
 from support.models import EscalationLevel, EscalationPolicy, SLAPolicy, Ticket, TicketEscalation
 from support.models.choices import Priority
+from support.monitor import BATCH_SIZE
 from support.services import assign_ticket
 from support.tasks import check_sla_breaches
 from tests.celery_worker import WORKER_APPLICATION_NAME, launch_worker, published_to, wait_for
@@ -55,6 +56,39 @@ CELERY_TASK_ROUTES = {{
 """
 
 
+# Test only, for the worker that is killed: the monitor's second flag flip (the first UPDATE of
+# its second batch) runs, then the worker says so in Redis and waits, its batch transaction
+# open, until it is killed. The hook wraps the worker's SQL (Django's execute wrappers), so the
+# monitor's code runs unchanged.
+HOLD_SECOND_BATCH = """
+import redis as _redis
+from django.db.backends.signals import connection_created as _connection_created
+
+_flips = []
+
+
+def _hold_second_batch(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if sql.startswith('UPDATE "support_ticket" SET "response_warned" = '):
+        _flips.append(sql)
+        if len(_flips) == 2:
+            signal = _redis.Redis.from_url({redis_url!r})
+            signal.set({in_flight_key!r}, "1")
+            signal.blpop([{release_key!r}], timeout=120)  # never released: the test kills us
+    return result
+
+
+def _install_hold(sender, connection, **kwargs):
+    if _hold_second_batch not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_hold_second_batch)
+
+
+_connection_created.connect(_install_hold, weak=False)
+"""
+IN_FLIGHT_KEY = "test:monitor:second-batch-in-flight"
+RELEASE_KEY = "test:monitor:release"
+
+
 @pytest.fixture(autouse=True)
 def redis_dbs():
     for url in (WORKER_REDIS_URL, SINK_REDIS_URL):
@@ -70,10 +104,15 @@ def start_worker(tmp_path, settings):
     """Starts Celery workers (solo pool) on Redis db 11 against the test database."""
     workers = []
 
-    def start():
+    def start(*, hold_second_batch=False):
+        settings_text = WORKER_SETTINGS.format(settings_module=settings.SETTINGS_MODULE)
+        if hold_second_batch:
+            settings_text += HOLD_SECOND_BATCH.format(
+                redis_url=WORKER_REDIS_URL, in_flight_key=IN_FLIGHT_KEY, release_key=RELEASE_KEY
+            )
         worker = launch_worker(
             tmp_path,
-            settings_text=WORKER_SETTINGS.format(settings_module=settings.SETTINGS_MODULE),
+            settings_text=settings_text,
             redis_url=WORKER_REDIS_URL,
             name=f"monitor-worker-{len(workers)}",
             env={"SLACK_WEBHOOK_URL": "", "TEAMS_WEBHOOK_URL": ""},
@@ -104,6 +143,12 @@ def wait_succeeded(worker, task_id, timeout=30):
 
 @pytest.fixture
 def staff(db):
+    return escalation_staff()
+
+
+def escalation_staff():
+    """An agent to assign, and a lead that level 1 of the urgent escalation policy notifies at
+    once (no delay after the breach)."""
     agent = UserFactory(roles=["agent"])
     lead = UserFactory(roles=["support_lead"])
     policy = EscalationPolicy.objects.create(name="Urgent escalation")
@@ -245,6 +290,16 @@ def other_backends():
         return cursor.fetchone()[0]
 
 
+def worker_session_states():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = %s",
+            [WORKER_APPLICATION_NAME],
+        )
+        return [state for (state,) in cursor.fetchall()]
+
+
 def progress():
     """How many (ticket, flag) pairs are set: committed batches only."""
     with connection.cursor() as cursor:
@@ -296,31 +351,31 @@ def test_a_worker_killed_mid_run_leaves_whole_batches_and_the_next_run_finishes(
     customer, staff, start_worker
 ):
     agent, lead = staff
-    count = 240
+    count = BATCH_SIZE + 40  # a first batch that commits, and a second one held open
     [template_id] = breached_tickets(customer, agent, 1)
     ids = [template_id, *clone_tickets(template_id, count - 1)]
-    total = len(SLA_FLAGS) * count
 
-    # c) Kill the worker (SIGKILL, whole process group) while the run is part-way through. A run
-    # can finish before the kill lands on a fast machine: then try once more on fresh tickets.
-    worker = start_worker()
+    # c) Kill the worker (SIGKILL, whole process group) while its second batch is provably in
+    # flight: its flags flipped, its transaction open, the first batch committed.
+    worker = start_worker(hold_second_batch=True)
+    signal = redis.Redis.from_url(WORKER_REDIS_URL)
     task_id = publish_monitor()
-    deadline = time.monotonic() + 30
-    done = progress()
-    while done == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-        done = progress()
-    assert done > 0, f"the run never started; worker log:\n{worker.log()[-5000:]}"
+    wait_for(
+        lambda: signal.get(IN_FLIGHT_KEY) or worker.process.poll() is not None,
+        60,
+        lambda: f"the second batch to be in flight; worker log:\n{worker.log()[-5000:]}",
+    )
+    assert signal.get(IN_FLIGHT_KEY), f"the worker died first:\n{worker.log()[-5000:]}"
+    assert f"[{task_id}] succeeded" not in worker.log()
+    assert worker_session_states() == ["idle in transaction"]  # the held batch, uncommitted
     worker.kill()
-    killed_mid_run = f"[{task_id}] succeeded" not in worker.log()
+    assert f"[{task_id}] succeeded" not in worker.log(), "the run finished: not killed mid-run"
     # The killed worker's connection goes away and PostgreSQL rolls its open batch back.
     wait_for(lambda: other_backends() == 0, 10, "the killed worker's database session to end")
 
-    partial = assert_consistent(ids, agent, lead)
-    if killed_mid_run:
-        assert 0 < partial < total
-    else:  # The whole run committed before the kill: nothing to resume, still exactly once.
-        assert partial == total
+    # Exactly the first batch stays: its flags, events and notifications, nothing of the second.
+    assert progress() == BATCH_SIZE
+    assert assert_consistent(ids, agent, lead) == BATCH_SIZE
 
     # A new worker and the next beat tick (the old message stays unacknowledged) finish the work.
     worker = start_worker()
