@@ -6,7 +6,7 @@ imports it, and `core` names no app's pages.
 """
 
 from core import shell
-from core.permissions import can_see_admin, can_see_api_docs
+from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
 from support.permissions import can_use_desk
 
 
@@ -32,3 +32,14 @@ def wire() -> None:
 
 
 wire()
+
+
+def wire_account() -> None:
+    # Each person's own API tokens page (core), in the menu of both areas.
+    for area in ("desk", "help"):
+        shell.add_nav(
+            area, "api-tokens", "API tokens", "api-tokens", order=850, visible=can_manage_own_tokens
+        )
+
+
+wire_account()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.template import loader
 
+from .api.authentication import token_expiry
 from .models import User
 from .notifications.services import notify_email
 
@@ -19,6 +20,47 @@ class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "time_zone", "language"]
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token from the tokens page: a name, a lifetime, and the password again."""
+
+    name = forms.CharField(max_length=100, help_text="What it is for, e.g. “CI” or “laptop”.")
+    expires_in_days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        min_value=1,
+        help_text="Leave empty for the longest lifetime allowed.",
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        longest = settings.API_TOKEN_MAX_LIFETIME_DAYS
+        self.fields["expires_in_days"].widget.attrs["max"] = longest
+        self.fields[
+            "expires_in_days"
+        ].help_text = f"Leave empty for the longest lifetime allowed ({longest} days)."
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("The password is not right.", code="wrong_password")
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        if "expires_in_days" in cleaned and not self.errors:
+            try:
+                cleaned["expires_at"] = token_expiry(expires_in_days=cleaned["expires_in_days"])
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
 
 
 class OutboxPasswordResetForm(PasswordResetForm):

@@ -1,20 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
-from .forms import OutboxPasswordResetForm
+from . import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            form_class=OutboxPasswordResetForm,
-            email_template_name="registration/password_reset_email.txt",
-            html_email_template_name="registration/password_reset_email.html",
-        ),
+        account_views.LimitedPasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -33,6 +28,12 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("account/preferences/", views.preferences, name="preferences"),
+    path("account/api-tokens/", account_views.api_tokens, name="api-tokens"),
+    path(
+        "account/api-tokens/<int:pk>/revoke/",
+        account_views.api_token_revoke,
+        name="api-token-revoke",
+    ),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
 ]

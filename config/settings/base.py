@@ -1,3 +1,4 @@
+import re
 import secrets
 from pathlib import Path
 
@@ -34,6 +35,15 @@ if not SECRET_KEY:
     SECRET_KEY = _embedded_secret_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# How many reverse proxies of our own stand in front of the app. The client's address is the
+# entry this many places from the right of X-Forwarded-For (`core.clients.client_address`), and
+# X-Forwarded-Proto is honoured only when it is above 0. With 0 both headers are ignored: a
+# client can write them. The old `DJANGO_BEHIND_PROXY=true` still means one proxy.
+TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT", 1 if env_bool("DJANGO_BEHIND_PROXY", False) else 0
+)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -148,6 +158,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+
+# Sign-in, password reset and token creation limits (django-ratelimit, counted in the default
+# cache): "<count>/<period>" with the period in s, m, h or d ("10/5m" = ten per five minutes).
+# Each is a fixed window, so a limited person waits at most one period.
+_RATE = re.compile(r"^[1-9][0-9]*/[0-9]*[smhd]$")
+
+
+def _rate(name: str, default: str) -> str:
+    value = env_str(name, default).strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(f"{name} must look like 10/5m (count/period), got {value!r}")
+    return value
+
+
+SIGN_IN_LIMIT_PER_ACCOUNT = _rate("SIGN_IN_LIMIT_PER_ACCOUNT", "10/5m")
+SIGN_IN_LIMIT_PER_ADDRESS = _rate("SIGN_IN_LIMIT_PER_ADDRESS", "30/5m")
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = _rate("PASSWORD_RESET_LIMIT_PER_ACCOUNT", "5/h")
+PASSWORD_RESET_LIMIT_PER_ADDRESS = _rate("PASSWORD_RESET_LIMIT_PER_ADDRESS", "20/h")
+TOKEN_CREATE_LIMIT_PER_USER = _rate("TOKEN_CREATE_LIMIT_PER_USER", "10/h")
+TOKEN_CREATE_LIMIT_PER_ADDRESS = _rate("TOKEN_CREATE_LIMIT_PER_ADDRESS", "30/h")
+RATELIMIT_IP_META_KEY = "core.clients.client_address"
+# A cache outage must not lock everybody out: the limits are skipped, with a warning logged.
+RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
+# Creating an API token asks for the password again unless the session signed in this recently.
+TOKEN_CREATE_RECENT_LOGIN_SECONDS = env_int("TOKEN_CREATE_RECENT_LOGIN_SECONDS", 300)
+# The longest lifetime a new API token may be given; a token without an expiry gets this one.
+API_TOKEN_MAX_LIFETIME_DAYS = env_int("API_TOKEN_MAX_LIFETIME_DAYS", 365)
+if API_TOKEN_MAX_LIFETIME_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_MAX_LIFETIME_DAYS must be 1 or more.")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -311,10 +350,13 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        # DRF's own classes, reading the caller's address through core.clients.client_address.
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
+        "core.api.throttling.ScopedRateThrottle",
     ],
+    # The same proxy count as TRUSTED_PROXY_COUNT (at the top), for anything of DRF's that reads it.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "60/min"),
         "user": env_str("API_THROTTLE_USER", "1200/min"),
@@ -364,7 +406,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-if env_bool("DJANGO_BEHIND_PROXY", PRODUCTION):
+# `X-Forwarded-Proto` is believed only behind a trusted proxy (TRUSTED_PROXY_COUNT, with the
+# client's address, at the top), which must overwrite whatever the client sent in that header.
+if TRUSTED_PROXY_COUNT > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logging --------------------------------------------------------------------------------

@@ -3,17 +3,24 @@
 import functools
 import hashlib
 import secrets
+import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from core.errors import DomainError, NotAllowed
 from core.internals.rows import ModelColumns
 from core.models import ApiToken, Organization, User
 
 TOKEN_PREFIX = "sdk_"
+# The session key holding when (Unix time) the session's user last typed their password.
+SIGNED_IN_AT = "core.signed_in_at"
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.
 LAST_USED_RESOLUTION_SECONDS = 60
 
@@ -22,8 +29,76 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def mark_signed_in(request) -> None:
+    """Note in the session when its user proved their password (the sign-in form calls this)."""
+    request.session[SIGNED_IN_AT] = int(time.time())
+
+
+def signed_in_recently(request) -> bool:
+    session = getattr(request, "session", None)
+    signed_in_at = session.get(SIGNED_IN_AT) if session is not None else None
+    if not isinstance(signed_in_at, int):
+        return False
+    return 0 <= time.time() - signed_in_at <= settings.TOKEN_CREATE_RECENT_LOGIN_SECONDS
+
+
+def check_may_create_token(*, request, password: str | None) -> None:
+    """Creating a token asks for proof that the person is there, not just their credentials.
+
+    A request authenticated by an API token may never create one (a leaked token must not be
+    able to mint others that outlive its revocation). A session must give the password again
+    unless it signed in within `TOKEN_CREATE_RECENT_LOGIN_SECONDS`. Raises, changing nothing.
+    """
+    if isinstance(getattr(request, "auth", None), ApiToken):
+        raise NotAllowed(
+            "An API token cannot create API tokens. Sign in and create it from your "
+            "API tokens page, or with your password over a signed-in session.",
+            code="token_cannot_create_tokens",
+        )
+    if password:
+        if not request.user.check_password(password):
+            raise DomainError(
+                "The password is not right.",
+                code="wrong_password",
+                errors={"password": ["The password is not right."]},
+            )
+        return
+    if not signed_in_recently(request):
+        raise DomainError(
+            "Give your password again to create an API token.",
+            code="password_required",
+            errors={"password": ["Give your password again to create an API token."]},
+        )
+
+
+def token_expiry(*, expires_at=None, expires_in_days: int | None = None):
+    """When a new token expires: as asked, never later than `API_TOKEN_MAX_LIFETIME_DAYS`.
+
+    Without either a token gets the longest lifetime; a time in the past, both at once or a
+    lifetime over the maximum is refused (Django `ValidationError`, by field).
+    """
+    now = timezone.now()
+    longest = settings.API_TOKEN_MAX_LIFETIME_DAYS
+    if expires_at is not None and expires_in_days is not None:
+        raise ValidationError({"expires_in_days": "Give expires_at or expires_in_days, not both."})
+    if expires_in_days is not None:
+        if not 1 <= expires_in_days <= longest:
+            raise ValidationError({"expires_in_days": f"Choose between 1 and {longest} days."})
+        return now + timedelta(days=expires_in_days)
+    if expires_at is None:
+        return now + timedelta(days=longest)
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "Choose a time in the future."})
+    if expires_at > now + timedelta(days=longest):
+        raise ValidationError({"expires_at": f"A token lives at most {longest} days."})
+    return expires_at
+
+
 def create_token(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
-    """A new token for `user`. The clear key is returned once and never stored."""
+    """A new token for `user`. The clear key is returned once and never stored.
+
+    Callers acting for a person check `check_may_create_token` and `token_expiry` first.
+    """
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits of randomness
     token = ApiToken.objects.create(
         user=user, name=name, prefix=key[:12], key_digest=digest(key), expires_at=expires_at

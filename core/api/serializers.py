@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.api.authentication import token_expiry
 from core.models import ApiToken, Notification, User
 from core.roles import user_roles
 
@@ -8,7 +9,34 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-        read_only_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    """What creating a token takes. The password is checked by the view, never stored."""
+
+    name = serializers.CharField(max_length=100)
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text=(
+            "Your password; needed unless this session signed in within the last few minutes. "
+            "A request authenticated by an API token can never create tokens."
+        ),
+    )
+    expires_at = serializers.DateTimeField(required=False)
+    expires_in_days = serializers.IntegerField(
+        required=False, help_text="Lifetime in days (at most API_TOKEN_MAX_LIFETIME_DAYS)."
+    )
+
+    def validate(self, attrs):
+        attrs["expires_at"] = token_expiry(
+            expires_at=attrs.get("expires_at"), expires_in_days=attrs.pop("expires_in_days", None)
+        )
+        return attrs
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):

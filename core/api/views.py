@@ -1,13 +1,15 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.generics import RetrieveUpdateAPIView
 from rest_framework.response import Response
 
-from core.api.authentication import create_token, revoke_token
-from core.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from core.api.permissions import IsAuthenticatedUser
+from core import ratelimits
+from core.api.authentication import check_may_create_token, create_token, revoke_token
+from core.api.permissions import IsAuthenticatedUser, allows
 from core.api.serializers import (
+    ApiTokenCreateSerializer,
     ApiTokenSerializer,
     MarkReadSerializer,
     MeSerializer,
@@ -16,6 +18,7 @@ from core.api.serializers import (
 )
 from core.models import ApiToken, Notification
 from core.notifications.services import mark_notifications_read
+from core.permissions import can_manage_own_tokens
 from core.selectors import notifications_for, unread_notification_count
 
 
@@ -28,7 +31,7 @@ class ApiTokenViewSet(
     """The caller's own API tokens. DELETE revokes (the row is kept for the audit)."""
 
     serializer_class = ApiTokenSerializer
-    permission_classes = [IsAuthenticatedUser]
+    permission_classes = [allows(can_manage_own_tokens)]
     throttle_scope = "create"
 
     def get_queryset(self):
@@ -42,22 +45,24 @@ class ApiTokenViewSet(
             self.throttle_scope = None
         return super().get_throttles()
 
-    @extend_schema(
-        request=ApiTokenSerializer,
-        responses={201: NewApiTokenSerializer},
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-    )
-    @idempotent
+    # Not @idempotent: a replayed answer would have to keep the clear key in the database for a
+    # day. A retried creation makes a second token, which its owner sees and can revoke.
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: NewApiTokenSerializer})
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
+        if ratelimits.exceeded(request, ratelimits.TOKEN_CREATE):
+            raise Throttled(detail="Too many tokens created; try again later.")
+        serializer = ApiTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        check_may_create_token(request=request, password=serializer.validated_data.get("password"))
         token, key = create_token(
             user=request.user,
             name=serializer.validated_data["name"],
             expires_at=serializer.validated_data.get("expires_at"),
         )
         token.key = key
-        return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+        response = Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"  # the key is in the body
+        return response
 
     def perform_destroy(self, instance):
         revoke_token(token=instance)

@@ -4,12 +4,18 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import override_settings
+from django.urls import include, path
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from core.api.authentication import create_token, digest
 from core.api.exceptions import exception_handler
+from core.api.idempotency import idempotent
+from core.api.permissions import IsAuthenticatedUser
 from core.errors import Conflict
 from core.models import ApiToken, IdempotencyRecord, Notification
 from core.roles import Role
@@ -40,7 +46,7 @@ def token_client(key):
 
 def test_a_token_is_shown_once_and_stored_only_as_a_digest(api_client, agent):
     api_client.force_authenticate(agent)
-    response = api_client.post(TOKENS, {"name": "CI"}, format="json")
+    response = api_client.post(TOKENS, {"name": "CI", "password": "pw-for-tests-1"}, format="json")
     assert response.status_code == 201
     key = response.json()["key"]
     token = ApiToken.objects.get(pk=response.json()["id"])
@@ -204,52 +210,85 @@ def test_throttling_answers_429_in_the_error_format(api_client, monkeypatch):
 
 
 # --- idempotent creation -------------------------------------------------------------------
+# Token creation is not idempotent (a replay would keep the clear key for a day): these tests use
+# a small creating view of their own, served under IDEMPOTENT by this module's URLs.
+
+IDEMPOTENT = "/api/v1/test-idempotent/"
 
 
+class _CreateNotification(APIView):
+    permission_classes = [IsAuthenticatedUser]
+
+    @idempotent
+    def post(self, request):
+        title = request.data.get("title")
+        if not title:
+            raise ValidationError({"title": ["This field is required."]})
+        notification = Notification.objects.create(recipient=request.user, title=title)
+        return Response({"id": notification.pk, "title": title}, status=201)
+
+
+urlpatterns = [
+    path("api/v1/test-idempotent/", _CreateNotification.as_view()),
+    path("", include("config.urls")),
+]
+idempotency_urls = pytest.mark.urls("tests.core.test_api")
+
+
+@idempotency_urls
 def test_a_retried_create_with_the_same_key_creates_once(api_client, agent):
     api_client.force_authenticate(agent)
-    headers = {"HTTP_IDEMPOTENCY_KEY": "create-ci-token-1"}
-    first = api_client.post(TOKENS, {"name": "CI"}, format="json", **headers)
-    second = api_client.post(TOKENS, {"name": "CI"}, format="json", **headers)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-ci-1"}
+    first = api_client.post(IDEMPOTENT, {"title": "CI"}, format="json", **headers)
+    second = api_client.post(IDEMPOTENT, {"title": "CI"}, format="json", **headers)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second["Idempotent-Replayed"] == "true"
-    assert ApiToken.objects.filter(user=agent).count() == 1
+    assert Notification.objects.filter(recipient=agent).count() == 1
 
 
+@idempotency_urls
 def test_the_same_key_with_a_different_body_is_refused(api_client, agent):
     api_client.force_authenticate(agent)
     headers = {"HTTP_IDEMPOTENCY_KEY": "k-2"}
-    api_client.post(TOKENS, {"name": "CI"}, format="json", **headers)
-    response = api_client.post(TOKENS, {"name": "Other"}, format="json", **headers)
+    api_client.post(IDEMPOTENT, {"title": "CI"}, format="json", **headers)
+    response = api_client.post(IDEMPOTENT, {"title": "Other"}, format="json", **headers)
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
-    assert ApiToken.objects.filter(user=agent).count() == 1
+    assert Notification.objects.filter(recipient=agent).count() == 1
 
 
+@idempotency_urls
 def test_keys_are_per_user(api_client, agent, lead):
     for user in (agent, lead):
         api_client.force_authenticate(user)
-        response = api_client.post(TOKENS, {"name": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+        response = api_client.post(
+            IDEMPOTENT, {"title": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+        )
         assert response.status_code == 201
-    assert ApiToken.objects.count() == 2
+    assert Notification.objects.count() == 2
 
 
+@idempotency_urls
 def test_a_failed_create_does_not_burn_the_key(api_client, agent):
     api_client.force_authenticate(agent)
-    bad = api_client.post(TOKENS, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    bad = api_client.post(IDEMPOTENT, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     assert bad.status_code == 400
     assert not IdempotencyRecord.objects.exists()
 
 
+@idempotency_urls
 def test_malformed_keys_are_refused(api_client, agent):
     api_client.force_authenticate(agent)
-    response = api_client.post(TOKENS, {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="é" * 3)
+    response = api_client.post(
+        IDEMPOTENT, {"title": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="é" * 3
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
-    assert not ApiToken.objects.exists()
+    assert not Notification.objects.exists()
 
 
+@idempotency_urls
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_one_key_create_once():
     assert connection.vendor == "postgresql"
@@ -259,14 +298,25 @@ def test_concurrent_retries_with_one_key_create_once():
         client = APIClient()
         client.force_authenticate(user)
         response = client.post(
-            TOKENS, {"name": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
+            IDEMPOTENT, {"title": "CI"}, format="json", HTTP_IDEMPOTENCY_KEY="same-key"
         )
         return response.status_code, response.json().get("id")
 
     results = assert_outcomes(run_concurrently(post, [()] * 6), succeeded=6)
-    assert ApiToken.objects.filter(user=user).count() == 1
+    assert Notification.objects.filter(recipient=user).count() == 1
     assert {status for status, _ in results} == {201}
-    assert len({token_id for _, token_id in results}) == 1
+    assert len({notification_id for _, notification_id in results}) == 1
+
+
+def test_token_creation_keeps_no_replayable_key(api_client, agent):
+    """A token's key must never be stored in the clear, so its creation ignores the header."""
+    api_client.force_authenticate(agent)
+    body = {"name": "CI", "password": "pw-for-tests-1"}
+    first = api_client.post(TOKENS, body, format="json", HTTP_IDEMPOTENCY_KEY="tok-1")
+    second = api_client.post(TOKENS, body, format="json", HTTP_IDEMPOTENCY_KEY="tok-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["key"] != second.json()["key"]
+    assert not IdempotencyRecord.objects.exists()
 
 
 # --- schema and docs -----------------------------------------------------------------------
@@ -277,7 +327,7 @@ def test_schema_documents_the_endpoints_and_the_idempotency_header(api_client):
     assert response.status_code == 200
     schema = response.json()
     assert "/api/v1/auth/tokens/" in schema["paths"]
-    params = schema["paths"]["/api/v1/auth/tokens/"]["post"]["parameters"]
+    params = schema["paths"]["/api/v1/support/tickets/"]["post"]["parameters"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in params)
     assert "tokenAuth" in schema["components"]["securitySchemes"]
 
