@@ -1,5 +1,6 @@
 """Readiness checks: each dependency answers within a short timeout or is named as failing."""
 
+import ipaddress
 import logging
 import uuid
 
@@ -25,9 +26,9 @@ def check_cache() -> None:
 
 
 def check_broker() -> None:
-    from config.celery import app
+    from celery import current_app  # the project's app, set up by config.celery at start-up
 
-    with app.connection_for_read() as conn:
+    with current_app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
 
 
@@ -46,3 +47,23 @@ def readiness() -> dict[str, str]:
         else:
             results[name] = "ok"
     return results
+
+
+# Set by a proxy in front of us: a request relayed from elsewhere is not a local caller, even
+# when the proxy itself connects from the loopback address.
+_FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def may_see_details(request) -> bool:
+    """Staff, or a process on this machine talking to us directly (orchestrator, operator)."""
+    from core.roles import is_staff_member
+
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and is_staff_member(user):
+        return True
+    if any(request.META.get(header) for header in _FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
