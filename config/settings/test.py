@@ -1,6 +1,7 @@
 """Settings for the test suite: real PostgreSQL and Redis, nothing that would hide a bug."""
 
 import os
+import uuid
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/supportdesk")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -11,8 +12,11 @@ from .base import *  # noqa: E402, F403
 from .base import CACHES, REST_FRAMEWORK  # noqa: E402
 
 # Each xdist worker has its own test database; keep its cache keys (throttles, idempotency) apart.
+# Rate-limit windows live in the cache: a prefix per run (inherited by xdist workers and the
+# Celery workers tests start) keeps one run's counters from limiting the next.
+_run = os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:8])
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-CACHES["default"]["KEY_PREFIX"] = f"test-{_worker}"
+CACHES["default"]["KEY_PREFIX"] = f"test-{_run}-{_worker}"
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise expects it to exist
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -18,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
+from core.clients import client_address
 from core.errors import Conflict, DomainError
 from core.models import IdempotencyRecord
 
@@ -45,7 +46,7 @@ class IdempotencyKeyReused(DomainError):
 def _scope(request) -> str:
     if request.user and request.user.is_authenticated:
         return f"user:{request.user.pk}"
-    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
+    return f"anon:{client_address(request)}"
 
 
 def _request_digest(request) -> str:
