@@ -1,11 +1,20 @@
 """Everything under /api/v1/: each app contributes its own urls module."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+# The split view serves Swagger UI's start-up script from its own URL instead of inline, so the
+# page runs under the site's script policy; Swagger UI sets style attributes as it renders, so
+# this page alone may use inline styles. All of it comes from this site (the vendored sidecar).
+docs_view = csp_update({"style-src": [UNSAFE_INLINE]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", docs_view, name="api-docs"),
     path("", include("core.api.urls")),
     path("support/", include("support.api.urls")),
 ]

@@ -12,3 +12,9 @@ urlpatterns = [
     path("", include("support.urls")),
     path("", include("core.urls")),
 ]
+
+# Errors: the API's JSON error format under /api/ (unknown paths included), our pages elsewhere.
+handler400 = core_views.bad_request
+handler403 = core_views.permission_denied
+handler404 = core_views.page_not_found
+handler500 = core_views.server_error

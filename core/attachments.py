@@ -32,13 +32,14 @@ import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import quote
 
 import filetype
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import File
 from django.core.files.storage import InvalidStorageError, Storage, storages
@@ -122,7 +123,14 @@ _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
 )
 
-REJECTION_CODES = ("too_large", "empty", "type_not_allowed", "type_mismatch", "bad_name")
+REJECTION_CODES = (
+    "too_large",
+    "empty",
+    "type_not_allowed",
+    "type_mismatch",
+    "bad_name",
+    "quota_exceeded",
+)
 
 
 class AttachmentRejected(ValidationError):
@@ -426,6 +434,7 @@ class StoredFile:
     bucket: str
     name: str
     upload: ValidatedUpload
+    quota: "QuotaReservation | None" = None
 
 
 def store_uploads(
@@ -434,14 +443,16 @@ def store_uploads(
     bucket: str,
     max_bytes: int | None = None,
     allowed_types: Iterable[str] | None = None,
+    uploader=None,
 ) -> list[StoredFile]:
     """Validate every file, then write each one to the storage of `bucket`.
 
     Call it before any transaction or row lock is taken: an S3 upload may take seconds and must
     not hold a ticket (or any other) row lock meanwhile. Guarantees: nothing is stored unless
-    every file passes validation (`AttachmentRejected` otherwise); if a write fails, the files
-    already written are deleted (best effort) before the error propagates. The stored object
-    carries the sniffed content type, never the client's.
+    every file passes validation (`AttachmentRejected` otherwise) and, when `uploader` is a
+    customer, fits in what is left of their daily quota (`reserve_upload_quota`); if a write
+    fails, the files already written are deleted (best effort) and the quota given back before
+    the error propagates. The stored object carries the sniffed content type, never the client's.
     """
     files = list(files)
     validated = [
@@ -450,6 +461,7 @@ def store_uploads(
     ]
     if not validated:
         return []
+    reserved = reserve_upload_quota(uploader, sum(checked.size for _, checked in validated))
     storage = get_bucket_storage(bucket)
     stored: list[StoredFile] = []
     try:
@@ -458,11 +470,90 @@ def store_uploads(
             content = File(upload, name=checked.safe_name)
             content.content_type = checked.content_type  # what S3 records as the object's type
             name = storage.save(storage_key(checked.safe_name), content)
-            stored.append(StoredFile(bucket=bucket, name=name, upload=checked))
+            stored.append(StoredFile(bucket=bucket, name=name, upload=checked, quota=reserved))
     except BaseException:
         discard_stored(stored)
+        reserved.release()
         raise
     return stored
+
+
+# --- the per-customer daily quota ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaReservation:
+    """Bytes counted against one uploader's day; `release()` gives them back (once)."""
+
+    key: str | None = None
+    size: int = 0
+    _released: list = field(default_factory=list)
+
+    def release(self) -> None:
+        if self.key is None or self._released:
+            return
+        self._released.append(True)
+        # ValueError: the day's counter expired meanwhile, nothing is left to give back.
+        with suppress(ValueError):
+            cache.decr(self.key, self.size)
+
+
+NO_QUOTA = QuotaReservation()
+
+
+def _quota_key(user, day) -> str:
+    return f"upload-quota:{user.pk}:{day:%Y-%m-%d}"
+
+
+def uploaded_today(user) -> int:
+    """Bytes `user` has had stored today (UTC) against their quota."""
+    return int(cache.get(_quota_key(user, timezone.now()), 0))
+
+
+def reserve_upload_quota(uploader, size: int) -> QuotaReservation:
+    """Count `size` bytes against `uploader`'s quota for today, or raise `quota_exceeded`.
+
+    The quota (`settings.ATTACHMENT_DAILY_QUOTA_BYTES` per UTC day, all buckets together)
+    applies to signed-in customers; staff, callers without an account and a quota of 0 are not
+    limited. The count is an
+    atomic increment in the shared cache, so two uploads at once cannot both squeeze under the
+    limit; a refused upload takes its bytes back at once, and so does one whose storage or rows
+    fail (`stored_uploads`). Like every rate limit kept in the cache, a cache flush forgets the
+    day's count.
+    """
+    limit = settings.ATTACHMENT_DAILY_QUOTA_BYTES
+    if not limit or uploader is None or not getattr(uploader, "is_authenticated", False):
+        return NO_QUOTA
+    from core.roles import is_staff_member
+
+    if is_staff_member(uploader):
+        return NO_QUOTA
+    key = _quota_key(uploader, timezone.now())
+    cache.add(key, 0, timeout=_QUOTA_TTL_SECONDS)
+    try:
+        used = cache.incr(key, size)
+    except ValueError:  # expired between add and incr (midnight): start the day again
+        cache.add(key, 0, timeout=_QUOTA_TTL_SECONDS)
+        used = cache.incr(key, size)
+    if used > limit:
+        cache.decr(key, size)
+        raise AttachmentRejected(
+            _(
+                "You can upload %(limit)s a day and have %(left)s left today; these files are "
+                "%(size)s. Try again tomorrow or send fewer files."
+            ),
+            code="quota_exceeded",
+            params={
+                "limit": filesizeformat(limit),
+                "left": filesizeformat(max(limit - (used - size), 0)),
+                "size": filesizeformat(size),
+            },
+        )
+    return QuotaReservation(key=key, size=size)
+
+
+# A day's counter outlives the UTC day it counts by an hour, then goes.
+_QUOTA_TTL_SECONDS = 25 * 60 * 60
 
 
 def discard_stored(stored: Iterable[StoredFile]) -> int:
@@ -473,6 +564,8 @@ def discard_stored(stored: Iterable[StoredFile]) -> int:
     """
     deleted = 0
     for item in stored:
+        if item.quota is not None:
+            item.quota.release()
         try:
             get_bucket_storage(item.bucket).delete(item.name)
         except Exception:
@@ -494,6 +587,7 @@ def stored_uploads(
     bucket: str,
     max_bytes: int | None = None,
     allowed_types: Iterable[str] | None = None,
+    uploader=None,
 ) -> Iterator[list[StoredFile]]:
     """Store `files` (see `store_uploads`), then let the block write the rows that name them.
 
@@ -509,7 +603,13 @@ def stored_uploads(
                 for item in stored:
                     DocumentFile.objects.create(document=document, file=item.name, ...)
     """
-    stored = store_uploads(files, bucket=bucket, max_bytes=max_bytes, allowed_types=allowed_types)
+    stored = store_uploads(
+        files,
+        bucket=bucket,
+        max_bytes=max_bytes,
+        allowed_types=allowed_types,
+        uploader=uploader,
+    )
     try:
         yield stored
     except BaseException:

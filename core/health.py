@@ -49,21 +49,24 @@ def readiness() -> dict[str, str]:
     return results
 
 
-# Set by a proxy in front of us: a request relayed from elsewhere is not a local caller, even
-# when the proxy itself connects from the loopback address.
+# Set by a proxy in front of us: a request it relayed is not a local caller, even though the
+# proxy itself connects from the loopback address, unless our trusted proxies name the client.
 _FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 def may_see_details(request) -> bool:
-    """Staff, or a process on this machine talking to us directly (orchestrator, operator)."""
+    """Staff, or a process on this machine (orchestrator, operator) asking the app directly."""
+    from core.clients import client_address
     from core.roles import is_staff_member
 
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and is_staff_member(user):
         return True
-    if any(request.META.get(header) for header in _FORWARDING_HEADERS):
-        return False
+    address = client_address(request)
+    relayed = address == request.META.get("REMOTE_ADDR") and any(
+        request.META.get(header) for header in _FORWARDING_HEADERS
+    )
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        return not relayed and ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False

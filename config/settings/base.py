@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "anymail",
+    "csp",
     "core",
     "knowledge",
     "support",
@@ -80,8 +81,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.middleware.UserTimezoneMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
+    "core.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -287,8 +291,16 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Files are stored before their rows are committed; one that no row names this long after it was
 # stored is an orphan (a rolled-back upload) and the `core-sweep-orphaned-files` job deletes it.
 ATTACHMENT_ORPHAN_GRACE_SECONDS = env_int("ATTACHMENT_ORPHAN_GRACE_SECONDS", 24 * 60 * 60)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Bytes one customer may upload per UTC day, all tickets together (0: no quota). Staff are exempt.
+ATTACHMENT_DAILY_QUOTA_BYTES = env_int("ATTACHMENT_DAILY_QUOTA_BYTES", 100 * 1024 * 1024)
+# A body that is not multipart (JSON, forms) may be this large; Django reads it into memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# A multipart body may carry up to ten attachments at the cap, plus its fields; anything larger
+# is refused with 413 by `core.middleware.RequestBodyLimitMiddleware` before it is read.
+REQUEST_BODY_MAX_BYTES = env_int(
+    "REQUEST_BODY_MAX_BYTES", 10 * ATTACHMENT_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+)
 
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
@@ -405,6 +417,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Every page: scripts, styles, images, fonts and requests from this site only; no inline script
+# or style, no eval, no plugins, never framed, forms post only here. The API docs page alone adds
+# inline styles (Swagger UI sets style attributes); see config/api_urls.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # `X-Forwarded-Proto` is believed only behind a trusted proxy (TRUSTED_PROXY_COUNT, with the
 # client's address, at the top), which must overwrite whatever the client sent in that header.

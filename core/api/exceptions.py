@@ -1,9 +1,18 @@
 """Every API error has one shape: `{"detail": str, "code": str, "errors": {field: [str]}}`."""
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.template.defaultfilters import filesizeformat
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -44,7 +53,51 @@ def error_body(detail: str, code: str, errors: dict | None = None) -> dict:
     return {"detail": detail, "code": code, "errors": errors or {}}
 
 
+# What `initial()` raises before DRF looks for the method's handler.
+_REFUSALS_BEFORE_DISPATCH = (
+    exceptions.NotAuthenticated,
+    exceptions.AuthenticationFailed,
+    exceptions.PermissionDenied,
+    exceptions.Throttled,
+    PermissionDenied,
+)
+
+
+def _method_unsupported(context) -> bool:
+    """The view has no handler for the request's method (DRF finds out only after `initial()`)."""
+    view, request = context.get("view"), context.get("request")
+    if view is None or request is None:
+        return False
+    method = request.method.lower()
+    return method not in view.http_method_names or not hasattr(view, method)
+
+
+def _answer_in_json(context) -> None:
+    """An error is JSON even from a view that renders YAML, OpenAPI or a template."""
+    request = context.get("request")
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is not None and renderer.format not in ("json", "api"):
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
 def exception_handler(exc, context):
+    _answer_in_json(context)
+    # DRF authenticates, checks permissions and throttles before it looks for the method's
+    # handler, so an unsupported method would be a 401/403. What the endpoint supports is no
+    # secret (the schema lists it): answer 405 whoever asks.
+    if isinstance(exc, _REFUSALS_BEFORE_DISPATCH) and _method_unsupported(context):
+        exc = exceptions.MethodNotAllowed(context["request"].method)
+    if isinstance(exc, RequestDataTooBig):
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return Response(
+            error_body(f"The request body is larger than {limit}.", "request_too_large"),
+            status=413,
+        )
+    if isinstance(exc, TooManyFilesSent | TooManyFieldsSent):
+        return Response(error_body(str(exc) or "Too many parts.", "too_many_parts"), status=400)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("The request could not be read.", "bad_request"), status=400)
     if isinstance(exc, DomainError):
         body = error_body(exc.message, exc.code, exc.errors)
         body.update(exc.extra)

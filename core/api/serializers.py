@@ -1,8 +1,70 @@
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
 from core.api.authentication import token_expiry
 from core.models import ApiToken, Notification, User
 from core.roles import user_roles
+
+# --- the base every API serializer uses ----------------------------------------------------------
+
+
+class StrictInput:
+    """Input of the wrong JSON type is a 400 naming the field, never coerced.
+
+    DRF's CharField turns a number into its string (`{"subject": 42}` → "42") and its
+    ChoiceField matches `1` to the choice "1"; a client that sends a number or a list where text
+    belongs has a bug we want it to see. Every string-like writable field (CharField and its
+    subclasses: e-mail, slug, URL, regex; a ChoiceField of string choices; the children of a
+    ListField of them) must receive a JSON string, or null where the field allows it.
+    Form-encoded and multipart input is all strings anyway and passes.
+
+    Mixed into `Serializer` and `ModelSerializer` below; app serializers derive from those (a
+    test walks every serializer of every app and fails for one that does not).
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            errors = {}
+            for field in self._writable_fields:
+                message = _wrong_type(field, data)
+                if message:
+                    errors[field.field_name] = [message]
+            if errors:
+                raise serializers.ValidationError(errors, code="invalid")
+        return super().to_internal_value(data)
+
+
+def _expects_text(field) -> bool:
+    if isinstance(field, serializers.MultipleChoiceField):
+        return False
+    if isinstance(field, serializers.ChoiceField):
+        return all(isinstance(choice, str) for choice in field.choices)
+    return isinstance(field, serializers.CharField)
+
+
+def _wrong_type(field, data) -> str | None:
+    value = data.get(field.field_name, serializers.empty)
+    if value is serializers.empty or value is None:
+        return None
+    if _expects_text(field) and not isinstance(value, str):
+        return "Must be a string."
+    if (
+        isinstance(field, serializers.ListField)
+        and _expects_text(field.child)
+        and isinstance(value, list)
+        and any(not isinstance(item, str) for item in value)
+    ):
+        return "Must be a list of strings."
+    return None
+
+
+class Serializer(StrictInput, serializers.Serializer):
+    pass
+
+
+class ModelSerializer(StrictInput, serializers.ModelSerializer):
+    pass
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -46,7 +108,7 @@ class NewApiTokenSerializer(ApiTokenSerializer):
         fields = [*ApiTokenSerializer.Meta.fields, "key"]
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(ModelSerializer):
     roles = serializers.SerializerMethodField()
     organization = serializers.StringRelatedField()
 
@@ -59,14 +121,14 @@ class MeSerializer(serializers.ModelSerializer):
         return sorted(user_roles(user))
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "title", "body", "url", "created_at", "read_at"]
         read_only_fields = fields
 
 
-class MarkReadSerializer(serializers.Serializer):
+class MarkReadSerializer(Serializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,

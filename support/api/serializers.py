@@ -2,6 +2,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import serializers as api
 from core.errors import DomainError
 from core.models import User
 from core.roles import is_staff_member
@@ -22,7 +23,7 @@ from ..templating import validate_template_text
 from ..workflow import allowed_targets
 
 
-class PersonSerializer(serializers.Serializer):
+class PersonSerializer(api.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="display_name")
 
@@ -31,13 +32,13 @@ class CustomerSerializer(PersonSerializer):
     email = serializers.EmailField()
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(api.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "slug", "name", "description", "is_active"]
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(api.ModelSerializer):
     members = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.filter(is_active=True), required=False
     )
@@ -50,7 +51,7 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "strategy", "members", "categories"]
 
 
-class AgentSerializer(serializers.ModelSerializer):
+class AgentSerializer(api.ModelSerializer):
     id = serializers.IntegerField(source="user.id", read_only=True)
     name = serializers.CharField(source="user.display_name", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
@@ -75,7 +76,7 @@ class AgentSerializer(serializers.ModelSerializer):
         read_only_fields = ["status_changed_at"]
 
 
-class SLASummarySerializer(serializers.Serializer):
+class SLASummarySerializer(api.Serializer):
     state = serializers.CharField()
     policy = serializers.CharField(allow_null=True)
     first_response_due_at = serializers.DateTimeField(allow_null=True)
@@ -95,7 +96,7 @@ def sla_summary(ticket: Ticket) -> dict:
     }
 
 
-class TicketListSerializer(serializers.ModelSerializer):
+class TicketListSerializer(api.ModelSerializer):
     """What the staff queue shows. Customers get `CustomerTicketSerializer`."""
 
     customer = serializers.SerializerMethodField()
@@ -227,7 +228,7 @@ class TicketDetailSerializer(TicketListSerializer):
         }
 
 
-class CustomerTicketSerializer(serializers.ModelSerializer):
+class CustomerTicketSerializer(api.ModelSerializer):
     """A customer's view of their ticket: no team, SLA internals or staff-only counters."""
 
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -266,7 +267,7 @@ class CustomerTicketSerializer(serializers.ModelSerializer):
         return TicketDetailSerializer.get_satisfaction(self, ticket)
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(api.Serializer):
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(
         allow_blank=True, required=False, default="", max_length=100_000
@@ -305,7 +306,7 @@ class TicketCreateSerializer(serializers.Serializer):
         return values
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(api.Serializer):
     subject = serializers.CharField(max_length=200, required=False)
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
@@ -320,7 +321,7 @@ class TicketUpdateSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(api.ModelSerializer):
     name = serializers.CharField(source="original_name")
     download_url = serializers.SerializerMethodField()
 
@@ -335,13 +336,13 @@ class AttachmentSerializer(serializers.ModelSerializer):
         )
 
 
-class RecipientSerializer(serializers.Serializer):
+class RecipientSerializer(api.Serializer):
     recipient = PersonSerializer()
     delivered_at = serializers.DateTimeField(allow_null=True)
     read_at = serializers.DateTimeField(allow_null=True)
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(api.ModelSerializer):
     author = PersonSerializer(read_only=True, allow_null=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
 
@@ -365,7 +366,7 @@ class StaffMessageSerializer(MessageSerializer):
         fields = [*MessageSerializer.Meta.fields, "is_internal", "recipients"]
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(api.Serializer):
     body = serializers.CharField(allow_blank=True, required=False, default="", max_length=100_000)
     internal = serializers.BooleanField(default=False, help_text="An internal note (staff only).")
     files = serializers.ListField(
@@ -379,7 +380,7 @@ class MessageCreateSerializer(serializers.Serializer):
     )
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(api.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
@@ -387,7 +388,7 @@ class StatusChangeSerializer(TransitionSerializer):
     status = serializers.ChoiceField(choices=Status.choices)
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(api.Serializer):
     agent = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
         allow_null=True,
@@ -396,16 +397,16 @@ class AssignSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(api.Serializer):
     into = serializers.CharField(help_text="Id or number of the ticket that receives this one.")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class LinkSerializer(serializers.Serializer):
+class LinkSerializer(api.Serializer):
     ticket = serializers.CharField(help_text="Id or number of the related ticket.")
 
 
-class RateSerializer(serializers.Serializer):
+class RateSerializer(api.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     nps_score = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
@@ -415,7 +416,7 @@ class RateSerializer(serializers.Serializer):
 CUSTOMER_EVENT_KEYS = frozenset({"status", "source", "target", "follow_up"})
 
 
-class CustomerEventSerializer(serializers.ModelSerializer):
+class CustomerEventSerializer(api.ModelSerializer):
     before = serializers.SerializerMethodField()
     after = serializers.SerializerMethodField()
 
@@ -430,7 +431,7 @@ class CustomerEventSerializer(serializers.ModelSerializer):
         return {k: v for k, v in event.after.items() if k in CUSTOMER_EVENT_KEYS}
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(api.ModelSerializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -438,7 +439,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "actor", "before", "after", "note", "created_at"]
 
 
-class ResponseTemplateSerializer(serializers.ModelSerializer):
+class ResponseTemplateSerializer(api.ModelSerializer):
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
     )
@@ -473,10 +474,10 @@ def _checked_template_text(value: str) -> str:
     return value
 
 
-class RenderTemplateSerializer(serializers.Serializer):
+class RenderTemplateSerializer(api.Serializer):
     ticket = serializers.CharField(help_text="Id or number of the ticket to fill in.")
 
 
-class RenderedTemplateSerializer(serializers.Serializer):
+class RenderedTemplateSerializer(api.Serializer):
     subject = serializers.CharField()
     body = serializers.CharField()

@@ -1,6 +1,7 @@
 from django.db import transaction
 from rest_framework import serializers
 
+from core.api import serializers as api
 from core.models import BusinessCalendar, User
 
 from ..models import EscalationLevel, EscalationPolicy, SLAPolicy, Team, TicketEscalation
@@ -8,7 +9,7 @@ from ..models.choices import Priority
 from .serializers import PersonSerializer
 
 
-class SLAPolicySerializer(serializers.ModelSerializer):
+class SLAPolicySerializer(api.ModelSerializer):
     calendar = serializers.PrimaryKeyRelatedField(
         queryset=BusinessCalendar.objects.all(), required=False, allow_null=True
     )
@@ -50,7 +51,7 @@ class SLAPolicySerializer(serializers.ModelSerializer):
         return attrs
 
 
-class EscalationLevelSerializer(serializers.ModelSerializer):
+class EscalationLevelSerializer(api.ModelSerializer):
     notify_users = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.filter(is_active=True), required=False
     )
@@ -77,7 +78,7 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         ]
 
 
-class EscalationPolicySerializer(serializers.ModelSerializer):
+class EscalationPolicySerializer(api.ModelSerializer):
     levels = EscalationLevelSerializer(many=True)
 
     class Meta:
@@ -115,7 +116,7 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
             level.notify_users.set(users)
 
 
-class ClockSerializer(serializers.Serializer):
+class ClockSerializer(api.Serializer):
     target_minutes = serializers.IntegerField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     elapsed_minutes = serializers.FloatField(allow_null=True)
@@ -126,7 +127,7 @@ class ClockSerializer(serializers.Serializer):
     breached_at = serializers.DateTimeField(allow_null=True)
 
 
-class TicketSLASerializer(serializers.Serializer):
+class TicketSLASerializer(api.Serializer):
     ticket = serializers.CharField()
     state = serializers.CharField()
     policy = serializers.CharField(allow_null=True)
@@ -140,7 +141,7 @@ class TicketSLASerializer(serializers.Serializer):
     override = serializers.DictField(allow_null=True)
 
 
-class SLAOverrideSerializer(serializers.Serializer):
+class SLAOverrideSerializer(api.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     first_response_minutes = serializers.IntegerField(min_value=1, required=False)
     resolution_minutes = serializers.IntegerField(min_value=1, required=False)
@@ -154,7 +155,7 @@ class SLAOverrideSerializer(serializers.Serializer):
         return attrs
 
 
-class EscalateSerializer(serializers.Serializer):
+class EscalateSerializer(api.Serializer):
     reason = serializers.CharField(max_length=2000)
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(),
@@ -170,7 +171,7 @@ class EscalateSerializer(serializers.Serializer):
     )
 
 
-class EscalationSerializer(serializers.ModelSerializer):
+class EscalationSerializer(api.ModelSerializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
     target_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     target_user = PersonSerializer(read_only=True, allow_null=True)
@@ -191,12 +192,12 @@ class EscalationSerializer(serializers.ModelSerializer):
         ]
 
 
-class RemindSerializer(serializers.Serializer):
+class RemindSerializer(api.Serializer):
     target = serializers.ChoiceField(choices=[("assignee", "Assignee"), ("customer", "Customer")])
     message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class ReportQuerySerializer(serializers.Serializer):
+class ReportQuerySerializer(api.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     export = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")

@@ -52,7 +52,10 @@ def add_message(
             f"At most {MAX_ATTACHMENTS_PER_MESSAGE} files per message.",
             errors={"files": ["Too many files."]},
         )
-    with stored_uploads(attachments, bucket=ATTACHMENT_BUCKET) as stored, transaction.atomic():
+    with (
+        stored_uploads(attachments, bucket=ATTACHMENT_BUCKET, uploader=by) as stored,
+        transaction.atomic(),
+    ):
         return _write_message(
             ticket=ticket,
             by=by,
@@ -91,8 +94,12 @@ def _write_message(
         created_at=now,
     )
     _store_attachments(message, stored, by=by)
-    fields = ["last_message_at"]
-    ticket.last_message_at = now
+    fields = []
+    if not internal:
+        # Customers see last activity and updated-at: an internal note moves neither, or its
+        # time would tell them one was written. Staff see notes in the thread and the events.
+        ticket.last_message_at = now
+        fields.append("last_message_at")
     if sender_type == SenderType.CUSTOMER:
         ticket.customer_last_reply_at = now
         fields.append("customer_last_reply_at")
@@ -103,7 +110,8 @@ def _write_message(
             fields += _apply_status(ticket, to=Status.IN_PROGRESS, by=by, note=note, at=now)
     elif sender_type == SenderType.AGENT and not internal and ticket.first_responded_at is None:
         fields += sla.record_first_response(ticket, at=now)
-    ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    if fields:
+        ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     _address(message, ticket=ticket, author=by, at=now)
     events.record(
         ticket=ticket,

@@ -878,3 +878,77 @@ def test_sweep_on_s3_uses_last_modified_and_keeps_referenced_and_fresh_objects(
     assert not storage.exists(orphan)
     assert storage.exists(referenced)
     cache.delete(f"core:orphan-sweep:{SWEPT}")
+
+
+# --- the per-customer daily quota (issue 10) -----------------------------------------------------
+
+
+@pytest.fixture
+def quota(settings):
+    settings.ATTACHMENT_DAILY_QUOTA_BYTES = 100
+    return 100
+
+
+def _files_in(path) -> list:
+    return [p for p in path.rglob("*") if p.is_file()]
+
+
+def test_uploads_over_the_daily_quota_are_refused_before_storage(
+    local_bucket, quota, customer, tmp_path
+):
+    from core.attachments import uploaded_today
+
+    [first] = store_uploads([upload("a.txt", b"x" * 60 + b"\n")], bucket=SWEPT, uploader=customer)
+    assert uploaded_today(customer) == 61
+    with pytest.raises(AttachmentRejected) as refused:
+        store_uploads([upload("b.txt", b"y" * 60 + b"\n")], bucket=SWEPT, uploader=customer)
+    assert refused.value.code == "quota_exceeded"
+    assert "a day" in refused.value.messages[0] and "left today" in refused.value.messages[0]
+    assert _files_in(tmp_path) == [tmp_path / first.name]  # nothing of the refused upload
+    assert uploaded_today(customer) == 61  # the refused bytes are not counted
+
+
+def test_the_quota_is_per_customer_and_staff_are_exempt(local_bucket, quota, customer, agent):
+    from tests.factories import UserFactory
+
+    other = UserFactory(roles=["customer"])
+    store_uploads([upload("a.txt", b"x" * 90 + b"\n")], bucket=SWEPT, uploader=customer)
+    store_uploads([upload("a.txt", b"x" * 90 + b"\n")], bucket=SWEPT, uploader=other)
+    store_uploads([upload("a.txt", b"x" * 500 + b"\n")], bucket=SWEPT, uploader=agent)
+
+
+def test_the_quota_comes_back_when_storing_or_the_rows_fail(
+    local_bucket, quota, customer, monkeypatch
+):
+    from core.attachments import uploaded_today
+
+    with (
+        pytest.raises(RuntimeError),
+        stored_uploads([upload("a.txt", b"x" * 90 + b"\n")], bucket=SWEPT, uploader=customer),
+    ):
+        raise RuntimeError("the rows failed")
+    assert uploaded_today(customer) == 0
+    store_uploads([upload("a.txt", b"x" * 90 + b"\n")], bucket=SWEPT, uploader=customer)
+    assert uploaded_today(customer) == 91
+
+
+def test_a_customer_over_the_quota_gets_a_clear_api_error_and_no_message(
+    local_bucket, quota, api_client, customer, tmp_path
+):
+    from support.models import TicketMessage
+    from tests.support.factories import make_ticket
+
+    ticket = make_ticket(by=customer, subject="Quota")
+    messages_before = TicketMessage.objects.count()
+    api_client.force_authenticate(customer)
+    response = api_client.post(
+        f"/api/v1/support/tickets/{ticket.pk}/messages/",
+        {"body": "files", "files": [upload("a.txt", b"x" * 150 + b"\n")]},
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "quota_exceeded", body
+    assert "a day" in str(body)
+    assert TicketMessage.objects.count() == messages_before
+    assert _files_in(tmp_path) == []

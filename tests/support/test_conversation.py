@@ -1,5 +1,6 @@
 """Reply rules, internal notes that never reach customers, and attachments through the API."""
 
+import re
 import struct
 import zlib
 
@@ -566,3 +567,41 @@ def test_the_orphan_sweep_keeps_message_files_and_removes_a_rolled_back_upload(b
     assert _stored(bucket) == {kept}
     assert orphan.name != kept
     cache.delete("core:orphan-sweep:support-attachments")
+
+
+# --- an internal note moves nothing a customer sees (issue 10) -----------------------------------
+
+
+def test_an_internal_note_moves_nothing_a_customer_can_see(api_client, client, customer, agent):
+    ticket = make_ticket(by=customer, subject="Quiet note")
+    services.add_message(ticket=ticket, by=agent, body="Public answer")
+    api_client.force_authenticate(customer)
+    url = f"/api/v1/support/tickets/{ticket.pk}/"
+    before = api_client.get(url).json()
+    listed_before = api_client.get("/api/v1/support/tickets/").json()
+    client.force_login(customer)
+
+    def help_home() -> str:  # the page without its per-response CSRF masks
+        page = client.get("/help/").content.decode()
+        return re.sub(r'(csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+', "", page)
+
+    page_before = help_home()
+
+    services.add_message(ticket=ticket, by=agent, body="Internal: refund later", internal=True)
+
+    after = api_client.get(url).json()
+    assert after == before  # last_message_at, updated_at and every other field unchanged
+    assert api_client.get("/api/v1/support/tickets/").json() == listed_before
+    assert help_home() == page_before
+    assert "refund" not in client.get(f"/help/tickets/{ticket.number}/").content.decode()
+
+
+def test_a_public_reply_still_moves_last_activity(customer, agent):
+    ticket = make_ticket(by=customer)
+    services.add_message(ticket=ticket, by=agent, body="note", internal=True)
+    ticket.refresh_from_db()
+    assert ticket.last_message_at is None or ticket.last_message_at <= ticket.created_at
+    reply = services.add_message(ticket=ticket, by=agent, body="answer")
+    ticket.refresh_from_db()
+    assert ticket.last_message_at == reply.created_at
+    assert ticket.updated_at >= reply.created_at
