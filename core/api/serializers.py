@@ -67,14 +67,14 @@ class ModelSerializer(StrictInput, serializers.ModelSerializer):
     pass
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
         read_only_fields = fields
 
 
-class ApiTokenCreateSerializer(serializers.Serializer):
+class ApiTokenCreateSerializer(Serializer):
     """What creating a token takes. The password is checked by the view, never stored."""
 
     name = serializers.CharField(max_length=100)
