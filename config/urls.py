@@ -1,8 +1,13 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from config import shell  # noqa: F401  (fills the page shell's registries)
 from core import views as core_views
+
+# The admin signs people in through the site's own sign-in page, which is rate-limited per
+# account and per address; its own login form would be a second, unlimited door.
+admin.site.login = login_required(admin.site.login)
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),

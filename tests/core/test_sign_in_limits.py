@@ -135,3 +135,14 @@ def test_fail_closed_when_told_to(rf):
         pytest.raises(redis.exceptions.ConnectionError),
     ):
         exceeded(request, SIGN_IN)
+
+
+def test_the_admin_has_no_sign_in_form_of_its_own(client, admin_user):
+    """Passwords are only ever tried on the limited sign-in page."""
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": admin_user.email, "password": "anything"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
