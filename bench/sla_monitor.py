@@ -263,7 +263,22 @@ def make_due(count: int, n: int, round_: int) -> list[int]:
     return ids
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU time of this connection's PostgreSQL backend (a local server whose /proc we can read)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed_run():
+    """(wall ms, run, statements, CPU ms of this process and its database backend)."""
     from django.db import connection
 
     from support.monitor import run_monitor
@@ -275,20 +290,26 @@ def timed_run():
         count += 1
         return execute(sql, params, many, context)
 
+    backend_before = backend_cpu_seconds()
     with connection.execute_wrapper(counter):
+        cpu_before = time.process_time()
         started = time.perf_counter()
         run = run_monitor()
         elapsed = (time.perf_counter() - started) * 1000
-    return elapsed, run, count
+        cpu = time.process_time() - cpu_before
+    backend_after = backend_cpu_seconds()
+    if backend_before is not None and backend_after is not None:
+        cpu += backend_after - backend_before
+    return elapsed, run, count, cpu * 1000
 
 
 def empty_p50(runs: int) -> float:
     times = []
     for _ in range(runs):
-        elapsed, run, _ = timed_run()
+        elapsed, run, _, cpu = timed_run()
         assert (run.warned, run.breached, run.escalated) == (0, 0, 0), run
-        times.append(elapsed)
-    return statistics.median(times)
+        times.append((elapsed, cpu))
+    return statistics.median(t for t, _ in times), statistics.median(c for _, c in times)
 
 
 def outbox_rows() -> int:
@@ -300,9 +321,9 @@ def outbox_rows() -> int:
 def run_with_breaches(count: int, n: int, round_: int):
     make_due(count, n, round_)
     before = outbox_rows()
-    elapsed, run, queries = timed_run()
+    elapsed, run, queries, cpu = timed_run()
     assert (run.warned, run.breached, run.escalated) == (0, count, count), run
-    return elapsed, queries, outbox_rows() - before
+    return elapsed, queries, outbox_rows() - before, cpu
 
 
 def explain() -> str:
@@ -368,16 +389,19 @@ def main():
         for n in args.tickets:
             seconds = reset_and_seed(n, setup)
             print(f"seeded {n:,} tickets ({args.mix} mix) in {seconds:.1f}s", flush=True)
-            empty_run_p50 = empty_p50(args.runs)
+            empty_run_p50, _ = empty_p50(args.runs)
             changed = [run_with_breaches(args.changed, n, r)[0] for r in range(3)]
-            empty_after = empty_p50(args.runs)
-            k_elapsed, k_queries, k_outbox = run_with_breaches(args.k, n, 3)
+            empty_after, empty_cpu = empty_p50(args.runs)
+            k_elapsed, k_queries, k_outbox, k_cpu = run_with_breaches(args.k, n, 3)
             results[n] = {
                 "empty": empty_run_p50,
                 "changed": statistics.median(changed),
                 "k_run": k_elapsed,
                 "k_queries": k_queries,
                 "per_breach": (k_elapsed - empty_after) / args.k,
+                # CPU of this process and its database backend: what the wall time would be
+                # on an idle machine, less waiting (other processes' load does not inflate it).
+                "cpu_per_breach": (k_cpu - empty_cpu) / args.k,
             }
             r = results[n]
             print(
@@ -385,7 +409,8 @@ def main():
                 f"{r['changed']:.0f} ms (runs {', '.join(f'{c:.0f}' for c in changed)}); "
                 f"{args.k} breaches {k_elapsed:.0f} ms, {k_queries} queries "
                 f"({k_queries / args.k:.2f}/breach), {k_outbox / args.k:.1f} outbox rows/breach; "
-                f"per breach {r['per_breach']:.2f} ms",
+                f"per breach {r['per_breach']:.2f} ms wall, {r['cpu_per_breach']:.2f} ms CPU"
+                f" (client + backend); load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             if args.explain:
@@ -407,6 +432,8 @@ def main():
         rows.append(
             (f"(iii) per breach (K={args.k}), {n:,}", f"{r['per_breach']:.2f} ms", "< 2 ms", ok)
         )
+        ok = r["cpu_per_breach"] < PER_BREACH_TARGET_MS
+        rows.append((f"(iii) CPU per breach, {n:,}", f"{r['cpu_per_breach']:.2f} ms", "< 2 ms", ok))
     sizes = sorted(results)
     if len(sizes) > 1:
         small, large = results[sizes[0]], results[sizes[-1]]
