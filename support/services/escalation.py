@@ -3,10 +3,11 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.batch import Sink
+from core.bulk import update_rows
 from core.errors import Conflict, DomainError
 from core.models import User
 
@@ -36,7 +37,7 @@ def _write_escalations(rows: list[TicketEscalation]) -> None:
 
 
 def _write_tickets(rows: list[tuple[Ticket, list[str]]]) -> None:
-    """Save the tickets' changed fields: one UPDATE alone, grouped `bulk_update`s in a batch."""
+    """Save the tickets' changed fields: one UPDATE alone, one per set of fields in a batch."""
     if len(rows) == 1:
         ticket, fields = rows[0]
         ticket.save(update_fields=list(dict.fromkeys(fields)))
@@ -52,40 +53,7 @@ def _write_tickets(rows: list[tuple[Ticket, list[str]]]) -> None:
             ticket.updated_at = now  # bulk_update does not run auto_now
         by_fields.setdefault(tuple(sorted(fields)), []).append(ticket)
     for fields, tickets in by_fields.items():
-        for start in range(0, len(tickets), BULK_CHUNK):
-            _update_from_values(tickets[start : start + BULK_CHUNK], list(fields))
-
-
-def _update_from_values(tickets: list[Ticket], names: list[str]) -> None:
-    """`UPDATE support_ticket SET f = v.f ... FROM (VALUES (id, f ...), ...) v WHERE id = v.id`.
-
-    `bulk_update` writes a `CASE WHEN id = ... THEN ...` per field, which both Django (building
-    one expression per row and field) and PostgreSQL (scanning the cases of every row) pay
-    for quadratically: 18 s for 1,000 escalated tickets whose raised priority changed ~20
-    fields. A join with a VALUES list is linear. Other databases keep `bulk_update`.
-    """
-    if connection.vendor != "postgresql":
-        Ticket.objects.bulk_update(tickets, names)
-        return
-    meta = Ticket._meta
-    fields = [meta.pk, *(meta.get_field(name) for name in names)]
-    qn = connection.ops.quote_name
-    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in fields) + ")"
-    params = [
-        field.get_db_prep_save(getattr(ticket, field.attname), connection)
-        for ticket in tickets
-        for field in fields
-    ]
-    columns = ", ".join(qn(field.column) for field in fields)
-    assignments = ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in fields[1:])
-    pk = qn(meta.pk.column)
-    sql = (
-        f"UPDATE {qn(meta.db_table)} AS t SET {assignments} "
-        f"FROM (VALUES {', '.join([row] * len(tickets))}) AS v({columns}) "
-        f"WHERE t.{pk} = v.{pk}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        update_rows(Ticket, tickets, list(fields))
 
 
 @dataclass
