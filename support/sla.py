@@ -231,7 +231,8 @@ def on_status_change(ticket: Ticket, *, old_status: str, at: datetime) -> list[s
             changed += DUE_FIELDS
     if new_status == Status.RESOLVED:
         changed += _stop_resolution_clock(ticket, schedule)
-    elif old_status == Status.RESOLVED:
+    elif old_status == Status.RESOLVED and new_status not in STOPPED_STATUSES:
+        # Reopened: the clock runs again. Closing keeps the minutes the resolution took.
         ticket.resolution_working_minutes = None
         changed.append("resolution_working_minutes")
     refresh_sla_due_at(ticket)

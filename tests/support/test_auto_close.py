@@ -141,3 +141,16 @@ def test_a_ticket_locked_elsewhere_is_skipped_not_waited_for(customer):
     assert Ticket.objects.get(pk=free.pk).status == Status.CLOSED
     assert Ticket.objects.get(pk=locked.pk).status == Status.RESOLVED
     assert services.auto_close_resolved(now=NOW) == 1  # the next run closes it
+
+
+def test_closing_keeps_the_working_minutes_the_resolution_took(customer, agent):
+    [ticket] = resolved_tickets(customer, 1)
+    taken = Ticket.objects.get(pk=ticket.pk).resolution_working_minutes
+    assert taken is not None
+    with at(NOW):
+        services.close_ticket(ticket=ticket, by=agent)
+    assert Ticket.objects.get(pk=ticket.pk).resolution_working_minutes == taken
+    [reopened] = resolved_tickets(customer, 1)
+    with at(NOW):
+        services.reopen_ticket(ticket=reopened, by=customer)
+    assert Ticket.objects.get(pk=reopened.pk).resolution_working_minutes is None
