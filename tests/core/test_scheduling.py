@@ -7,7 +7,6 @@ most `fail_attempts`. Time is passed as `now=`; nothing here sleeps.
 
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from core import scheduling
 from core.models import OutboxMessage
 from core.scheduling import Registration, WorkState
 from core.tasks import run_scheduled_work
+from tests.concurrency import assert_outcomes, run_concurrently
 from tests.scheduling_app.handlers import send_reminder
 from tests.scheduling_app.models import Reminder, ReminderSent
 
@@ -56,29 +56,6 @@ def reminders(count, *, due=T0 - timedelta(minutes=1), prefix="r", **fields):
 def work_counts():
     """{reminder key: how many times its work was done (committed)}."""
     return dict(Reminder.objects.annotate(n=Count("sent")).values_list("idempotency_key", "n"))
-
-
-def run_in_threads(count, target):
-    """Runs `target(i)` in `count` threads, each on its own connection, started together.
-
-    Returns every thread's outcome: ("ok", value) or ("error", exception).
-    """
-    start = threading.Barrier(count, timeout=30)
-
-    def one(i):
-        try:
-            start.wait()
-            return "ok", target(i)
-        except BaseException as exc:  # noqa: BLE001 - the test asserts on every outcome
-            return "error", exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        outcomes = [
-            future.result(timeout=60) for future in [pool.submit(one, i) for i in range(count)]
-        ]
-    return outcomes
 
 
 # --- scheduling and registering -------------------------------------------------------------
@@ -119,12 +96,13 @@ class TestSchedule:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_schedules_of_one_key_give_one_row():
-    outcomes = run_in_threads(
-        6, lambda i: scheduling.schedule(Reminder, key="same", due_at=T0, recipient=str(i)).pk
+    outcomes = run_concurrently(
+        lambda i: scheduling.schedule(Reminder, key="same", due_at=T0, recipient=str(i)).pk,
+        [(i,) for i in range(6)],
     )
 
-    assert [kind for kind, _ in outcomes] == ["ok"] * 6
-    assert len({pk for _, pk in outcomes}) == 1
+    pks = assert_outcomes(outcomes, succeeded=6)
+    assert len(set(pks)) == 1
     assert Reminder.objects.count() == 1
 
 
@@ -328,10 +306,11 @@ def test_two_or_more_sweepers_at_once_do_each_row_s_work_once(use):
     registration = use(handler=handler, batch_size=10, max_batches=100)
     reminders(200)
 
-    outcomes = run_in_threads(threads, lambda i: scheduling.sweep_model(registration, now=T0))
+    outcomes = run_concurrently(
+        lambda: scheduling.sweep_model(registration, now=T0), [()] * threads
+    )
 
-    assert [kind for kind, _ in outcomes] == ["ok"] * threads, outcomes
-    swept = [value for _, value in outcomes]
+    swept = assert_outcomes(outcomes, succeeded=threads)
     assert sum(s.done for s in swept) == 200
     assert all(s.done >= 10 for s in swept)
     assert sum(s.skipped + s.retrying + s.failed for s in swept) == 0

@@ -120,6 +120,7 @@ def test_queries_per_batch_do_not_grow_with_its_size(customer):
 def test_a_ticket_locked_elsewhere_is_skipped_not_waited_for(customer):
     locked, free = resolved_tickets(customer, 2)
     held, release = threading.Event(), threading.Event()
+    errors = []
 
     def hold_lock():
         try:
@@ -127,6 +128,8 @@ def test_a_ticket_locked_elsewhere_is_skipped_not_waited_for(customer):
                 Ticket.objects.select_for_update().get(pk=locked.pk)
                 held.set()
                 release.wait(10)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -138,6 +141,7 @@ def test_a_ticket_locked_elsewhere_is_skipped_not_waited_for(customer):
     finally:
         release.set()
         thread.join(10)
+    assert not thread.is_alive() and errors == []
     assert Ticket.objects.get(pk=free.pk).status == Status.CLOSED
     assert Ticket.objects.get(pk=locked.pk).status == Status.RESOLVED
     assert services.auto_close_resolved(now=NOW) == 1  # the next run closes it
