@@ -91,3 +91,78 @@ class RequestBodyLimitMiddleware:
         if settings.DATA_UPLOAD_MAX_MEMORY_SIZE is None:
             return sys.maxsize
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+# --- Database outages ---------------------------------------------------------------------
+# (Imported here, beside the one class that needs them; they move up with the next tidy-up.)
+import logging  # noqa: E402
+from sys import exc_info  # noqa: E402
+
+from django.core.signals import got_request_exception  # noqa: E402
+from django.db import InterfaceError, OperationalError  # noqa: E402
+from django.http import HttpResponse, JsonResponse  # noqa: E402
+from django.template import loader  # noqa: E402
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+_outage_logger = logging.getLogger("core.outages")
+
+
+def _remember_database_error(sender, request=None, **kwargs):
+    """Marks a request whose handling raised a database connection error at any layer."""
+    exc = exc_info()[1]
+    if request is not None and isinstance(exc, DATABASE_UNAVAILABLE):
+        request.database_unavailable = exc
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that cannot be reached is answered with 503 and `Retry-After`, not a traceback.
+
+    Under /api/ the answer is the API's error format (`code: service_unavailable`); elsewhere it
+    is `templates/503.html`, rendered without a request context (context processors query the
+    database). A connection error raised by a view reaches `process_exception`; one raised by an
+    inner middleware (the session or the signed-in user, read lazily) has already been turned
+    into a 500 by Django's handler, so the `got_request_exception` signal marks the request and
+    the 500 is replaced here. Put this outermost but for the request id.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        got_request_exception.connect(
+            _remember_database_error, dispatch_uid="core.database_unavailable"
+        )
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(request, "database_unavailable", None) is not None:
+            return self._unavailable(request, request.database_unavailable)
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return self._unavailable(request, exception)
+        return None
+
+    @staticmethod
+    def _unavailable(request, exc):
+        _outage_logger.warning(
+            "Database unavailable for %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(exc).__name__,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+        )
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {
+                    "detail": "The service is briefly unavailable. Please try again shortly.",
+                    "code": "service_unavailable",
+                    "errors": {},
+                },
+                status=503,
+            )
+        else:
+            response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -7,12 +7,14 @@ commit its rows: `transactional_db`).
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
 from django.db import connection
 from kombu.exceptions import OperationalError
 
@@ -146,4 +148,59 @@ def launch_worker(directory: Path, *, settings_text: str, redis_url: str, name="
     return worker
 
 
-__all__ = ["Worker", "database_url", "launch_worker", "published_to", "wait_for"]
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A private `redis-server` on a free loopback port, for tests that stop, restart or flush it.
+
+    The shared Redis on 6379 serves other test runs and is never touched by such tests.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory, self.port, self.process = directory, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for(self.answers, 10, f"redis-server on port {self.port}")
+        return self
+
+    def answers(self) -> bool:
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+        except redis.RedisError:
+            return False
+
+    def stop(self):
+        """SIGKILL: what a crash or an OOM kill does (no save, no goodbye to clients)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def client(self):
+        return redis.Redis(port=self.port)
+
+
+__all__ = [
+    "RedisServer",
+    "Worker",
+    "database_url",
+    "free_port",
+    "launch_worker",
+    "published_to",
+    "wait_for",
+]

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.observability.RequestIdMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -139,12 +142,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 if REDIS_URL:
+    # Fails open (`core.cache`): with Redis down a read is a miss and a write stores nothing,
+    # so throttles and limits let requests through. Short socket timeouts and one quick retry
+    # bound what an unreachable or silent Redis costs a request.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "supportdesk"),
             "TIMEOUT": 300,
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+                "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+            },
         }
     }
 else:
@@ -306,7 +317,20 @@ REQUEST_BODY_MAX_BYTES = env_int(
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
     CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a worker took but never acknowledged (the worker died) goes back to the queue
+    # after `visibility_timeout`; it must outlast the longest task (CELERY_TASK_TIME_LIMIT), or a
+    # running task is handed out a second time. The socket timeouts bound how long a publish
+    # waits for a Redis that is down or silent: a request that enqueues work must not hang.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        "socket_connect_timeout": 1,
+        # Above the consumer's 1 s BRPOP, which waits on the same sockets.
+        "socket_timeout": 2,
+        "retry_on_timeout": False,
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = 1
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+    CELERY_REDIS_SOCKET_TIMEOUT = 2
 else:
     CELERY_QUEUE_DIR = VAR_DIR / "celery"
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -333,6 +357,15 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish (`core.jobs`) tries twice, 0.1 s apart, then gives up: the work is in a database row
+# and the sweeper re-dispatches it, so a broker outage costs a request well under two seconds.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {

@@ -13,21 +13,26 @@ nothing. The provider is called outside any transaction, then the result is writ
 conditional UPDATE. So a task delivered twice, a retry racing the sweeper, or a re-published
 message all end in at most one send.
 
-Delivery guarantee: exactly once, except when a worker dies (or loses the database) after the
-provider accepted the message and before the row is marked sent. The lease then expires and the
-row is sent again: at-least-once, in that window only. E-mails keep the same Message-ID on every
-attempt, so mail clients and ESPs can recognise such a duplicate; in-app notifications are
-idempotent (one per outbox row). Nothing is lost: a row whose task was never published (broker
-down), whose retry message was lost, or whose worker died is picked up by `sweep`, which runs
-every 30 s from beat.
+Delivery guarantee: exactly once, except when a worker dies after the provider accepted the
+message and before the row is marked sent. The lease then expires and the row is sent again:
+at-least-once, in that window only. A database connection lost in that window is replaced and
+the record written again (`_despite_a_lost_connection`). A call that failed after the provider
+may have accepted the message (an SMTP server that took it and then timed out) raises
+`providers.OutcomeUnknown`: the row is marked failed with "Outcome unknown" and never resent.
+E-mails keep the same Message-ID on every attempt, so mail clients and ESPs can recognise a
+duplicate; in-app notifications are idempotent (one per outbox row). Nothing is lost: a row
+whose task was never published (broker down), whose retry message was lost, or whose worker died
+is picked up by `sweep`, which runs every 30 s from beat.
 """
 
 import logging
 import random
+import time
 from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -115,6 +120,35 @@ def _fail(message: OutboxMessage, error: str) -> Delivery:
     return Delivery(CLAIMED_ELSEWHERE)
 
 
+RECORD_ATTEMPTS = 4
+RECORD_RETRY_SECONDS = 0.5
+
+
+def _despite_a_lost_connection(write, *, what: str):
+    """Runs `write` (one statement, autocommit); a lost connection is replaced and it runs again.
+
+    For the record that a provider accepted a message: losing it (the database restarted, a
+    failover, a killed backend) would send the message again once the lease expires. Up to
+    `RECORD_ATTEMPTS` tries over about three seconds; the statement is idempotent.
+    """
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if attempt == RECORD_ATTEMPTS or connection.in_atomic_block:
+                raise
+            logger.warning(
+                "Lost the database connection recording %s; reconnecting (try %s of %s)",
+                what,
+                attempt + 1,
+                RECORD_ATTEMPTS,
+                exc_info=True,
+            )
+            connection.close()
+            time.sleep(RECORD_RETRY_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
 def deliver(outbox_id: int) -> Delivery:
     """Sends outbox row `outbox_id` if it is due and nobody else is sending it; records the result.
 
@@ -168,15 +202,18 @@ def _deliver_claimed(message: OutboxMessage) -> Delivery:
 
     # Not fenced by `attempts`: once a provider accepted the message it is sent, even if a slower
     # dispatch of ours was overtaken by a re-claim (that one then finds the row sent).
-    recorded = (
-        OutboxMessage.objects.filter(pk=message.pk)
-        .exclude(status=OutboxStatus.SENT)
-        .update(
-            status=OutboxStatus.SENT,
-            sent_at=timezone.now(),
-            provider_message_id=(provider_id or "")[:_PROVIDER_ID_MAX],
-            lease_expires_at=None,
-        )
+    recorded = _despite_a_lost_connection(
+        lambda: (
+            OutboxMessage.objects.filter(pk=message.pk)
+            .exclude(status=OutboxStatus.SENT)
+            .update(
+                status=OutboxStatus.SENT,
+                sent_at=timezone.now(),
+                provider_message_id=(provider_id or "")[:_PROVIDER_ID_MAX],
+                lease_expires_at=None,
+            )
+        ),
+        what=f"the sending of outbox {message.pk}",
     )
     if not recorded:
         logger.warning(

@@ -11,12 +11,15 @@ import json
 import smtplib
 import urllib.error
 import urllib.request
+from contextlib import suppress
 from email.utils import make_msgid, parseaddr
 from urllib.parse import urlsplit
 
-from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+import requests
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends import smtp as smtp_backend
 from django.core.mail.utils import DNS_NAME
 from django.utils.module_loading import import_string
 
@@ -30,6 +33,17 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     """The message was not delivered and never will be; the row is marked failed at once."""
+
+
+class OutcomeUnknown(PermanentDeliveryError):
+    """The provider may have accepted the message: our call failed after handing it over.
+
+    An SMTP server that took the whole message and then timed out (or hung up) before its final
+    reply, an ESP whose HTTP answer never came. SMTP has no idempotency key a server dedupes on,
+    and SendGrid's API has none either, so sending again could deliver the message twice. The
+    row is marked failed with "Outcome unknown" in `last_error` and never resent; an operator
+    checks the provider's log (the Message-ID is on the row) and re-queues it if it was lost.
+    """
 
 
 def send(message: OutboxMessage) -> str:
@@ -66,6 +80,7 @@ def send_email(message: OutboxMessage) -> str:
         # means get one here.
         message_id = headers["Message-ID"] = make_message_id()
     email = EmailMultiAlternatives(
+        connection=_email_connection(),
         subject=message.subject,
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -79,7 +94,14 @@ def send_email(message: OutboxMessage) -> str:
         sent = email.send(fail_silently=False)
     except (smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused) as exc:
         raise PermanentDeliveryError(f"Recipient refused: {exc}") from exc
+    except OutcomeUnknown:
+        raise
     except (smtplib.SMTPException, OSError, AnymailError) as exc:
+        if isinstance(exc, AnymailRequestsAPIError) and isinstance(
+            exc.__cause__, requests.exceptions.ReadTimeout
+        ):
+            # The request went out whole; only the ESP's answer is missing.
+            raise OutcomeUnknown(f"Outcome unknown: the ESP did not answer in time: {exc}") from exc
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if not sent:
         raise DeliveryError("The e-mail backend reported nothing sent")
@@ -90,6 +112,78 @@ def send_email(message: OutboxMessage) -> str:
     if isinstance(esp_id, set):
         esp_id = ",".join(sorted(str(i) for i in esp_id))
     return str(esp_id or message_id)
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def _email_connection():
+    """The configured backend; Django's SMTP backend is swapped for ours, which knows when a
+    failure came after the server had the whole message."""
+    if settings.EMAIL_BACKEND == SMTP_BACKEND:
+        return get_connection(f"{__name__}.SMTPBackend")
+    return get_connection()
+
+
+class _WatchedSMTPMixin:
+    """Notes when the server said 354 to DATA: from then on it may have taken the message."""
+
+    message_handed_over = False
+
+    def getreply(self):
+        code, reply = super().getreply()
+        if code == 354:
+            self.message_handed_over = True
+        return code, reply
+
+
+class _WatchedSMTP(_WatchedSMTPMixin, smtplib.SMTP):
+    pass
+
+
+class _WatchedSMTPSSL(_WatchedSMTPMixin, smtplib.SMTP_SSL):
+    pass
+
+
+class SMTPBackend(smtp_backend.EmailBackend):
+    """Django's SMTP backend, raising `OutcomeUnknown` for a failure after the message was sent.
+
+    The server answers DATA with 354, we send the message, and its final "250 queued" never
+    comes (a timeout, a dropped connection): it may be queued, so it must not be sent again. A
+    failure before that (connecting, EHLO, a refused sender or recipient) or a reply with an
+    error code is a plain `DeliveryError` or `PermanentDeliveryError`, retried or not as before.
+    Usable as EMAIL_BACKEND itself; `send_email` uses it in place of Django's SMTP backend.
+    """
+
+    @property
+    def connection_class(self):
+        return _WatchedSMTPSSL if self.use_ssl else _WatchedSMTP
+
+    def _send(self, email_message):
+        if self.connection is not None:
+            self.connection.message_handed_over = False
+        try:
+            return super()._send(email_message)
+        except smtplib.SMTPResponseException:
+            raise  # the server answered with an error: it did not take the message
+        except OSError as exc:  # timeouts, resets, SMTPServerDisconnected
+            if getattr(self.connection, "message_handed_over", False):
+                raise OutcomeUnknown(
+                    f"Outcome unknown: the SMTP server took the message and then failed to "
+                    f"confirm it ({type(exc).__name__}: {exc})"
+                ) from exc
+            raise
+
+    def close(self):
+        # QUIT to a server that stopped answering times out too; that must not replace the
+        # error of the send itself (Django closes in a `finally`).
+        connection = self.connection
+        try:
+            super().close()
+        except OSError:
+            if connection is not None:
+                with suppress(OSError):
+                    connection.close()
 
 
 # --- SMS ------------------------------------------------------------------------------------

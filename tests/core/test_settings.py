@@ -92,7 +92,7 @@ def test_production_variables_switch_every_service(tmp_path):
     seen = probe(PRODUCTION_ENV, tmp_path)
     assert seen["db"] == "django.db.backends.postgresql"
     assert seen["db_name"] == "supportdesk_settings_probe"
-    assert seen["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert seen["cache"] == "core.cache.FailOpenRedisCache"
     assert seen["broker"] == seen["result_backend"] == "redis://127.0.0.1:6379/5"
     assert seen["email"] == "anymail.backends.sendgrid.EmailBackend"
     assert seen["attachments"] == seen["insurance"] == "storages.backends.s3.S3Storage"
