@@ -298,3 +298,16 @@ def test_a_crash_gets_the_500_page_and_json_under_the_api(agent, monkeypatch, se
         "code": "server_error",
         "errors": {},
     }
+
+
+def test_a_session_api_write_without_its_csrf_token_is_refused(customer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer)
+    response = client.post(
+        "/api/v1/support/tickets/",
+        {"subject": "Forged", "description": "From another site"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert "CSRF" in response.json()["detail"]
