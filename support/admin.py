@@ -26,6 +26,7 @@ from .models import (
     TicketMessage,
 )
 from .models.choices import Status
+from .permissions import active_staff
 
 EXCERPT_CHARS = 120
 
@@ -288,6 +289,11 @@ class TeamAdmin(admin.ModelAdmin):
     # The round-robin pointer belongs to auto_assign, which moves it under the team's row lock.
     readonly_fields = ["last_assigned_to"]
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "members":  # they work the team's tickets: active staff only
+            kwargs["queryset"] = active_staff().order_by("full_name", "email")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
@@ -301,6 +307,11 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "user"] if obj else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":  # a profile is an agent's: active staff only
+            kwargs["queryset"] = active_staff()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -2,6 +2,7 @@ from django import forms
 
 from .models import Category
 from .models.choices import Priority
+from .services.tickets import customer_priorities
 
 
 class ReplyForm(forms.Form):
@@ -17,8 +18,19 @@ class NewTicketForm(forms.Form):
     category = forms.ModelChoiceField(
         queryset=Category.objects.filter(is_active=True), required=False, to_field_name="slug"
     )
-    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
+    # A capped choice (`CUSTOMER_MAX_PRIORITY`); blank lets the rules decide (category, tier).
+    priority = forms.ChoiceField(choices=(), required=False)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=100_000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(Priority.choices)
+        self.fields["priority"].choices = [("", "Let us decide")] + [
+            (value, labels[value]) for value in customer_priorities()
+        ]
+
+    def clean_priority(self):
+        return self.cleaned_data["priority"] or None
 
 
 class RateForm(forms.Form):

@@ -9,8 +9,11 @@ Visibility (which tickets a user sees at all) is `Ticket.objects.visible_to`; an
 ticket's team gets a 404 before any of these predicates is asked.
 """
 
+from django.db.models import Q
+
+from core.errors import DomainError
 from core.permissions import action
-from core.roles import Role, has_role, is_staff_member
+from core.roles import STAFF_ROLES, Role, has_role, is_staff_member
 
 from .models.choices import ACTIVE_STATUSES, FINAL_STATUSES, Status
 from .workflow import allowed_targets
@@ -119,8 +122,9 @@ def can_assign(user, ticket=None) -> bool:
 
 @action("support.assign_to", "Agents may assign tickets to themselves or to members of the team.")
 def can_assign_to(user, ticket, assignee) -> bool:
-    """Leads assign to anyone; agents to themselves or a member of the ticket's team (a query)."""
-    if not is_staff_member(user):
+    """Leads assign to any active staff member; agents to themselves or a member of the ticket's
+    team (a query). Never to a customer or an inactive account."""
+    if not is_staff_member(user) or not assignee.is_active or not is_staff_member(assignee):
         return False
     if _lead(user) or assignee.pk == user.pk:
         return True
@@ -189,6 +193,81 @@ def can_override_sla(user, ticket=None) -> bool:
 @action("support.edit_policies", "Only support leads may change SLA and escalation policies.")
 def can_edit_policies(user) -> bool:
     return _lead(user)
+
+
+# --- who may be picked ----------------------------------------------------------------------
+#
+# Every input that names a person is resolved inside one of these querysets, so an id outside
+# the caller's scope gets exactly the answer of an id that does not exist (`unknown_person`):
+# numeric ids are enumerable, and the error must not tell a customer from a missing account.
+
+
+def active_staff():
+    """Active agents, support leads and admins (superusers count as admins)."""
+    from core.models import User
+
+    return User.objects.filter(is_active=True).filter(
+        pk__in=User.objects.filter(
+            Q(groups__name__in=[str(role) for role in STAFF_ROLES]) | Q(is_superuser=True)
+        ).values("pk")
+    )
+
+
+def pickable_assignees(user, ticket):
+    """Whom `user` may assign `ticket` to: the rule of `can_assign_to`, as a queryset."""
+    from core.models import User
+
+    if not is_staff_member(user):
+        return User.objects.none()
+    staff = active_staff()
+    if _lead(user):
+        return staff
+    scope = Q(pk=user.pk)
+    if ticket is not None and ticket.team_id is not None:
+        scope |= Q(support_teams=ticket.team_id)
+    return staff.filter(pk__in=staff.filter(scope).values("pk"))
+
+
+def pickable_escalation_users(user, ticket, team=None):
+    """Who may take an escalated ticket over: active staff who will be able to work it.
+
+    Members of the target team (or, without one, of the ticket's team), support leads and
+    admins; a lead escalating may name any active staff member.
+    """
+    from core.models import User
+
+    if not is_staff_member(user):
+        return User.objects.none()
+    staff = active_staff()
+    if _lead(user):
+        return staff
+    team_id = team.pk if team is not None else getattr(ticket, "team_id", None)
+    scope = Q(groups__name__in=[str(Role.SUPPORT_LEAD), str(Role.ADMIN)]) | Q(is_superuser=True)
+    if team_id is not None:
+        scope |= Q(support_teams=team_id)
+    return staff.filter(pk__in=staff.filter(scope).values("pk"))
+
+
+def pickable_customers(user):
+    """On whose behalf `user` may file a ticket: staff for any active customer account (not a
+    staff member), a customer only for themselves."""
+    from core.models import User
+
+    if user is None or not user.is_authenticated:
+        return User.objects.none()
+    if not is_staff_member(user):
+        return User.objects.filter(pk=user.pk, is_active=True)
+    return User.objects.filter(is_active=True).exclude(pk__in=active_staff().values("pk"))
+
+
+def unknown_person(field: str, pk) -> DomainError:
+    """The refusal of a person outside the caller's scope: word for word DRF's answer for an id
+    that does not exist, so the two cannot be told apart."""
+    return DomainError(
+        "Invalid input.",
+        code="does_not_exist",
+        errors={field: [f'Invalid pk "{pk}" - object does not exist.']},
+    )
 
 
 # --- what a ticket page offers --------------------------------------------------------------

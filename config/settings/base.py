@@ -505,4 +505,6 @@ LOGGING = {
 
 # --- Domain settings ------------------------------------------------------------------------
 TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 7)
+# The most urgent priority a customer may choose when filing (staff set any, audited).
+CUSTOMER_MAX_PRIORITY = env_str("CUSTOMER_MAX_PRIORITY", "high")
 SUPPORT_REPLY_DOMAIN = env_str("SUPPORT_REPLY_DOMAIN", "support.example.com")

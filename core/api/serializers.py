@@ -135,3 +135,23 @@ class MarkReadSerializer(Serializer):
         max_length=500,
         help_text="Notifications to mark read; omit to mark all read.",
     )
+
+
+# --- fields ---------------------------------------------------------------------------------
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A primary key looked up only among what the caller may pick for this input.
+
+    `scope(context)` returns that queryset (the serializer's context: `request` and whatever the
+    view adds, e.g. the ticket). An id outside it gets DRF's own answer for a missing one
+    ("Invalid pk "7" - object does not exist."), so ids cannot be probed for who exists.
+    Without a request in the context the scope decides alone (it should then return none).
+    """
+
+    def __init__(self, *, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context)

@@ -4,9 +4,9 @@ from rest_framework import serializers
 
 from core.api import serializers as api
 from core.errors import DomainError
-from core.models import User
 from core.roles import is_staff_member
 
+from .. import permissions
 from ..models import (
     AgentProfile,
     Attachment,
@@ -18,6 +18,7 @@ from ..models import (
     TicketMessage,
 )
 from ..models.choices import AgentStatus, Channel, Priority, Status
+from ..services.tickets import check_customer_priority
 from ..sla import sla_state
 from ..templating import validate_template_text
 from ..workflow import allowed_targets
@@ -38,9 +39,15 @@ class CategorySerializer(api.ModelSerializer):
         fields = ["id", "slug", "name", "description", "is_active"]
 
 
+def _caller(context):
+    request = context.get("request")
+    return getattr(request, "user", None)
+
+
 class TeamSerializer(api.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=User.objects.filter(is_active=True), required=False
+    # Members work the team's tickets: active staff only (a customer's id reads as missing).
+    members = api.ScopedPrimaryKeyRelatedField(
+        many=True, scope=lambda context: permissions.active_staff(), required=False
     )
     categories = serializers.SlugRelatedField(
         many=True, slug_field="slug", queryset=Category.objects.all(), required=False
@@ -278,14 +285,22 @@ class TicketCreateSerializer(api.Serializer):
         required=False,
         allow_null=True,
     )
-    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices,
+        required=False,
+        help_text="Omitted: from the rules (category, customer tier). Customers may choose up to "
+        "`CUSTOMER_MAX_PRIORITY` (high); staff any.",
+    )
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     tags = serializers.ListField(
         child=serializers.SlugField(max_length=50), required=False, default=list, max_length=20
     )
-    # Staff only: on whose behalf, and to which team. Ignored for customers.
-    customer = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    # Staff only: on whose behalf, and to which team. Ignored for customers. Staff may name any
+    # active customer account; a customer only themselves (anyone else reads as a missing id).
+    customer = api.ScopedPrimaryKeyRelatedField(
+        scope=lambda context: permissions.pickable_customers(_caller(context)),
+        required=False,
+        allow_null=True,
     )
     customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
     customer_name = serializers.CharField(
@@ -296,6 +311,14 @@ class TicketCreateSerializer(api.Serializer):
     )
 
     STAFF_ONLY = ("customer", "customer_email", "customer_name", "team", "channel")
+
+    def validate_priority(self, value):
+        if not is_staff_member(self.context["request"].user):
+            try:
+                check_customer_priority(value)
+            except DomainError as exc:
+                raise serializers.ValidationError(exc.errors["priority"], code=exc.code) from None
+        return value
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
@@ -389,10 +412,13 @@ class StatusChangeSerializer(TransitionSerializer):
 
 
 class AssignSerializer(api.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True),
+    # Needs `ticket` in the context: whom the caller may pick depends on the ticket's team.
+    agent = api.ScopedPrimaryKeyRelatedField(
+        scope=lambda context: permissions.pickable_assignees(
+            _caller(context), context.get("ticket")
+        ),
         allow_null=True,
-        help_text="The agent; null unassigns.",
+        help_text="The agent (staff who may work the ticket); null unassigns.",
     )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 

@@ -438,7 +438,7 @@ class TicketViewSet(
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         ticket = self.get_object()
-        data = s.AssignSerializer(data=request.data)
+        data = s.AssignSerializer(data=request.data, context={"request": request, "ticket": ticket})
         data.is_valid(raise_exception=True)
         agent, note = data.validated_data["agent"], data.validated_data["note"]
         if agent is None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError
 from core.models import User
-from core.roles import STAFF_ROLES, is_staff_member
+from core.roles import STAFF_ROLES
 
 from .. import events, notifications, permissions
 from ..models import AgentProfile, Team, Ticket
@@ -48,16 +48,18 @@ def _set_assignee(ticket: Ticket, agent: User | None, *, by, note: str) -> list[
 
 @transaction.atomic
 def assign_ticket(*, ticket: Ticket, agent: User, by: User, note: str = "") -> Ticket:
-    """Give the ticket to `agent` (an active staff member); an open ticket becomes assigned."""
+    """Give the ticket to `agent` (an active staff member); an open ticket becomes assigned.
+
+    Whom `by` may pick is `permissions.pickable_assignees`: a lead any active staff member, an
+    agent themselves or a member of the ticket's team. Anyone else (a customer, an inactive
+    account, another team's agent) is refused exactly like an id that does not exist.
+    """
     permissions.can_assign.require(by, ticket)
-    if not agent.is_active or not is_staff_member(agent):
-        raise DomainError(
-            "Tickets can only be assigned to support staff.", errors={"agent": ["Not an agent."]}
-        )
     ticket = lock_ticket(ticket.pk)
     if ticket.status in (Status.CLOSED, Status.CANCELLED):
         raise Conflict(f"A {ticket.status} ticket cannot be assigned.", code="ticket_final")
-    permissions.can_assign_to.require(by, ticket, agent)
+    if not permissions.pickable_assignees(by, ticket).filter(pk=agent.pk).exists():
+        raise permissions.unknown_person("agent", agent.pk)
     if ticket.assigned_to_id == agent.pk:
         return ticket
     _set_assignee(ticket, agent, by=by, note=note)

@@ -206,6 +206,12 @@ def escalate_ticket(
     permissions.can_escalate.require(by, ticket)
     if not reason.strip():
         raise DomainError("Say why the ticket is escalated.", errors={"reason": ["Required."]})
+    if (
+        user is not None
+        and not permissions.pickable_escalation_users(by, ticket, team).filter(pk=user.pk).exists()
+    ):
+        # Staff who can work the ticket where it goes; anyone else reads as a missing id.
+        raise permissions.unknown_person("user", user.pk)
     ticket = lock_ticket(ticket.pk)
     if ticket.status not in ACTIVE_STATUSES:
         raise Conflict(f"A {ticket.status} ticket cannot be escalated.", code="ticket_inactive")

@@ -10,6 +10,7 @@ from core.batch import batched
 from core.errors import Conflict, DomainError
 from core.jobs import enqueue_on_commit
 from core.models import Organization, User
+from core.models.users import CustomerTier
 from core.numbering import daily_number
 from core.roles import is_staff_member
 from core.sanitize import html_to_text, sanitize_html
@@ -24,7 +25,7 @@ from ..models import (
     TicketLink,
     TicketMessage,
 )
-from ..models.choices import Channel, LinkKind, Priority, Status
+from ..models.choices import PRIORITY_RANK, Channel, LinkKind, Priority, Status
 from ..workflow import check_transition
 from .common import lock_ticket
 
@@ -49,6 +50,34 @@ def _set_tags(ticket: Ticket, names) -> None:
     ticket.tags.set(existing.values())
 
 
+def default_priority(category: Category | None, organization: Organization | None) -> str:
+    """The priority a ticket gets when its filer does not (or may not) choose one.
+
+    By the customer's tier: enterprise customers start at high, everyone else at medium.
+    (Categories carry no priority of their own yet; `category` is the hook for one.)
+    """
+    if organization is not None and organization.tier == CustomerTier.ENTERPRISE:
+        return Priority.HIGH
+    return Priority.MEDIUM
+
+
+def customer_priorities() -> list[str]:
+    """The priorities a customer may choose: `CUSTOMER_MAX_PRIORITY` ("high") and below."""
+    cap = PRIORITY_RANK.get(settings.CUSTOMER_MAX_PRIORITY, PRIORITY_RANK[Priority.HIGH])
+    return [p for p in Priority.values if PRIORITY_RANK[p] >= cap]
+
+
+def check_customer_priority(priority: str | None) -> None:
+    """Refuse a customer's choice above the cap (400 naming `priority`); None is the rule's."""
+    if priority is not None and priority not in customer_priorities():
+        allowed = ", ".join(customer_priorities())
+        raise DomainError(
+            f"Customers may choose a priority of {allowed}; support staff raise it if needed.",
+            code="priority_not_allowed",
+            errors={"priority": [f"Choose one of: {allowed}."]},
+        )
+
+
 def _routing_team(category: Category | None) -> Team | None:
     if category is None:
         return None
@@ -65,7 +94,7 @@ def create_ticket(
     customer_email: str = "",
     customer_name: str = "",
     category: Category | None = None,
-    priority: str = Priority.MEDIUM,
+    priority: str | None = None,
     channel: str = Channel.WEB,
     team: Team | None = None,
     tags=(),
@@ -76,6 +105,10 @@ def create_ticket(
     A customer always files for themselves (any other customer given is ignored); staff may file
     for a customer account or an e-mail address; `by=None` is an anonymous submission (contact
     form, inbound e-mail) and needs an e-mail address.
+
+    Without a `priority` the rule decides (`default_priority`: category, customer tier). A
+    customer's own choice is capped where it is typed (`check_customer_priority` in the API
+    serializer and the help-center form); staff choose any.
     """
     staff = by is not None and is_staff_member(by)
     if by is not None and not staff:
@@ -98,6 +131,13 @@ def create_ticket(
 
     description_html = sanitize_html(description)
     now = created_at or timezone.now()
+    organization = (
+        customer.organization
+        if customer and customer.organization_id
+        else _organization_for_email(customer_email)
+    )
+    if priority is None:
+        priority = default_priority(category, organization)
     ticket = Ticket(
         number=daily_number("TKT", at=now),
         subject=subject.strip()[:200],
@@ -106,11 +146,7 @@ def create_ticket(
         customer=customer,
         customer_email=customer_email.strip().lower(),
         customer_name=customer_name.strip()[:200],
-        organization=(
-            customer.organization
-            if customer and customer.organization_id
-            else _organization_for_email(customer_email)
-        ),
+        organization=organization,
         category=category,
         priority=priority,
         channel=channel,

@@ -118,8 +118,9 @@ class TestManualAssignment:
         team = make_team(AssignmentStrategy.MANUAL, [agent, colleague])
         ticket = make_ticket(by=lead, customer_email="c@example.com", team=team)
 
-        with pytest.raises(NotAllowed):
+        with pytest.raises(DomainError) as refused:  # answered like an id that does not exist
             assign_ticket(ticket=ticket, agent=outsider, by=agent)
+        assert refused.value.code == "does_not_exist"
         assign_ticket(ticket=ticket, agent=colleague, by=agent)
 
         ticket.refresh_from_db()

@@ -70,7 +70,7 @@ TABLE = {
     ],
     "assign_to_outsider": [
         (F, 403, "-"),
-        (F, 403, "-"),
+        (F, 400, "-"),  # another team's agent reads as an id that does not exist
         (T, 404, "-"),
         (T, 200, "-"),
         (T, 200, "-"),
