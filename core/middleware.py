@@ -1,7 +1,13 @@
+import logging
 import sys
 import zoneinfo
+from sys import exc_info
 
 from django.conf import settings
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 
@@ -94,14 +100,6 @@ class RequestBodyLimitMiddleware:
 
 
 # --- Database outages ---------------------------------------------------------------------
-# (Imported here, beside the one class that needs them; they move up with the next tidy-up.)
-import logging  # noqa: E402
-from sys import exc_info  # noqa: E402
-
-from django.core.signals import got_request_exception  # noqa: E402
-from django.db import InterfaceError, OperationalError  # noqa: E402
-from django.http import HttpResponse, JsonResponse  # noqa: E402
-from django.template import loader  # noqa: E402
 
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30

@@ -123,6 +123,11 @@ if DATABASE_URL:
     # Every query here is a short OLTP query: PostgreSQL's JIT compilation costs far more than
     # it saves on them (hundreds of milliseconds on the queue query at a million tickets).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # A database host that accepts but never answers must not hold a request for minutes: the
+    # outage middleware answers 503 once the connection attempt gives up.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -1,5 +1,7 @@
 from collections.abc import Mapping
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.authentication import token_expiry
@@ -140,6 +142,7 @@ class MarkReadSerializer(Serializer):
 # --- fields ---------------------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.INT)  # the queryset exists only per request
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary key looked up only among what the caller may pick for this input.
 
