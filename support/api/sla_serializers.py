@@ -2,8 +2,9 @@ from django.db import transaction
 from rest_framework import serializers
 
 from core.api import serializers as api
-from core.models import BusinessCalendar, User
+from core.models import BusinessCalendar
 
+from .. import permissions
 from ..models import EscalationLevel, EscalationPolicy, SLAPolicy, Team, TicketEscalation
 from ..models.choices import Priority
 from .serializers import PersonSerializer
@@ -52,8 +53,8 @@ class SLAPolicySerializer(api.ModelSerializer):
 
 
 class EscalationLevelSerializer(api.ModelSerializer):
-    notify_users = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=User.objects.filter(is_active=True), required=False
+    notify_users = api.ScopedPrimaryKeyRelatedField(
+        many=True, scope=lambda context: permissions.active_staff(), required=False
     )
     notify_team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True
@@ -163,8 +164,9 @@ class EscalateSerializer(api.Serializer):
         allow_null=True,
         help_text="The team that takes the ticket over.",
     )
-    user = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True),
+    # Staff only here; the service applies the finer rule (on the target team, or a lead).
+    user = api.ScopedPrimaryKeyRelatedField(
+        scope=lambda context: permissions.active_staff(),
         required=False,
         allow_null=True,
         help_text="The person who takes the ticket over.",

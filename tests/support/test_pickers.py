@@ -252,3 +252,21 @@ def test_admin_team_and_profile_pickers_offer_staff_only(rf, world, admin_user):
         assert world["agent"] in offered and world["lead"] in offered
         assert world["customer"] not in offered
         assert world["inactive"] not in offered
+
+
+def test_escalation_levels_notify_staff_only(api_client, lead, customer):
+    api_client.force_authenticate(lead)
+    response = api_client.post(
+        "/api/v1/support/escalation-policies/",
+        {"name": "Customers told", "levels": [{"level": 1, "notify_users": [customer.pk]}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert "does not exist" in str(response.json()["errors"]["levels"])
+    assert customer.email not in str(response.json())
+    allowed = api_client.post(
+        "/api/v1/support/escalation-policies/",
+        {"name": "Lead told", "levels": [{"level": 1, "notify_users": [lead.pk]}]},
+        format="json",
+    )
+    assert allowed.status_code == 201, allowed.json()
