@@ -20,6 +20,19 @@ from kombu.exceptions import OperationalError
 
 from config.celery import app as celery_app
 
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL to its process group if it has not ended within 10 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER_APPLICATION_NAME = "celery-test-worker"
 WORKER_COMMAND = [
@@ -100,14 +113,7 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self):
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 def launch_worker(directory: Path, *, settings_text: str, redis_url: str, name="worker", env=None):

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -60,3 +62,9 @@ def _no_stray_connections_at_the_end(request, django_db_setup, django_db_blocker
             )
     except DatabaseError:
         pass  # the database is already gone: so are its sessions
+
+
+@pytest.fixture
+def fresh_rate_limits(settings):
+    """Rate-limit counters of this test only (clearing the cache would wipe other workers' keys)."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-{uuid.uuid4().hex}:"

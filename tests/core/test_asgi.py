@@ -24,7 +24,7 @@ from django.db import connection
 from core.api.authentication import create_token
 from core.roles import Role
 from support.models import Ticket
-from tests.celery_worker import ROOT, database_url, wait_for
+from tests.celery_worker import ROOT, database_url, stop_process, wait_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,13 +57,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 def server_sessions() -> int:

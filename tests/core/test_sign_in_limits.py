@@ -1,7 +1,6 @@
 """Sign-in and password reset are limited per account and per client address (django-ratelimit)."""
 
 import logging
-import uuid
 
 import pytest
 import redis
@@ -10,18 +9,12 @@ from django.test import override_settings
 from core.models import OutboxMessage
 from core.ratelimits import SIGN_IN, exceeded
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 LOGIN = "/accounts/login/"
 RESET = "/accounts/password-reset/"
 PASSWORD = "pw-for-tests-1"
 LIMIT_MESSAGE = "Too many sign-in attempts"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters(settings):
-    # Counters of this test only (clearing the cache would wipe other workers' keys too).
-    settings.RATELIMIT_CACHE_PREFIX = f"rl-{uuid.uuid4().hex}:"
 
 
 def sign_in(client, email, password="wrong", **meta):

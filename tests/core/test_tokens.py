@@ -2,7 +2,6 @@
 
 import re
 import time
-import uuid
 
 import pytest
 from django.test import override_settings
@@ -12,18 +11,12 @@ from rest_framework.test import APIClient
 from core.api.authentication import SIGNED_IN_AT, create_token, digest
 from core.models import ApiToken
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 TOKENS = "/api/v1/auth/tokens/"
 ME = "/api/v1/auth/me/"
 PAGE = "/account/api-tokens/"
 PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters(settings):
-    # Counters of this test only (clearing the cache would wipe other workers' keys too).
-    settings.RATELIMIT_CACHE_PREFIX = f"rl-{uuid.uuid4().hex}:"
 
 
 def session_client(user):
