@@ -248,9 +248,11 @@ class Faults:
 
     def wait_all_sent(self, rows, timeout=40):
         wait_for(
-            lambda: not OutboxMessage.objects.filter(pk__in=[r.pk for r in rows])
-            .exclude(status=OutboxStatus.SENT)
-            .exists(),
+            lambda: (
+                not OutboxMessage.objects.filter(pk__in=[r.pk for r in rows])
+                .exclude(status=OutboxStatus.SENT)
+                .exists()
+            ),
             timeout,
             lambda: f"every row sent: {self.statuses(rows)}\n{self.logs()}",
         )
