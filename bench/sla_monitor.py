@@ -4,6 +4,7 @@
     .venv/bin/python bench/sla_monitor.py --tickets 10000       # a quick trial
     .venv/bin/python bench/sla_monitor.py --explain             # also EXPLAIN ANALYZE the queries
     .venv/bin/python bench/sla_monitor.py --mix assigned        # the first setup (see below)
+    .venv/bin/python bench/sla_monitor.py --tickets 10000 --profile /tmp/k.prof  # cProfile (iii)
 
 Uses its own database (default `supportdesk_bench_sla`, created and migrated if missing) and Redis
 db 12 (`BENCH_REDIS_URL`) for the deliveries the monitor publishes (flushed before and after).
@@ -277,8 +278,11 @@ def backend_cpu_seconds() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed_run():
-    """(wall ms, run, statements, CPU ms of this process and its database backend)."""
+def timed_run(profile: str | None = None):
+    """(wall ms, run, statements, CPU ms of this process and its database backend, CPU ms of
+    the backend alone).
+
+    With `profile` the run goes under cProfile (its times inflated) and the stats go there."""
     from django.db import connection
 
     from support.monitor import run_monitor
@@ -294,22 +298,30 @@ def timed_run():
     with connection.execute_wrapper(counter):
         cpu_before = time.process_time()
         started = time.perf_counter()
-        run = run_monitor()
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            run = profiler.runcall(run_monitor)
+            profiler.dump_stats(profile)
+        else:
+            run = run_monitor()
         elapsed = (time.perf_counter() - started) * 1000
         cpu = time.process_time() - cpu_before
     backend_after = backend_cpu_seconds()
+    backend = 0.0
     if backend_before is not None and backend_after is not None:
-        cpu += backend_after - backend_before
-    return elapsed, run, count, cpu * 1000
+        backend = backend_after - backend_before
+    return elapsed, run, count, (cpu + backend) * 1000, backend * 1000
 
 
 def empty_p50(runs: int) -> float:
     times = []
     for _ in range(runs):
-        elapsed, run, _, cpu = timed_run()
+        elapsed, run, _, cpu, backend = timed_run()
         assert (run.warned, run.breached, run.escalated) == (0, 0, 0), run
-        times.append((elapsed, cpu))
-    return statistics.median(t for t, _ in times), statistics.median(c for _, c in times)
+        times.append((elapsed, cpu, backend))
+    return tuple(statistics.median(t[i] for t in times) for i in range(3))
 
 
 def outbox_rows() -> int:
@@ -318,12 +330,12 @@ def outbox_rows() -> int:
     return OutboxMessage.objects.count()
 
 
-def run_with_breaches(count: int, n: int, round_: int):
+def run_with_breaches(count: int, n: int, round_: int, profile: str | None = None):
     make_due(count, n, round_)
     before = outbox_rows()
-    elapsed, run, queries, cpu = timed_run()
+    elapsed, run, queries, cpu, backend = timed_run(profile)
     assert (run.warned, run.breached, run.escalated) == (0, count, count), run
-    return elapsed, queries, outbox_rows() - before, cpu
+    return elapsed, queries, outbox_rows() - before, cpu, backend
 
 
 def explain() -> str:
@@ -372,6 +384,7 @@ def main():
     parser.add_argument("--k", type=int, default=1000, help="breaches of the per-breach run")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--mix", choices=["edges", "assigned"], default="edges")
+    parser.add_argument("--profile", help="write cProfile stats of the K run to this file")
     args = parser.parse_args()
 
     configure(args.url)
@@ -389,10 +402,12 @@ def main():
         for n in args.tickets:
             seconds = reset_and_seed(n, setup)
             print(f"seeded {n:,} tickets ({args.mix} mix) in {seconds:.1f}s", flush=True)
-            empty_run_p50, _ = empty_p50(args.runs)
+            empty_run_p50, _, _ = empty_p50(args.runs)
             changed = [run_with_breaches(args.changed, n, r)[0] for r in range(3)]
-            empty_after, empty_cpu = empty_p50(args.runs)
-            k_elapsed, k_queries, k_outbox, k_cpu = run_with_breaches(args.k, n, 3)
+            empty_after, empty_cpu, empty_backend = empty_p50(args.runs)
+            k_elapsed, k_queries, k_outbox, k_cpu, k_backend = run_with_breaches(
+                args.k, n, 3, args.profile
+            )
             results[n] = {
                 "empty": empty_run_p50,
                 "changed": statistics.median(changed),
@@ -402,6 +417,7 @@ def main():
                 # CPU of this process and its database backend: what the wall time would be
                 # on an idle machine, less waiting (other processes' load does not inflate it).
                 "cpu_per_breach": (k_cpu - empty_cpu) / args.k,
+                "backend_per_breach": (k_backend - empty_backend) / args.k,
             }
             r = results[n]
             print(
@@ -410,7 +426,8 @@ def main():
                 f"{args.k} breaches {k_elapsed:.0f} ms, {k_queries} queries "
                 f"({k_queries / args.k:.2f}/breach), {k_outbox / args.k:.1f} outbox rows/breach; "
                 f"per breach {r['per_breach']:.2f} ms wall, {r['cpu_per_breach']:.2f} ms CPU"
-                f" (client + backend); load average {os.getloadavg()[0]:.1f}",
+                f" (client {r['cpu_per_breach'] - r['backend_per_breach']:.2f} + PostgreSQL backend"
+                f" {r['backend_per_breach']:.2f}); load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             if args.explain:

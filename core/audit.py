@@ -10,6 +10,7 @@ from functools import cache
 
 from django.utils import timezone
 
+from . import batch
 from .batch import Sink
 from .models.audit import AppendOnlyError, AuditEvent
 from .observability import current_request_id
@@ -25,9 +26,15 @@ def _sink(model: type[AuditEvent]) -> Sink:
         if len(rows) == 1:
             rows[0].save()
         else:
-            model.objects.bulk_create(rows, batch_size=BULK_CHUNK)
+            batch.create_rows(model, rows, chunk=BULK_CHUNK)
 
     return Sink(f"audit:{model._meta.label}", write)
+
+
+@cache
+def _kinds(model: type[AuditEvent]) -> frozenset[str]:
+    """The model's kinds (its `kind` field's choices, fixed at import), read once per model."""
+    return frozenset(choice for choice, _ in model._meta.get_field("kind").choices or ())
 
 
 def record(
@@ -48,7 +55,7 @@ def record(
     anonymous or missing actor is stored as no actor (a system change). The request id of the
     request or task that made the change is kept in `metadata`, so an event leads to its logs.
     """
-    known = {choice for choice, _ in model._meta.get_field("kind").choices or ()}
+    known = _kinds(model)
     if known and kind not in known:
         raise ValueError(f"{kind!r} is not a kind of {model.__name__}")
     metadata = dict(metadata or {})

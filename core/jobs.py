@@ -37,20 +37,31 @@ def enqueue_batched_on_commit(task, item) -> None:
     costs one publish per hundred items instead of one per item. Outside a transaction it
     publishes at once.
     """
+    enqueue_batched_on_commit_many(task, [item])
+
+
+def enqueue_batched_on_commit_many(task, items) -> None:
+    """`enqueue_batched_on_commit` for each of `items`, with one look-up of the pending batch.
+
+    Outside a transaction it publishes them at once, a hundred per message."""
+    items = list(items)
+    if not items:
+        return
     if not on_commit.in_transaction():
-        _publish(task, [[item]], {})
+        for start in range(0, len(items), BATCH_PUBLISH_SIZE):
+            _publish(task, [items[start : start + BATCH_PUBLISH_SIZE]], {})
         return
     batches = on_commit.connection_state("batched_on_commit")
     batch = batches.get(task.name)
     # A rolled-back transaction (or savepoint) dropped our flush callback: start a new batch.
     if batch is None or not on_commit.is_pending(batch["flush"]):
-        items: list = []
+        pending: list = []
 
-        def flush(items=items, name=task.name):
+        def flush(items=pending, name=task.name):
             batches.pop(name, None)
             for start in range(0, len(items), BATCH_PUBLISH_SIZE):
                 _publish(task, [items[start : start + BATCH_PUBLISH_SIZE]], {})
 
-        batch = batches[task.name] = {"items": items, "flush": flush}
+        batch = batches[task.name] = {"items": pending, "flush": flush}
         transaction.on_commit(flush)
-    batch["items"].append(item)
+    batch["items"].extend(items)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from core import batch
 from core.batch import Sink
 from core.bulk import update_rows
 from core.errors import Conflict, DomainError
@@ -33,7 +34,7 @@ def _write_escalations(rows: list[TicketEscalation]) -> None:
     if len(rows) == 1:
         rows[0].save()
     else:
-        TicketEscalation.objects.bulk_create(rows, batch_size=BULK_CHUNK)
+        batch.create_rows(TicketEscalation, rows, chunk=BULK_CHUNK)
 
 
 def _write_tickets(rows: list[tuple[Ticket, list[str]]]) -> None:

@@ -142,3 +142,55 @@ def test_a_reminder_inside_a_batch_still_gets_its_own_key(customer, agent):
         .count()
         == 1
     )
+
+
+def test_insert_rows_writes_what_bulk_create_writes(customer, agent):
+    """`insert_rows` (one statement, its own SQL) stores the same values as `bulk_create`:
+    columns with one value for all rows and columns that differ, JSON, nulls, foreign keys."""
+    ticket = make_ticket(by=customer)
+    kinds = [
+        TicketEvent.Kind.SLA_WARNING,
+        TicketEvent.Kind.SLA_BREACHED,
+        TicketEvent.Kind.ESCALATED,
+    ]
+
+    def events_(note):
+        return [
+            TicketEvent(
+                ticket=ticket,
+                kind=kind,
+                actor=agent if i == 1 else None,
+                before={"n": i, "s": 'it\'s "quoted" \\ {x}'} if i else {},
+                after={"list": [1, None, "é"]},
+                note=note if i else "",
+                is_internal=i != 2,
+            )
+            for i, kind in enumerate(kinds)
+        ]
+
+    fast, slow = events_("fast"), events_("slow")
+    with CaptureQueriesContext(connection) as queries:
+        batch.insert_rows(TicketEvent, fast)
+    assert len(queries.captured_queries) == 1
+    TicketEvent.objects.bulk_create(slow)
+    assert all(e.pk is not None and not e._state.adding for e in fast)
+    columns = [f.attname for f in TicketEvent._meta.concrete_fields if f.attname not in ("id",)]
+    for a, b in zip(fast, slow, strict=True):
+        a_row = TicketEvent.objects.filter(pk=a.pk).values(*columns).get()
+        b_row = TicketEvent.objects.filter(pk=b.pk).values(*columns).get()
+        a_row.pop("created_at"), b_row.pop("created_at")
+        if a_row["note"]:
+            assert (a_row.pop("note"), b_row.pop("note")) == ("fast", "slow")
+        assert a_row == b_row
+
+
+def test_insert_rows_ignoring_conflicts_returns_only_the_rows_it_wrote():
+    first = OutboxMessage(key="insert-rows:1", channel="email", recipient="a@example.com")
+    assert len(batch.insert_rows(OutboxMessage, [first], returning=("pk",))) == 1
+    again = [
+        OutboxMessage(key=f"insert-rows:{n}", channel="email", recipient="a@example.com")
+        for n in (1, 2)
+    ]
+    returned = batch.insert_rows(OutboxMessage, again, ignore_conflicts=True, returning=("key",))
+    assert returned == [("insert-rows:2",)]
+    assert again[0].pk is None  # nothing is written back when conflicts are ignored

@@ -660,3 +660,48 @@ def test_a_rolled_back_savepoint_does_not_lose_the_outer_rows(
         outer = email(key="outer")
     assert outer.pk in published
     assert not OutboxMessage.objects.filter(pk=inner.pk).exists()
+
+
+def test_message_ids_are_unique_and_in_the_sender_domain(settings):
+    from core.notifications.providers import make_message_id
+
+    ids = {make_message_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(i.startswith("<") and i.endswith("@example.com>") for i in ids)
+    settings.DEFAULT_FROM_EMAIL = "Support <help@desk.example.org>"
+    assert make_message_id().endswith("@desk.example.org>")
+
+
+def test_a_row_built_for_the_outbox_is_the_row_the_constructor_builds():
+    from core.notifications.services import _new_message
+
+    user = UserFactory()
+    values = {"key": "k", "channel": "email", "recipient": "a@example.com", "headers": {}}
+    fast, slow = (
+        _new_message(recipient_user=user, **values),
+        OutboxMessage(recipient_user=user, **values),
+    )
+    fast_fields = {k: v for k, v in vars(fast).items() if k != "_state"}
+    slow_fields = {k: v for k, v in vars(slow).items() if k != "_state"}
+    assert fast_fields.keys() == slow_fields.keys()
+    for name in ("created_at", "next_attempt_at"):
+        assert abs(fast_fields.pop(name) - slow_fields.pop(name)) < timedelta(seconds=5)
+    assert fast_fields == slow_fields
+    assert fast.recipient_user is user and fast._state.adding and fast._state.db is None
+    with pytest.raises(ValueError):
+        _new_message(recipient_user="not a user", **values)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ids_enqueued_together_are_published_a_hundred_per_message(monkeypatch):
+    from core import jobs
+
+    published = []
+    monkeypatch.setattr(jobs, "_publish", lambda task, args, kwargs: published.append(args[0]))
+    with transaction.atomic():
+        jobs.enqueue_batched_on_commit_many(deliver_outbox_messages, range(150))
+        jobs.enqueue_batched_on_commit(deliver_outbox_messages, 150)
+        assert not published
+    assert published == [list(range(100)), list(range(100, 151))]
+    jobs.enqueue_batched_on_commit_many(deliver_outbox_messages, [7, 8])  # no transaction
+    assert published[-1] == [7, 8]
