@@ -10,8 +10,8 @@ from functools import cache
 
 from django.utils import timezone
 
-from . import batch
 from .batch import Sink
+from .internals import bulk_insert
 from .models.audit import AppendOnlyError, AuditEvent
 from .observability import current_request_id
 
@@ -26,7 +26,7 @@ def _sink(model: type[AuditEvent]) -> Sink:
         if len(rows) == 1:
             rows[0].save()
         else:
-            batch.create_rows(model, rows, chunk=BULK_CHUNK)
+            bulk_insert.create_rows(model, rows, chunk=BULK_CHUNK)
 
     return Sink(f"audit:{model._meta.label}", write)
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core import batch
 from core.batch import Sink
+from core.internals import bulk_insert
 from core.internals.insert import insert_ignoring_conflicts
 from core.jobs import enqueue_batched_on_commit, enqueue_batched_on_commit_many
 from core.models import Notification, OutboxMessage
@@ -83,10 +84,10 @@ def _new_message(recipient_user, **values) -> OutboxMessage:
 
 def _insert_rows(messages: list[OutboxMessage]) -> list[tuple[int, str]]:
     """`INSERT ... ON CONFLICT DO NOTHING RETURNING id, key` of `messages` (defaults filled):
-    (id, key) of each row inserted. On PostgreSQL `core.batch.insert_rows` (a third of the
+    (id, key) of each row inserted. On PostgreSQL `core.internals.bulk_insert.insert_rows` (a third of the
     ORM's cost per row), elsewhere the ORM's own insert."""
-    if batch.can_insert_rows(OutboxMessage):
-        return batch.insert_rows(
+    if bulk_insert.can_insert_rows(OutboxMessage):
+        return bulk_insert.insert_rows(
             OutboxMessage, messages, ignore_conflicts=True, returning=("pk", "key")
         )
     return insert_ignoring_conflicts(

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from core import batch
 from core.batch import Sink
 from core.bulk import update_rows
 from core.errors import Conflict, DomainError
+from core.internals import bulk_insert
 from core.models import User
 
 from .. import events, notifications, permissions
@@ -34,7 +34,7 @@ def _write_escalations(rows: list[TicketEscalation]) -> None:
     if len(rows) == 1:
         rows[0].save()
     else:
-        batch.create_rows(TicketEscalation, rows, chunk=BULK_CHUNK)
+        bulk_insert.create_rows(TicketEscalation, rows, chunk=BULK_CHUNK)
 
 
 def _write_tickets(rows: list[tuple[Ticket, list[str]]]) -> None:

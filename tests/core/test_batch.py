@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core import batch
 from core.batch import Sink, batched, require_saved
+from core.internals import bulk_insert
 from core.models import OutboxMessage
 from core.notifications.services import notify_email
 from support import events
@@ -170,7 +171,7 @@ def test_insert_rows_writes_what_bulk_create_writes(customer, agent):
 
     fast, slow = events_("fast"), events_("slow")
     with CaptureQueriesContext(connection) as queries:
-        batch.insert_rows(TicketEvent, fast)
+        bulk_insert.insert_rows(TicketEvent, fast)
     assert len(queries.captured_queries) == 1
     TicketEvent.objects.bulk_create(slow)
     assert all(e.pk is not None and not e._state.adding for e in fast)
@@ -186,11 +187,13 @@ def test_insert_rows_writes_what_bulk_create_writes(customer, agent):
 
 def test_insert_rows_ignoring_conflicts_returns_only_the_rows_it_wrote():
     first = OutboxMessage(key="insert-rows:1", channel="email", recipient="a@example.com")
-    assert len(batch.insert_rows(OutboxMessage, [first], returning=("pk",))) == 1
+    assert len(bulk_insert.insert_rows(OutboxMessage, [first], returning=("pk",))) == 1
     again = [
         OutboxMessage(key=f"insert-rows:{n}", channel="email", recipient="a@example.com")
         for n in (1, 2)
     ]
-    returned = batch.insert_rows(OutboxMessage, again, ignore_conflicts=True, returning=("key",))
+    returned = bulk_insert.insert_rows(
+        OutboxMessage, again, ignore_conflicts=True, returning=("key",)
+    )
     assert returned == [("insert-rows:2",)]
     assert again[0].pk is None  # nothing is written back when conflicts are ignored

@@ -133,3 +133,47 @@ def test_a_querysets_sql_and_params_are_what_the_orm_runs():
         assert cursor.fetchall() == [("contract-sql@example.com",)]
     with pytest.raises(EmptyResultSet):
         sql_and_params(User.objects.filter(pk__in=[]))
+
+
+def test_the_connection_and_model_apis_bulk_insert_uses_are_there():
+    from django.db.backends.postgresql import psycopg_any
+
+    for name in (
+        "close_if_health_check_failed",
+        "ensure_connection",
+        "validate_thread_sharing",
+        "wrap_database_errors",
+        "make_cursor",
+        "make_debug_cursor",
+        "queries_logged",
+    ):
+        assert hasattr(connection, name), (
+            f"connection.{name} is gone: core/internals/bulk_insert.py must follow"
+        )
+    assert psycopg_any.is_psycopg3
+    assert hasattr(OutboxMessage, "_prepare_related_fields_for_save")
+
+
+def test_bulk_insert_is_seen_by_statement_counters_and_wraps_database_errors():
+    from django.db import IntegrityError
+    from django.test.utils import CaptureQueriesContext
+
+    from core.internals.bulk_insert import can_insert_rows, insert_rows
+
+    assert can_insert_rows(OutboxMessage)
+    with CaptureQueriesContext(connection) as queries:
+        rows = insert_rows(
+            OutboxMessage, [_message("contract:bulk:1"), _message("contract:bulk:2")]
+        )
+    assert len(rows) == 2 and len(queries) == 1 and "unnest" in queries[0]["sql"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(OutboxMessage, [_message("contract:bulk:1")])  # a Django error, not psycopg's
+
+
+def test_bulk_insert_refuses_an_unsaved_related_object_as_bulk_create_does():
+    from core.internals.bulk_insert import insert_rows
+
+    message = _message("contract:bulk:unsaved")
+    message.recipient_user = User(email="unsaved@example.com")
+    with pytest.raises(ValueError, match="unsaved related object"):
+        insert_rows(OutboxMessage, [message])

@@ -1,0 +1,182 @@
+"""One INSERT of many rows, written here instead of by `bulk_create`, on PostgreSQL.
+
+`bulk_create` compiles every value of every row through the ORM, and psycopg's client-side
+binding (Django's default) escapes the UNNEST arrays it sends element by element in Python:
+two thirds of the SLA monitor's cost per outbox row and audit event. `insert_rows` writes the
+same `INSERT ... SELECT FROM unnest(...)` itself: a column with one value for every row is one
+parameter, the others one array each, sent in binary with server-side binding (unprepared),
+through Django's cursor wrapper, so statement counters and execute hooks see it as before.
+
+Relies on (checked by `tests/core/test_internals.py`): `Model._prepare_related_fields_for_save`
+(refuses unsaved related objects, as `bulk_create` does), the connection's
+`close_if_health_check_failed`, `ensure_connection`, `validate_thread_sharing`,
+`wrap_database_errors`, `make_cursor` / `make_debug_cursor` and `queries_logged`, and
+`django.db.backends.postgresql.psycopg_any.is_psycopg3`; and on PostgreSQL returning the rows of
+`INSERT ... SELECT FROM unnest(...)` in the order given, as Django 5.2's own `bulk_create` does.
+"""
+
+import functools
+from datetime import datetime
+
+from django.db import connections, router
+from django.db.models import NOT_PROVIDED, Field
+
+# Values of these column types go to the database as they are when they are exactly of this
+# Python type (aware, for datetimes); anything else through the field's `get_db_prep_save`.
+_PLAIN = {
+    "CharField": str,
+    "TextField": str,
+    "ForeignKey": int,
+    "BooleanField": bool,
+    "PositiveSmallIntegerField": int,
+    "DateTimeField": datetime,
+}
+
+
+@functools.cache
+def _server_binding_cursor():
+    """A psycopg 3 cursor class binding on the server, never preparing; None without psycopg 3."""
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return None
+    import psycopg
+
+    class Cursor(psycopg.Cursor):
+        # Never a named prepared statement (a pooler in transaction mode would lose it).
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=False, binary=binary)
+
+    return Cursor
+
+
+def create_rows(model, objs: list, *, chunk: int = 500) -> None:
+    """`bulk_create(objs, batch_size=chunk)`, through `insert_rows` where it can."""
+    if not can_insert_rows(model) or any(obj.pk is not None for obj in objs):
+        model._default_manager.bulk_create(objs, batch_size=chunk)
+        return
+    for start in range(0, len(objs), chunk):
+        insert_rows(model, objs[start : start + chunk])
+
+
+def can_insert_rows(model) -> bool:
+    """Whether `insert_rows` can write `model`: PostgreSQL with psycopg 3, and a model whose
+    rows `bulk_create` would write plainly (a database-generated primary key, no parent
+    model, no database defaults or generated columns); else use `bulk_create`."""
+    connection = connections[router.db_for_write(model)]
+    return (
+        connection.vendor == "postgresql"
+        and _server_binding_cursor() is not None
+        and _plain_model(model)
+    )
+
+
+@functools.cache
+def _plain_model(model) -> bool:
+    meta = model._meta
+    return (
+        getattr(meta.pk, "db_returning", False)
+        and not meta.parents
+        and not any(
+            getattr(f, "generated", False) or f.db_default is not NOT_PROVIDED
+            for f in meta.concrete_fields
+        )
+    )
+
+
+@functools.cache
+def _columns(model) -> list:
+    """(field, its unnest type, whether its value may be one parameter, its pre_save or None)."""
+    connection = connections[router.db_for_write(model)]
+    return [
+        (
+            f,
+            f.db_type(connection).split("(")[0],
+            f.get_internal_type() != "JSONField",
+            f.pre_save if type(f).pre_save is not Field.pre_save else None,
+        )
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+    ]
+
+
+def _db_values(column, values: list, connection) -> list:
+    plain = _PLAIN.get(column.get_internal_type())
+    if plain is None:
+        return [column.get_db_prep_save(value, connection) for value in values]
+    prep = column.get_db_prep_save
+    return [
+        value
+        if value is None
+        or (type(value) is plain and (plain is not datetime or value.tzinfo is not None))
+        else prep(value, connection)
+        for value in values
+    ]
+
+
+def insert_rows(model, objs: list, *, ignore_conflicts: bool = False, returning=("pk",)) -> list:
+    """One INSERT of `objs` (new instances of `model` without a primary key, at most a few
+    thousand; `can_insert_rows` must hold): every concrete column but the primary key,
+    `pre_save` run as `bulk_create` runs it (`auto_now`). Returns a tuple of the `returning`
+    fields' values per row inserted.
+
+    Without `ignore_conflicts` each object gets its primary key and is marked saved, as
+    `bulk_create` does (related objects saved since they were assigned are picked up, unsaved
+    ones refused). With it, rows clashing with a unique constraint are skipped; nothing is
+    written back (match the returned rows by a unique field).
+    """
+    if not objs:
+        return []
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    if not ignore_conflicts:
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    qn = connection.ops.quote_name
+    names, selected, scalars, arrays, unnested = [], [], [], [], []
+    for column, db_type, may_be_scalar, pre_save in _columns(model):
+        if pre_save is None:
+            values = [getattr(obj, column.attname) for obj in objs]
+        else:
+            values = [pre_save(obj, True) for obj in objs]
+        values = _db_values(column, values, connection)
+        names.append(qn(column.column))
+        first = values[0]
+        if may_be_scalar and all(type(v) is type(first) and v == first for v in values):
+            selected.append(f"%b::{db_type}")
+            scalars.append(first)
+        else:
+            name = qn(f"v{len(arrays)}")
+            selected.append(f"v.{name}")
+            unnested.append((f"%b::{db_type}[]", name))
+            arrays.append(values)
+    source = ""
+    if unnested:
+        source = (
+            f" FROM unnest({', '.join(p for p, _ in unnested)})"
+            f" AS v({', '.join(name for _, name in unnested)})"
+        )
+    returned = [meta.pk if name == "pk" else meta.get_field(name) for name in returning]
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(names)}) SELECT {', '.join(selected)}"
+        f"{source}{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}"
+        f" RETURNING {', '.join(qn(f.column) for f in returned)}"
+    )
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = _server_binding_cursor()(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(sql, [*scalars, *arrays])
+        rows = [tuple(row) for row in cursor.fetchall()]
+    if not ignore_conflicts:
+        # As `bulk_create` on PostgreSQL: the rows come back in the order they were given.
+        pk_index = returning.index("pk") if "pk" in returning else None
+        for obj, row in zip(objs, rows, strict=True):
+            if pk_index is not None:
+                obj.pk = row[pk_index]
+            obj._state.adding = False
+            obj._state.db = connection.alias
+    return rows
