@@ -36,6 +36,7 @@ from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,6 +50,7 @@ TICKETS = "/api/v1/support/tickets/"
 CREATE_SHARE = 0.6
 MAX_TRIES = 6
 REQUEST_TIMEOUT = 30
+DRAIN_SECONDS = 300  # the longest the worker is given to empty the queue after the load
 
 
 def environment(url: str, redis_url: str) -> dict:
@@ -335,9 +337,12 @@ def main() -> None:
         for client in clients:
             client.start()
         samples = []  # (minute, {process: rss KiB})
+        queue = []  # (minute, Redis's own data in bytes, task messages waiting)
+        broker = redis.Redis.from_url(redis_url)
         minute = 0
         while True:
             samples.append((minute, {n: rss_kib(p) for n, p in processes(roots).items()}))
+            queue.append((minute, broker.info("memory")["used_memory"], broker.llen("celery")))
             if time.monotonic() >= stop_at:
                 break
             minute += 1
@@ -346,9 +351,13 @@ def main() -> None:
             client.join(timeout=REQUEST_TIMEOUT * MAX_TRIES)
         load_seconds = time.monotonic() - started
 
-        drain_deadline = time.monotonic() + 60
+        # The worker may trail the load: give it time to empty the queue, so what Redis holds
+        # afterwards tells a leak from a backlog.
+        drain_deadline = time.monotonic() + DRAIN_SECONDS
         while outbox_pending(args.database_url) and time.monotonic() < drain_deadline:
             time.sleep(1)
+        drained_seconds = round(time.monotonic() - (drain_deadline - DRAIN_SECONDS), 1)
+        after_drain = (broker.info("memory")["used_memory"], broker.llen("celery"))
         result = reconcile(args.database_url, tally)
         five_xx = sum(n for s, n in tally.statuses.items() if isinstance(s, int) and s >= 500)
         latencies = sorted(tally.latencies)
@@ -365,6 +374,12 @@ def main() -> None:
             requests_per_minute={str(m): n for m, n in sorted(tally.per_minute.items())},
             five_xx_per_minute={str(m): n for m, n in sorted(tally.five_xx_per_minute.items())},
             rss_kib_per_minute=[{"minute": m, **rss} for m, rss in samples],
+            redis_per_minute=[
+                {"minute": m, "used_memory": used, "queued_tasks": waiting}
+                for m, used, waiting in queue
+            ],
+            drain_seconds=drained_seconds,
+            redis_after_drain={"used_memory": after_drain[0], "queued_tasks": after_drain[1]},
             loadavg=Path("/proc/loadavg").read_text().split()[:3],
         )
         report(result)
@@ -424,6 +439,17 @@ def report(r: dict) -> None:
             + " | ".join(cells)
             + " |"
         )
+    print("\n| minute | Redis data MiB | task messages queued |\n|---|---|---|")
+    for sample in r["redis_per_minute"]:
+        print(
+            f"| {sample['minute']} | {sample['used_memory'] / 2**20:.1f} | "
+            f"{sample['queued_tasks']:,} |"
+        )
+    after = r["redis_after_drain"]
+    print(
+        f"after {r['drain_seconds']} s of draining: Redis data "
+        f"{after['used_memory'] / 2**20:.1f} MiB, {after['queued_tasks']:,} task messages queued"
+    )
     print(f"\nload average at the end: {' '.join(r['loadavg'])}")
 
 
