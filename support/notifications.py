@@ -312,9 +312,9 @@ def escalation_plan(
     read once); alone it reads them here."""
     audience = audience or Audience()
     users = {}
-    has_targets = level is not None and (
-        level.notify_team_id or level.email_list or level.notify_users.all()
-    )
+    # Once per plan: each `.all()` builds a manager and a queryset, even when prefetched.
+    notify_users = list(level.notify_users.all()) if level is not None else []
+    has_targets = level is not None and (level.notify_team_id or level.email_list or notify_users)
     if escalation.source == "manual" or not has_targets:
         # An automatic level with targets of its own does not repeat the breach alert that the
         # watchers got a moment ago.
@@ -323,7 +323,7 @@ def escalation_plan(
         users[escalation.target_user.pk] = escalation.target_user
     slack = teams = False
     if level is not None:
-        users.update({user.pk: user for user in level.notify_users.all()})
+        users.update({user.pk: user for user in notify_users})
         if level.notify_team_id is not None:
             users.update({u.pk: u for u in audience.team_members(level.notify_team_id)})
         slack, teams = level.notify_slack, level.notify_teams

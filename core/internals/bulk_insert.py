@@ -29,6 +29,11 @@ _PLAIN = {
     "ForeignKey": int,
     "BooleanField": bool,
     "PositiveSmallIntegerField": int,
+    "PositiveIntegerField": int,
+    "IntegerField": int,
+    "AutoField": int,
+    "BigAutoField": int,
+    "FloatField": float,
     "DateTimeField": datetime,
 }
 
@@ -91,7 +96,7 @@ def _columns(model) -> list:
     return [
         (
             f,
-            f.db_type(connection).split("(")[0],
+            unnest_type(f, connection),
             f.get_internal_type() != "JSONField",
             f.pre_save if type(f).pre_save is not Field.pre_save else None,
         )
@@ -100,7 +105,15 @@ def _columns(model) -> list:
     ]
 
 
-def _db_values(column, values: list, connection) -> list:
+def unnest_type(field, connection) -> str:
+    """The type of `field`'s column without its modifiers (`varchar`, not `varchar(255)`), as
+    the element type of an array parameter."""
+    return field.db_type(connection).split("(")[0]
+
+
+def db_values(column, values: list, connection) -> list:
+    """`column.get_db_prep_save` of each of `values`, skipped for values the driver takes as
+    they are (a str for a text column, an aware datetime ...)."""
     plain = _PLAIN.get(column.get_internal_type())
     if plain is None:
         return [column.get_db_prep_save(value, connection) for value in values]
@@ -112,6 +125,24 @@ def _db_values(column, values: list, connection) -> list:
         else prep(value, connection)
         for value in values
     ]
+
+
+def execute(connection, sql: str, params: list, *, fetch: bool = False) -> list | None:
+    """Run `sql` (with `%b` placeholders) on `connection` through a server-binding cursor
+    (`_server_binding_cursor`, which must not be None) wrapped as Django wraps its own, so
+    statement counters, execute hooks and error wrapping see it. Returns the rows as tuples
+    with `fetch`, else None."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = _server_binding_cursor()(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(sql, params)
+        if fetch:
+            return [tuple(row) for row in cursor.fetchall()]
+    return None
 
 
 def insert_rows(model, objs: list, *, ignore_conflicts: bool = False, returning=("pk",)) -> list:
@@ -139,7 +170,7 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False, returning=
             values = [getattr(obj, column.attname) for obj in objs]
         else:
             values = [pre_save(obj, True) for obj in objs]
-        values = _db_values(column, values, connection)
+        values = db_values(column, values, connection)
         names.append(qn(column.column))
         first = values[0]
         if may_be_scalar and all(type(v) is type(first) and v == first for v in values):
@@ -162,15 +193,7 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False, returning=
         f"{source}{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}"
         f" RETURNING {', '.join(qn(f.column) for f in returned)}"
     )
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = _server_binding_cursor()(connection.connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
-        cursor.execute(sql, [*scalars, *arrays])
-        rows = [tuple(row) for row in cursor.fetchall()]
+    rows = execute(connection, sql, [*scalars, *arrays], fetch=True)
     if not ignore_conflicts:
         # As `bulk_create` on PostgreSQL: the rows come back in the order they were given.
         pk_index = returning.index("pk") if "pk" in returning else None
