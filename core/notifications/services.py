@@ -84,8 +84,8 @@ def _new_message(recipient_user, **values) -> OutboxMessage:
 
 def _insert_rows(messages: list[OutboxMessage]) -> list[tuple[int, str]]:
     """`INSERT ... ON CONFLICT DO NOTHING RETURNING id, key` of `messages` (defaults filled):
-    (id, key) of each row inserted. On PostgreSQL `core.internals.bulk_insert.insert_rows` (a third of the
-    ORM's cost per row), elsewhere the ORM's own insert."""
+    (id, key) of each row inserted. On PostgreSQL `core.internals.bulk_insert.insert_rows` (a
+    third of the ORM's cost per row), elsewhere the ORM's own insert."""
     if bulk_insert.can_insert_rows(OutboxMessage):
         return bulk_insert.insert_rows(
             OutboxMessage, messages, ignore_conflicts=True, returning=("pk", "key")
