@@ -78,8 +78,8 @@ def search_tickets(queryset, q: str, *, ordered: bool = False, snippets: bool = 
     e-mail address exactly, through their indexes; else full text (`core.search`) over subject,
     customer, organisation and description, words in any order, typos tolerated.
 
-    Rows carry `search_rank` (and `search_snippet` if asked); `ordered` sorts by it, otherwise
-    the caller's order stands.
+    `ordered` sorts by relevance (rows carry `search_rank`), otherwise the caller's order stands;
+    `snippets` adds `search_snippet`.
     """
     q = q.strip()
     if not q:

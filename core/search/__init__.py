@@ -29,8 +29,9 @@ __all__ = [
 
 
 def search(queryset, query: str, *, ordered: bool = True, snippets: bool = True):
-    """The rows of `queryset` matching `query` (web-search syntax), annotated with
-    `search_rank` (bigger is better; comparable within one search only) and, if `snippets`,
+    """The rows of `queryset` matching `query` (web-search syntax), best first and annotated
+    with `search_rank` if `ordered` (bigger is better; comparable within one search only; on
+    PostgreSQL an unordered search computes no rank) and, if `snippets`,
     `search_snippet` (safe HTML, matched words in `<mark>`), best first if `ordered`.
 
     It only ever narrows `queryset`: scope it first (`visible_to(user)`). A query with nothing
@@ -47,7 +48,7 @@ def search(queryset, query: str, *, ordered: bool = True, snippets: bool = True)
     backend = {"postgresql": postgres, "sqlite": sqlite}.get(vendor)
     if backend is None:
         raise NotImplementedError(f"No search backend for {vendor}.")
-    found = backend.search(queryset, document, parsed, snippets=snippets)
+    found = backend.search(queryset, document, parsed, snippets=snippets, rank=ordered)
     if found is None:  # nothing could match
         return queryset.none()
     return found.order_by("-search_rank", "-pk") if ordered else found

@@ -157,8 +157,12 @@ def _tsquery(document: Document, query: ParsedQuery):
     return SearchQuery(query.head, search_type="websearch", config=config) & prefix
 
 
-def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool):
-    """The matching rows, annotated; None if nothing can match."""
+def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, rank: bool = True):
+    """The matching rows, annotated; None if nothing can match.
+
+    Without `rank` no `search_rank` is computed: a list kept in its own order (the desk queue)
+    would otherwise pay a `ts_rank` for every match before its sort, not only for the page.
+    """
     tsquery = _tsquery(document, query)
     hit = Q(**{document.vector_column: tsquery})
     relevance = SearchRank(F(document.vector_column), tsquery, normalization=Value(32))
@@ -173,15 +177,16 @@ def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool):
         )
         queryset = queryset.filter(hit | fuzzy)
         # Full-text hits first, by relevance; then rows found only through a typo.
-        rank = Case(
+        rank_expression = Case(
             When(hit, then=relevance + Value(1.0)), default=similarity, output_field=FloatField()
         )
     else:
         queryset = queryset.filter(hit)
-        rank = relevance
+        rank_expression = relevance
     if document.boost:
-        rank = rank * (Value(1.0) + Cast(F(document.boost), FloatField()))
-    queryset = queryset.annotate(search_rank=rank)
+        rank_expression = rank_expression * (Value(1.0) + Cast(F(document.boost), FloatField()))
+    if rank:
+        queryset = queryset.annotate(search_rank=rank_expression)
     if snippets and document.snippet:
         headline = SearchHeadline(
             F(document.snippet),

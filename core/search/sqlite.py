@@ -81,7 +81,7 @@ def uninstall_sql(document: Document) -> list[str]:
     return statements
 
 
-def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool):
+def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, rank: bool = True):
     """The matching rows, annotated; None if nothing can match."""
     match = to_fts5(query)
     if match is None:
