@@ -128,7 +128,7 @@ def db_values(column, values: list, connection) -> list:
 
 
 def execute(connection, sql: str, params: list, *, fetch: bool = False) -> list | None:
-    """Run `sql` (with `%b` placeholders) on `connection` through a server-binding cursor
+    """Run `sql` (binary `%b` parameters) on `connection` through a server-binding cursor
     (`_server_binding_cursor`, which must not be None) wrapped as Django wraps its own, so
     statement counters, execute hooks and error wrapping see it. Returns the rows as tuples
     with `fetch`, else None."""

@@ -9,6 +9,7 @@ calls `search()` on a queryset it has already scoped to what the user may see::
     [(a.title, a.search_rank, a.search_snippet) for a in results[:10]]
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from . import postgres, sqlite
@@ -47,7 +48,8 @@ def search(queryset, query: str, *, ordered: bool = True, snippets: bool = True)
     vendor = connections[queryset.db].vendor
     backend = {"postgresql": postgres, "sqlite": sqlite}.get(vendor)
     if backend is None:
-        raise NotImplementedError(f"No search backend for {vendor}.")
+        # The platform runs on PostgreSQL (production) and SQLite (embedded) only (DESIGN §2).
+        raise ImproperlyConfigured(f"Search runs on PostgreSQL or SQLite, not {vendor}.")
     found = backend.search(queryset, document, parsed, snippets=snippets, rank=ordered)
     if found is None:  # nothing could match
         return queryset.none()
