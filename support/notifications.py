@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from core.models import User
+from core.notifications import services as outbox
 from core.notifications.services import notify_email, notify_in_app, notify_slack, notify_teams
 from core.roles import Role
 
@@ -163,22 +164,29 @@ def desk_ticket_path(ticket: Ticket) -> str:
 
 
 def _staff_alert(*, key: str, users, title: str, body: str, ticket: Ticket, email=True) -> list:
-    """In-app (and e-mail) to each staff member once per key; returns who was told."""
+    """In-app (and e-mail) to each staff member once per key; returns who was told. The rows go
+    out together (`enqueue_many`: in a sweep's batch, tuples instead of model instances)."""
     url = desk_ticket_path(ticket)
-    told = []
+    told, messages = [], []
+    email_body = f"{body}\n\n{settings.SITE_URL}{url}" if email else None
     for user in users:
-        notify_in_app(
-            key=f"{key}:user:{user.pk}:in-app", user=user, title=title, body=body, url=url
+        messages.append(
+            outbox.in_app(
+                key=f"{key}:user:{user.pk}:in-app", user=user, title=title, body=body, url=url
+            )
         )
         if email:
-            notify_email(
-                key=f"{key}:user:{user.pk}:email",
-                to=user.email,
-                subject=title,
-                body=f"{body}\n\n{settings.SITE_URL}{url}",
-                user=user,
+            messages.append(
+                outbox.email(
+                    key=f"{key}:user:{user.pk}:email",
+                    to=user.email,
+                    subject=title,
+                    body=email_body,
+                    user=user,
+                )
             )
         told.append(f"user:{user.pk}")
+    outbox.enqueue_many(messages)
     return told
 
 

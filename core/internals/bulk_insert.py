@@ -16,6 +16,7 @@ Relies on (checked by `tests/core/test_internals.py`): `Model._prepare_related_f
 """
 
 import functools
+import json
 from datetime import datetime
 
 from django.db import connections, router
@@ -91,18 +92,38 @@ def _plain_model(model) -> bool:
 
 @functools.cache
 def _columns(model) -> list:
-    """(field, its unnest type, whether its value may be one parameter, its pre_save or None)."""
+    """(field, its unnest type, whether it is JSON, its pre_save or None) of every column but
+    the primary key."""
     connection = connections[router.db_for_write(model)]
     return [
         (
             f,
             unnest_type(f, connection),
-            f.get_internal_type() != "JSONField",
+            f.get_internal_type() == "JSONField",
             f.pre_save if type(f).pre_save is not Field.pre_save else None,
         )
         for f in model._meta.concrete_fields
         if not f.primary_key
     ]
+
+
+_JSON_PLAIN = (dict, list, str, int, float, bool)
+
+
+def json_texts(field, values: list) -> list | None:
+    """The JSON text of each of `values` (None stays SQL NULL), as `field.get_db_prep_save`
+    would have the driver send it (`json.dumps` with the field's encoder); None when a value
+    is not plain data (an expression, a lazy string ...), which only the field can prepare."""
+    dumps = functools.partial(json.dumps, cls=field.encoder) if field.encoder else json.dumps
+    texts = []
+    for value in values:
+        if value is None:
+            texts.append(None)
+        elif type(value) in _JSON_PLAIN:
+            texts.append(dumps(value))
+        else:
+            return None
+    return texts
 
 
 def unnest_type(field, connection) -> str:
@@ -159,28 +180,81 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False, returning=
     if not objs:
         return []
     connection = connections[router.db_for_write(model)]
-    meta = model._meta
     if not ignore_conflicts:
         for obj in objs:
             obj._prepare_related_fields_for_save(operation_name="bulk_create")
-    qn = connection.ops.quote_name
-    names, selected, scalars, arrays, unnested = [], [], [], [], []
-    for column, db_type, may_be_scalar, pre_save in _columns(model):
+    columns = {}
+    for column, _, is_json, pre_save in _columns(model):
         if pre_save is None:
             values = [getattr(obj, column.attname) for obj in objs]
         else:
             values = [pre_save(obj, True) for obj in objs]
-        values = db_values(column, values, connection)
+        texts = json_texts(column, values) if is_json else None
+        if texts is None:
+            columns[column.attname] = db_values(column, values, connection)
+        else:
+            columns[column.attname] = Json(texts)
+    rows = insert_columns(model, columns, ignore_conflicts=ignore_conflicts, returning=returning)
+    if not ignore_conflicts:
+        # As `bulk_create` on PostgreSQL: the rows come back in the order they were given.
+        pk_index = returning.index("pk") if "pk" in returning else None
+        for obj, row in zip(objs, rows, strict=True):
+            if pk_index is not None:
+                obj.pk = row[pk_index]
+            obj._state.adding = False
+            obj._state.db = connection.alias
+    return rows
+
+
+class Same:
+    """A column's one value for every row of `insert_columns` (sent once, not as an array)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class Json(list):
+    """A JSON column's values for `insert_columns`, each already its JSON text (or None)."""
+
+
+def insert_columns(
+    model, columns: dict, *, ignore_conflicts: bool = False, returning=("pk",)
+) -> list:
+    """One `INSERT ... SELECT FROM unnest(...)` of rows given column by column: `columns` maps
+    the attname of each concrete column but the primary key to its values: a list with one
+    value per row (every list as long), `Same(value)` for one value in every row, or `Json` (a
+    list of JSON texts, `json_texts`) for a JSON column. Values must be what the driver takes
+    as they are (`db_values` of the field's values). Nothing runs per row in Python here but
+    the comparison that sends a list of equal values as one parameter, and the driver's
+    dumping of the arrays. Returns a tuple of the `returning` fields' values per row inserted,
+    in the order given (less any `ignore_conflicts` skipped). `can_insert_rows(model)` must hold.
+    """
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    names, selected, scalars, arrays, unnested = [], [], [], [], []
+    for column, db_type, is_json, _ in _columns(model):
+        values = columns[column.attname]
         names.append(qn(column.column))
+        cast = ""
+        if is_json and isinstance(values, Json):
+            db_type, cast = "text", "::jsonb"
+        if isinstance(values, Same):
+            selected.append(f"%b::{db_type}{cast}")
+            scalars.append(values.value)
+            continue
         first = values[0]
-        if may_be_scalar and all(type(v) is type(first) and v == first for v in values):
-            selected.append(f"%b::{db_type}")
+        # A JSON value is compared as its text only (1 == True, {} == {} of another encoder).
+        if (cast or not is_json) and all(type(v) is type(first) and v == first for v in values):
+            selected.append(f"%b::{db_type}{cast}")
             scalars.append(first)
         else:
             name = qn(f"v{len(arrays)}")
-            selected.append(f"v.{name}")
+            selected.append(f"v.{name}{cast}")
             unnested.append((f"%b::{db_type}[]", name))
-            arrays.append(values)
+            arrays.append(list(values))
     source = ""
     if unnested:
         source = (
@@ -193,13 +267,4 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False, returning=
         f"{source}{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}"
         f" RETURNING {', '.join(qn(f.column) for f in returned)}"
     )
-    rows = execute(connection, sql, [*scalars, *arrays], fetch=True)
-    if not ignore_conflicts:
-        # As `bulk_create` on PostgreSQL: the rows come back in the order they were given.
-        pk_index = returning.index("pk") if "pk" in returning else None
-        for obj, row in zip(objs, rows, strict=True):
-            if pk_index is not None:
-                obj.pk = row[pk_index]
-            obj._state.adding = False
-            obj._state.db = connection.alias
-    return rows
+    return execute(connection, sql, [*scalars, *arrays], fetch=True)

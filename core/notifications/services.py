@@ -14,6 +14,7 @@ Call them inside the transaction of the change that causes the notification.
 import logging
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -56,6 +57,7 @@ _CONSTANT_DEFAULTS = {
 }
 _RECIPIENT_USER = OutboxMessage._meta.get_field("recipient_user")
 _KEY = OutboxMessage._meta.get_field("key")
+_HEADERS = OutboxMessage._meta.get_field("headers")
 
 
 def _new_message(recipient_user, **values) -> OutboxMessage:
@@ -82,29 +84,159 @@ def _new_message(recipient_user, **values) -> OutboxMessage:
     return message
 
 
-def _insert_rows(messages: list[OutboxMessage]) -> list[tuple[int, str]]:
-    """`INSERT ... ON CONFLICT DO NOTHING RETURNING id, key` of `messages` (defaults filled):
-    (id, key) of each row inserted. On PostgreSQL `core.internals.bulk_insert.insert_rows` (a
-    third of the ORM's cost per row), elsewhere the ORM's own insert."""
+def _insert_rows(rows: list[tuple]) -> list[tuple[int, str]]:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING id, key` of `rows` (tuples of the `_ROW`
+    columns and `next_attempt_at`): (id, key) of each row inserted. On PostgreSQL
+    `core.internals.bulk_insert.insert_columns` (no per-row Python but the driver's), elsewhere
+    the ORM's own insert of the same rows."""
     if bulk_insert.can_insert_rows(OutboxMessage):
-        return bulk_insert.insert_rows(
-            OutboxMessage, messages, ignore_conflicts=True, returning=("pk", "key")
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        values = {name: bulk_insert.Same(value) for name, value in _ROW_DEFAULTS.items()}
+        values.update(zip((*_ROW, "next_attempt_at"), columns, strict=True))
+        headers = columns[_ROW.index("headers")]
+        texts = bulk_insert.json_texts(_HEADERS, headers)
+        values["headers"] = bulk_insert.Json(texts) if texts is not None else headers
+        return bulk_insert.insert_columns(
+            OutboxMessage, values, ignore_conflicts=True, returning=("pk", "key")
         )
+    names = (*_ROW, "next_attempt_at")
+    messages = [
+        OutboxMessage(**_ROW_DEFAULTS, **dict(zip(names, row, strict=True))) for row in rows
+    ]
     return insert_ignoring_conflicts(
         OutboxMessage, messages, fields=_FIELDS, returning=[OutboxMessage._meta.pk, _KEY]
     )
 
 
-def _insert_many(rows: list[OutboxMessage]) -> None:
+class Outgoing(NamedTuple):
+    """One notification for `enqueue_many`: what `notify_in_app` / `notify_email` would write
+    (see `in_app` and `email`, which build it as those functions do)."""
+
+    key: str
+    channel: str
+    recipient: str
+    user: object = None  # the recipient user, or None
+    subject: str = ""
+    body: str = ""
+    headers: dict | None = None
+    html_body: str = ""
+
+
+def in_app(*, key: str, user, title: str, body: str = "", url: str = "") -> Outgoing:
+    """What `notify_in_app` writes, for `enqueue_many`."""
+    return Outgoing(
+        key, Channel.IN_APP, f"user:{user.pk}", user, title, body, {"url": url} if url else {}
+    )
+
+
+def email(*, key: str, to: str, subject: str, body: str, user=None) -> Outgoing:
+    """What `notify_email` writes with no headers of its own (a new Message-ID), for
+    `enqueue_many`."""
+    return Outgoing(key, Channel.EMAIL, to, user, subject, body, {"Message-ID": make_message_id()})
+
+
+def enqueue_many(messages: Iterable[Outgoing]) -> None:
+    """`_enqueue` of each of `messages`; inside `core.batch.batched()` each becomes one tuple
+    of column values (no model instance, the request id and the time read once for all), the
+    rows a sweep writes by the thousand. Nothing is returned: use `notify_*` for the row."""
+    messages = list(messages)
+    if not batch.active():
+        for m in messages:
+            _enqueue(
+                key=m.key,
+                channel=m.channel,
+                recipient=m.recipient,
+                recipient_user=m.user,
+                subject=m.subject,
+                body=m.body,
+                html_body=m.html_body,
+                headers=m.headers,
+            )
+        return
+    request_id = current_request_id()
+    request_id = "" if request_id == "-" else request_id
+    now = timezone.now()
+    subjects: dict[str, str] = {}
+    rows = []
+    user_model = _RECIPIENT_USER.related_model
+    for m in messages:
+        _check_key(m.key)
+        subject = subjects.get(m.subject)
+        if subject is None:
+            subject = subjects[m.subject] = _subject(m.subject)
+        user = m.user
+        if user is None:
+            user_id = None
+        elif isinstance(user, user_model):
+            user_id = user.pk
+            if user_id is None:  # as `bulk_create` refuses an unsaved related object
+                raise ValueError(
+                    "bulk_create() prohibited to prevent data loss due to unsaved related "
+                    f"object '{_RECIPIENT_USER.name}'."
+                )
+        else:
+            raise ValueError(f"recipient_user must be a user, not {user!r}")
+        rows.append(
+            (
+                m.key,
+                m.channel,
+                m.recipient,
+                user_id,
+                subject,
+                m.body,
+                m.html_body,
+                m.headers or {},
+                request_id,
+                now,
+            )
+        )
+    _OUTBOX.add_many(rows)
+
+
+# The columns of a row of `enqueue_many` (a tuple in this order); every other column has its
+# default (a new row: pending, no attempts, due at once: `next_attempt_at` is `created_at`).
+_ROW = (
+    "key",
+    "channel",
+    "recipient",
+    "recipient_user_id",
+    "subject",
+    "body",
+    "html_body",
+    "headers",
+    "request_id",
+    "created_at",
+)
+_ROW_DEFAULTS = {
+    f.attname: f.get_default() for f in _FIELDS if f.attname not in (*_ROW, "next_attempt_at")
+}
+
+
+def _as_row(message: OutboxMessage) -> tuple:
+    return tuple(getattr(message, name) for name in _ROW)
+
+
+def _insert_many(rows: list) -> None:
+    """Write a batch's rows (`OutboxMessage` instances of `_enqueue`, tuples of `enqueue_many`):
+    one INSERT ... ON CONFLICT DO NOTHING per chunk, the first row of a key kept; the instances
+    get their ids; every row written (or still pending from before) is dispatched on commit."""
     if not rows:
         return
     from core.tasks import deliver_outbox_messages
 
-    by_key = {}
+    by_key: dict[str, tuple] = {}
+    instances = []
     for row in rows:
-        by_key.setdefault(row.key, row)
+        if isinstance(row, OutboxMessage):
+            instances.append(row)
+            if row.key not in by_key:
+                _prepare([row])
+                if any(getattr(row, name) != value for name, value in _ROW_DEFAULTS.items()):
+                    raise ValueError(f"Outbox row {row.key!r} is not a new row")
+                by_key[row.key] = (*_as_row(row), row.next_attempt_at)
+        elif row[0] not in by_key:
+            by_key[row[0]] = (*row, row[-1])
     unique = list(by_key.values())
-    _prepare(unique)
     ids = {}
     for start in range(0, len(unique), INSERT_CHUNK):
         ids.update({key: pk for pk, key in _insert_rows(unique[start : start + INSERT_CHUNK])})
@@ -115,7 +247,7 @@ def _insert_many(rows: list[OutboxMessage]) -> None:
                 "key", "pk"
             )
         )
-    for row in rows:
+    for row in instances:
         row.pk = ids.get(row.key)
         row._state.adding = row.pk is None
     enqueue_batched_on_commit_many(
@@ -155,6 +287,22 @@ def _insert_unless_exists(message: OutboxMessage) -> bool:
     return True
 
 
+def _check_key(key: str) -> None:
+    if not key:
+        raise ValueError("An outbox key is required")
+    if _UNSAVED_ID.search(key):
+        # `f"ticket:{event.pk}"` of an event still waiting in a batch: every such key would be
+        # the same, and all notifications but the first would be dropped as duplicates.
+        raise ValueError(f"Outbox key {key!r} was built from an object that is not saved yet")
+
+
+def _subject(subject: str) -> str:
+    subject = _one_line(subject)
+    if len(subject) > _SUBJECT_MAX:
+        subject = subject[: _SUBJECT_MAX - 1] + "…"
+    return subject
+
+
 def _enqueue(
     *,
     key: str,
@@ -171,15 +319,8 @@ def _enqueue(
     A repeated key returns the row already written, unchanged; it is dispatched again only while
     it is still pending (harmless: delivery claims the row), never once sent, sending or failed.
     """
-    if not key:
-        raise ValueError("An outbox key is required")
-    if _UNSAVED_ID.search(key):
-        # `f"ticket:{event.pk}"` of an event still waiting in a batch: every such key would be
-        # the same, and all notifications but the first would be dropped as duplicates.
-        raise ValueError(f"Outbox key {key!r} was built from an object that is not saved yet")
-    subject = _one_line(subject)
-    if len(subject) > _SUBJECT_MAX:
-        subject = subject[: _SUBJECT_MAX - 1] + "…"
+    _check_key(key)
+    subject = _subject(subject)
     request_id = current_request_id()
     message = _new_message(
         key=key,

@@ -692,6 +692,67 @@ def test_a_row_built_for_the_outbox_is_the_row_the_constructor_builds():
         _new_message(recipient_user="not a user", **values)
 
 
+def test_rows_enqueued_together_in_a_batch_are_the_rows_notify_writes(
+    django_capture_on_commit_callbacks, published
+):
+    """`enqueue_many` in a batch (tuples, no model instances) writes what `notify_in_app` and
+    `notify_email` write, one row per key, each dispatched once; outside a batch it is them."""
+    from core.batch import batched
+    from core.notifications import services
+
+    user = UserFactory()
+    title = "  A long\n title " + "x" * 400
+
+    def messages(prefix):
+        return [
+            services.in_app(key=f"{prefix}:in-app", user=user, title=title, body="b", url="/u/"),
+            services.in_app(key=f"{prefix}:bare", user=user, title="t"),
+            services.email(
+                key=f"{prefix}:email", to=user.email, subject=title, body="B", user=user
+            ),
+            services.email(key=f"{prefix}:email", to="other@example.com", subject="x", body="x"),
+            services.email(key=f"{prefix}:nobody", to="list@example.com", subject="s", body="e"),
+        ]
+
+    token = request_id_var.set("req-batch")
+    try:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            notify_in_app(key="one:in-app", user=user, title=title, body="b", url="/u/")
+            notify_in_app(key="one:bare", user=user, title="t")
+            notify_email(key="one:email", to=user.email, subject=title, body="B", user=user)
+            notify_email(key="one:nobody", to="list@example.com", subject="s", body="e")
+            with batched():
+                services.enqueue_many(messages("two"))
+                services.enqueue_many(messages("one"))  # written before: nothing new
+            services.enqueue_many(messages("three"))  # no batch: `notify_*` one by one
+    finally:
+        request_id_var.reset(token)
+
+    def rows(prefix):
+        found = OutboxMessage.objects.filter(key__startswith=f"{prefix}:").order_by("key")
+        values = list(found.values())
+        for row in values:
+            assert row.pop("key").startswith(f"{prefix}:")
+            row.pop("id")
+            assert row.pop("next_attempt_at") <= timezone.now()
+            assert row.pop("created_at") <= timezone.now()
+            if row["channel"] == Channel.EMAIL:
+                message_id = row["headers"].pop("Message-ID")
+                assert message_id.startswith("<") and message_id.endswith("@example.com>")
+        return values
+
+    assert len(rows("two")) == 4
+    assert rows("two") == rows("one") == rows("three")
+    assert set(published) == set(OutboxMessage.objects.values_list("pk", flat=True))
+    # A batch dispatches each of its keys once (the pending rows of "one" again, as `_enqueue`
+    # does for a key written before; and "three" for its repeated key).
+    batch_rows = OutboxMessage.objects.filter(key__startswith="two:").values_list("pk", flat=True)
+    assert all(published.count(pk) == 1 for pk in batch_rows)
+    assert OutboxMessage.objects.get(key="two:email").recipient == user.email  # the first kept
+    with pytest.raises(ValueError, match="not saved yet"), batched():
+        services.enqueue_many([services.in_app(key="ticket:None:x", user=user, title="t")])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_ids_enqueued_together_are_published_a_hundred_per_message(monkeypatch):
     from core import jobs
