@@ -344,29 +344,13 @@ def explain() -> str:
     from django.utils import timezone
 
     from support import monitor
-    from support.models import Ticket
 
     now = timezone.now()
     out = []
     queries = [
-        (
-            f"{check.clock} {check.stage}",
-            monitor._due(check, now)
-            .order_by(check.instant)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: monitor.BATCH_SIZE],
-        )
-        for check in monitor.CHECKS
+        (f"{check.clock} {check.stage}", monitor.due_batch(check, now)) for check in monitor.CHECKS
     ]
-    queries.append(
-        (
-            "escalations due",
-            Ticket.objects.filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: monitor.BATCH_SIZE],
-        )
-    )
+    queries.append(("escalations due", monitor.escalations_batch(now)))
     for name, queryset in queries:
         with transaction.atomic():
             plan = queryset.explain(analyze=True, buffers=True)

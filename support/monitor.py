@@ -3,15 +3,18 @@
 Each check selects what is due with one indexed query (the partial indexes of `Ticket` hold only
 tickets whose clock can still change state), in batches, each batch in one transaction:
 
-    SELECT id ... WHERE <clock running> AND <flag> = false AND <instant> <= now
-        ORDER BY <instant> LIMIT n FOR UPDATE SKIP LOCKED
+    SELECT ticket.*, <its assignee, team, organisation, SLA policy> ...
+        WHERE <clock running> AND <flag> = false AND <instant> <= now
+        ORDER BY <instant> LIMIT n FOR UPDATE OF ticket SKIP LOCKED
 
-then flips the flag with a conditional UPDATE and writes the events, notifications and
-escalations of exactly the rows it flipped. What those need besides the tickets is read once per
-batch or run, never per ticket (`_preload`): the escalation levels with their notify users and
-teams, the active members of the teams to tell (the team of an unassigned ticket, the teams a
-level notifies or reassigns to), the on-duty support leads (for a ticket nobody owns) and the
-active SLA policies (for a level that raises the priority). So:
+then flips the flag of exactly the rows it locked and writes their events, notifications and
+escalations; the flag goes into the one UPDATE per batch that also carries the escalations'
+changes of the tickets (one new row version per ticket, not two). What those need besides the
+tickets is read once per batch or run, never per ticket (`_preload`): the escalation levels
+with their notify users and teams, the active members of the teams to tell (the team of an
+unassigned ticket, the teams a level notifies or reassigns to), the on-duty support leads (for
+a ticket nobody owns) and the active SLA policies (for a level that raises the priority).
+So:
 - its cost follows the tickets that change state, not the size of the table;
 - two runs at once (or two beat processes by mistake) take disjoint rows and never double-notify
   (and notification keys are unique per effect besides);
@@ -22,7 +25,6 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core.batch import batched
@@ -86,7 +88,7 @@ class MonitorRun:
 
 # The ticket columns a batch's events, alerts and escalations read (organization: the tier a
 # raised priority picks its policy by).
-RELATED = ("assigned_to", "team", "organization", "sla_policy", "sla_policy__escalation_policy")
+RELATED = ("assigned_to", "team", "organization", "sla_policy")
 
 
 def _preload(tickets: list[Ticket], run: MonitorRun) -> None:
@@ -112,26 +114,45 @@ def _due(check: Check, now):
     return Ticket.objects.filter(check.running, **{check.flag: False, f"{check.instant}__lte": now})
 
 
+def _locked(queryset, order: str, batch_size: int):
+    """The first `batch_size` rows of `queryset` by `order`, locked (rows another run holds are
+    skipped), with what a batch reads of them: one statement."""
+    return (
+        queryset.order_by(order)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related(*RELATED)[:batch_size]
+    )
+
+
+def due_batch(check: Check, now, batch_size: int = BATCH_SIZE):
+    """The query of a check's batch."""
+    return _locked(_due(check, now), check.instant, batch_size)
+
+
+def escalations_batch(now, batch_size: int = BATCH_SIZE):
+    """The query of a batch of due escalations."""
+    return _locked(
+        Ticket.objects.filter(next_escalation_at__lte=now), "next_escalation_at", batch_size
+    )
+
+
 def _process_batch(check: Check, now, batch_size: int, run: MonitorRun) -> int:
     with transaction.atomic():
-        ids = list(
-            _due(check, now)
-            .order_by(check.instant)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
+        tickets = list(due_batch(check, now, batch_size))
+        if not tickets:
             return 0
-        changes = {check.flag: True}
-        if check.flagged_at:
-            changes[check.flagged_at] = F(check.instant)
-        # The rows are locked, so each one selected is still due: flip exactly those.
-        Ticket.objects.filter(pk__in=ids).update(**changes)
-        tickets = list(Ticket.objects.filter(pk__in=ids).select_related(*RELATED))
         _preload(tickets, run)
         kind = Kind.SLA_WARNING if check.stage == "warning" else Kind.SLA_BREACHED
         with batched():
             for ticket in tickets:
+                # Locked, so each one selected is still due: flip exactly those, in the one
+                # UPDATE of the ticket that the batch writes with its escalation's changes.
+                setattr(ticket, check.flag, True)
+                flipped = [check.flag]
+                if check.flagged_at:
+                    setattr(ticket, check.flagged_at, getattr(ticket, check.instant))
+                    flipped.append(check.flagged_at)
+                escalation.save_fields(ticket, flipped)
                 events.record(
                     ticket=ticket,
                     kind=kind,
@@ -142,7 +163,7 @@ def _process_batch(check: Check, now, batch_size: int, run: MonitorRun) -> int:
                 )
                 _notify_and_escalate(check, ticket, now, run)
         run.batches += 1
-        return len(ids)
+        return len(tickets)
 
 
 def _notify_and_escalate(check: Check, ticket: Ticket, now, run: MonitorRun) -> None:
@@ -176,15 +197,9 @@ def _notify_and_escalate(check: Check, ticket: Ticket, now, run: MonitorRun) -> 
 
 def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
     with transaction.atomic():
-        ids = list(
-            Ticket.objects.filter(next_escalation_at__lte=now)
-            .order_by("next_escalation_at")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
+        tickets = list(escalations_batch(now, batch_size))
+        if not tickets:
             return 0
-        tickets = list(Ticket.objects.filter(pk__in=ids).select_related(*RELATED))
         _preload(tickets, run)
         with batched():
             for ticket in tickets:
@@ -193,7 +208,7 @@ def _escalate_due(now, batch_size: int, run: MonitorRun) -> int:
                 ):
                     run.escalated += 1
         run.batches += 1
-        return len(ids)
+        return len(tickets)
 
 
 def run_monitor(*, now=None, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES):

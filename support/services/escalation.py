@@ -252,6 +252,12 @@ def fire_due_escalation(
     return fire_next_level(ticket, now=now, levels=levels_of(ticket, cache), preload=preload)
 
 
+def save_fields(ticket: Ticket, fields: list[str]) -> None:
+    """Save `fields` of the (locked) ticket: with the batch's other changes of it in a batch
+    (one UPDATE per set of fields), at once otherwise."""
+    _TICKET_CHANGES.add((ticket, fields))
+
+
 def schedule_next_level(ticket: Ticket, *, at: dt.datetime) -> None:
     """Set when the ticket's next level is due (row locked by the caller; bulk in a batch)."""
     ticket.next_escalation_at = at

@@ -56,11 +56,12 @@ CELERY_TASK_ROUTES = {{
 """
 
 
-# Test only, for the worker that is killed: the monitor's second flag flip (the first UPDATE of
-# its second batch) runs, then the worker says so in Redis and waits, its batch transaction
-# open, until it is killed. The hook wraps the worker's SQL (Django's execute wrappers), so the
-# monitor's code runs unchanged.
+# Test only, for the worker that is killed: the monitor's second flag flip (the UPDATE of its
+# second batch's tickets, after its events and notifications) runs, then the worker says so in
+# Redis and waits, its batch transaction open, until it is killed. The hook wraps the worker's
+# SQL (Django's execute wrappers), so the monitor's code runs unchanged.
 HOLD_SECOND_BATCH = """
+import re
 import redis as _redis
 from django.db.backends.signals import connection_created as _connection_created
 
@@ -69,7 +70,7 @@ _flips = []
 
 def _hold_second_batch(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
-    if sql.startswith('UPDATE "support_ticket" SET "response_warned" = '):
+    if re.match(r'UPDATE "support_ticket" (AS t )?SET "response_warned" = ', sql):
         _flips.append(sql)
         if len(_flips) == 2:
             signal = _redis.Redis.from_url({redis_url!r})
