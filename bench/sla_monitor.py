@@ -348,9 +348,9 @@ def explain() -> str:
     now = timezone.now()
     out = []
     queries = [
-        (f"{check.clock} {check.stage}", monitor.due_batch(check, now)) for check in monitor.CHECKS
+        (f"{check.clock} {check.stage}", monitor.due_ids(check, now)) for check in monitor.CHECKS
     ]
-    queries.append(("escalations due", monitor.escalations_batch(now)))
+    queries.append(("escalations due", monitor.escalation_ids(now)))
     for name, queryset in queries:
         with transaction.atomic():
             plan = queryset.explain(analyze=True, buffers=True)
