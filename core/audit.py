@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .batch import Sink
 from .internals import bulk_insert
+from .internals.rows import new_instance
 from .models.audit import AppendOnlyError, AuditEvent
 from .observability import current_request_id
 
@@ -62,7 +63,8 @@ def record(
     request_id = current_request_id()
     if request_id and request_id != "-":
         metadata.setdefault("request_id", request_id)
-    event = model(
+    event = new_instance(
+        model,
         actor=actor if actor is not None and actor.is_authenticated else None,
         kind=kind,
         before=before or {},

@@ -10,6 +10,7 @@ from core.batch import Sink
 from core.bulk import update_rows
 from core.errors import Conflict, DomainError
 from core.internals import bulk_insert
+from core.internals.rows import new_instance
 from core.models import User
 
 from .. import events, notifications, permissions
@@ -147,7 +148,8 @@ def _apply_level(
     """
     preload = preload or Preload()
     number = ticket.escalation_level + 1 if level is None else level.level
-    escalation = TicketEscalation(
+    escalation = new_instance(
+        TicketEscalation,
         ticket=ticket,
         level=number,
         source=source,
