@@ -239,6 +239,7 @@ class Audience:
 
     members: dict[int, list[User]] = field(default_factory=dict)
     leads: list[User] | None = None
+    notify_users: dict[int, list[User]] = field(default_factory=dict)  # per escalation level
 
     def load_teams(self, team_ids) -> None:
         missing = {team_id for team_id in team_ids if team_id and team_id not in self.members}
@@ -253,6 +254,14 @@ class Audience:
         if self.leads is None:
             self.leads = on_duty_leads()
         return self.leads
+
+    def level_users(self, level) -> list[User]:
+        """The users escalation `level` names (prefetched with the levels), listed once per
+        level: each `.all()` builds a related manager and a queryset, even when prefetched."""
+        users = self.notify_users.get(level.pk)
+        if users is None:
+            users = self.notify_users[level.pk] = list(level.notify_users.all())
+        return users
 
 
 def _watchers(ticket: Ticket, audience: Audience | None = None) -> list:
@@ -320,8 +329,7 @@ def escalation_plan(
     read once); alone it reads them here."""
     audience = audience or Audience()
     users = {}
-    # Once per plan: each `.all()` builds a manager and a queryset, even when prefetched.
-    notify_users = list(level.notify_users.all()) if level is not None else []
+    notify_users = audience.level_users(level) if level is not None else []
     has_targets = level is not None and (level.notify_team_id or level.email_list or notify_users)
     if escalation.source == "manual" or not has_targets:
         # An automatic level with targets of its own does not repeat the breach alert that the

@@ -115,15 +115,28 @@ def json_texts(field, values: list) -> list | None:
     would have the driver send it (`json.dumps` with the field's encoder); None when a value
     is not plain data (an expression, a lazy string ...), which only the field can prepare."""
     dumps = functools.partial(json.dumps, cls=field.encoder) if field.encoder else json.dumps
+    flat = field.encoder is None
     texts = []
     for value in values:
         if value is None:
             texts.append(None)
+        elif flat and type(value) is dict and _flat_strings(value):
+            # What `json.dumps` writes for it, without building an encoder per value.
+            texts.append(
+                "{" + ", ".join([f"{_string(k)}: {_string(v)}" for k, v in value.items()]) + "}"
+            )
         elif type(value) in _JSON_PLAIN:
             texts.append(dumps(value))
         else:
             return None
     return texts
+
+
+_string = json.encoder.encode_basestring_ascii  # json.dumps's own (ensure_ascii)
+
+
+def _flat_strings(value: dict) -> bool:
+    return all(type(k) is str and type(v) is str for k, v in value.items())
 
 
 def unnest_type(field, connection) -> str:

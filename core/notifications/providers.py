@@ -8,10 +8,10 @@ SMTP by `EMAIL_TIMEOUT`, ESP backends by their own request timeout, webhooks by
 """
 
 import json
+import os
 import smtplib
 import urllib.error
 import urllib.request
-import uuid
 from contextlib import suppress
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -72,15 +72,17 @@ _MESSAGE_ID_DOMAINS: dict[str, str] = {}
 def make_message_id() -> str:
     """A fresh Message-ID in the domain of DEFAULT_FROM_EMAIL: `<32 random hex digits@domain>`.
 
-    A uuid4 is as unique as `email.utils.make_msgid` (time, pid and 64 random bits) and a tenth
-    of its cost; the domain is parsed once per DEFAULT_FROM_EMAIL (the monitor writes thousands).
+    128 bits from `os.urandom` (what a uuid4 holds, less its six fixed bits, without building
+    the UUID) are as unique as `email.utils.make_msgid` (time, pid and 64 random bits) at a
+    fraction of its cost; the domain is parsed once per DEFAULT_FROM_EMAIL (the monitor writes
+    thousands).
     """
     from_email = settings.DEFAULT_FROM_EMAIL
     domain = _MESSAGE_ID_DOMAINS.get(from_email)
     if domain is None:
         domain = parseaddr(from_email)[1].rpartition("@")[2] or str(DNS_NAME)
         _MESSAGE_ID_DOMAINS[from_email] = domain
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    return f"<{os.urandom(16).hex()}@{domain}>"
 
 
 def send_email(message: OutboxMessage) -> str:

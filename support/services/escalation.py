@@ -13,7 +13,7 @@ from core.internals import bulk_insert
 from core.internals.rows import new_instance
 from core.models import User
 
-from .. import events, notifications, permissions
+from .. import events, notifications, permissions, sla
 from ..models import EscalationLevel, Team, Ticket, TicketEscalation
 from ..models.choices import ACTIVE_STATUSES, PRIORITY_RANK, Priority
 from .common import lock_ticket
@@ -177,8 +177,6 @@ def _apply_level(
         ticket.team = new_team
         fields.append("team")
     if level is not None and level.raise_priority and ticket.priority != Priority.URGENT:
-        from .. import sla
-
         ticket.priority = _raised(ticket.priority)
         fields += ["priority", *sla.assign_policy(ticket, now=at, policies=preload.policies)]
     if target_user is not None and target_user.pk != ticket.assigned_to_id:

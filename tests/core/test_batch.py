@@ -197,3 +197,23 @@ def test_insert_rows_ignoring_conflicts_returns_only_the_rows_it_wrote():
     )
     assert returned == [("insert-rows:2",)]
     assert again[0].pk is None  # nothing is written back when conflicts are ignored
+
+
+def test_json_texts_are_what_json_dumps_writes():
+    """The JSON of `insert_columns` (a flat dict of strings written without an encoder per
+    value, anything else by `json.dumps`) is the text the field would have had dumped."""
+    import json
+
+    field = OutboxMessage._meta.get_field("headers")
+    values = [
+        {},
+        {"url": "/desk/tickets/T-1/"},
+        {"Message-ID": "<a@b>", "Subject": 'é "quoted" \\ \n\u2028'},
+        {"n": 1, "nested": {"x": [1, None]}},
+        [1, "two"],
+        "text",
+        None,
+    ]
+    texts = bulk_insert.json_texts(field, values)
+    assert texts == [None if v is None else json.dumps(v) for v in values]
+    assert bulk_insert.json_texts(field, [{"a": 1}, object()]) is None  # only the field can
