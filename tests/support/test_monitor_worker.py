@@ -57,9 +57,9 @@ CELERY_TASK_ROUTES = {{
 
 
 # Test only, for the worker that is killed: the monitor's second flag flip (the UPDATE of its
-# second batch's tickets, after its events and notifications) runs, then the worker says so in
-# Redis and waits, its batch transaction open, until it is killed. The hook wraps the worker's
-# SQL (Django's execute wrappers), so the monitor's code runs unchanged.
+# second batch's tickets, written with the batch's other rows when it flushes) runs, then the
+# worker says so in Redis and waits, its batch transaction open, until it is killed. The hook
+# wraps the worker's SQL (Django's execute wrappers), so the monitor's code runs unchanged.
 HOLD_SECOND_BATCH = """
 import re
 import redis as _redis
