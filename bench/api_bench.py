@@ -12,7 +12,9 @@ loopback port, creates API tokens in-process, then measures, every loop bounded:
   those very statements replayed by pgbench at the same concurrency (bench/creation_floor.py);
 * queue: first page of open/assigned/in_progress ordered by `sla_due_at` (a support lead);
 * the 50-message ticket: GET detail + GET messages?page_size=50, in sequence;
-* keyword search `q` over a few keywords;
+* keyword search `q` over a few keywords (two floors: the plain full-text statement below, and
+  the app's own statement as Django sent it, with its prefix and trigram branches, planned each
+  run and with JIT off as in the app);
 * the 50-message ticket's detail by number in lower case, as a desk link or a customer opens it
   (no target in the issue; held to the ticket page's 50 ms);
 each read as p50/p95 of sequential requests, beside the same read in raw SQL with psycopg on the
@@ -179,7 +181,27 @@ def helper(ticket_id: int) -> None:
         "messages": count("GET", f"{base}{ticket_id}/messages/?page_size=50", lead_key),
         "search": count("GET", f"{base}?q={KEYWORDS[0]}", lead_key),
     }
-    print(json.dumps({"lead": lead_key, "customer": customer_key, "counts": counts}))
+    # The app's own search statement per keyword (full text, prefix and trigram branches), as
+    # Django sent it: the SEARCH_SQL floor above is the plain full-text part only.
+    client = APIClient(SERVER_NAME="127.0.0.1")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {lead_key}")
+    search_sql = {}
+    for q in KEYWORDS:
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(f"{base}?q={urllib.parse.quote(q)}")
+        search_sql[q] = next(
+            (x["sql"] for x in ctx.captured_queries if '"search_document" @@' in x["sql"]), None
+        )
+    print(
+        json.dumps(
+            {
+                "lead": lead_key,
+                "customer": customer_key,
+                "counts": counts,
+                "search_sql": search_sql,
+            }
+        )
+    )
 
 
 # --- HTTP ------------------------------------------------------------------------------------
@@ -396,11 +418,17 @@ def load(args, port, path, headers, body=None):
 # --- raw SQL floors ----------------------------------------------------------------------------
 
 
-def sql_floor(url, statements, count, warmup=10):
+def sql_floor(url, statements, count, warmup=10, as_the_app=False):
+    """Sequential runs of `statements` on one connection. psycopg prepares a statement it has
+    run five times, so later runs skip planning; `as_the_app` plans each run, as Django's
+    client-side binding does for every request, with JIT off as the app's connections have it."""
     import psycopg
 
     samples = []
-    with psycopg.connect(url, autocommit=True) as conn:
+    options = {"options": "-c jit=off"} if as_the_app else {}
+    with psycopg.connect(url, autocommit=True, **options) as conn:
+        if as_the_app:
+            conn.prepare_threshold = None
         for index in range(warmup + count):
             started = time.perf_counter()
             for sql, params in statements:
@@ -576,6 +604,12 @@ def main() -> None:
     results["search_sql_by_keyword"] = {
         q: sql_floor(url, [(SEARCH_SQL, {"q": q})], per) for q in KEYWORDS
     }
+    app_search = {q: sql for q, sql in info.get("search_sql", {}).items() if sql}
+    results["search_app_sql_by_keyword"] = {
+        q: sql_floor(url, [(sql, None)], per, as_the_app=True) for q, sql in app_search.items()
+    }
+    if results["search_app_sql_by_keyword"]:
+        results["search_app_sql"] = merge([*results["search_app_sql_by_keyword"].values()])
     results["search"] = merge([*results["search_by_keyword"].values()])
     results["search_sql"] = merge([*results["search_sql_by_keyword"].values()])
     if args.explain:
@@ -671,9 +705,16 @@ def report(r, counts) -> None:
     )
     for q, api in r["search_by_keyword"].items():
         floor = r["search_sql_by_keyword"][q]
+        own = r.get("search_app_sql_by_keyword", {}).get(q)
         log(
             f"- q={q!r} ({r['keyword_matches'][q]:,} matches): API {api['p50']:.1f} / "
             f"{api['p95']:.1f} ms, SQL {floor['p50']:.1f} / {floor['p95']:.1f} ms"
+            + (
+                f"; the app's own statement (planned each time, JIT off) {own['p50']:.1f} / "
+                f"{own['p95']:.1f} ms"
+                if own
+                else ""
+            )
         )
     log(f"- load: no-op {noop}; creation {create}")
     if create_floor:
