@@ -9,7 +9,7 @@ PORT ?= 8000
 
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: run test install lint migrations-check services-check browser-check clean
+.PHONY: run test fuzz install lint migrations-check services-check browser-check clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -37,6 +37,12 @@ run: install
 ## make test: ruff, migrations check and the whole suite against PostgreSQL and Redis.
 test: install services-check browser-check lint migrations-check
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+## make fuzz: the API fuzzer at length (every phase, 100 cases per operation and role).
+fuzz: install services-check
+	FUZZ_PHASES=examples,coverage,fuzzing FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} \
+		DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest -n 2 -q \
+		tests/core/test_api_fuzz.py
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -101,6 +101,13 @@ def bad_request(request, exception=None):
     return defaults.bad_request(request, exception)
 
 
+def malformed_request(request, detail: str):
+    """A request refused at the boundary (`core.inputs`) before any view saw it."""
+    if _is_api(request):
+        return _api_error(400, detail, "malformed_request")
+    return _error_page(request, "400.html", 400, detail=detail)
+
+
 def permission_denied(request, exception=None):
     if _is_api(request):
         return _api_error(403, "You do not have permission to perform this action.", "forbidden")

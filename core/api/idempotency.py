@@ -14,7 +14,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
@@ -23,17 +22,20 @@ from core.errors import Conflict, DomainError
 from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Printable ASCII without spaces, as the OpenAPI parameter says (`[!-~]` is `[\x21-\x7e]`).
+KEY_PATTERN = re.compile(r"^[!-~]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=HEADER,
-    type=OpenApiTypes.STR,
+    type={"type": "string", "pattern": KEY_PATTERN.pattern, "minLength": 1, "maxLength": 255},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        "A unique key (e.g. a UUID) per intended creation. Repeating the request with the same "
-        "key returns the first response instead of creating twice (kept 24 hours)."
+        "A unique key (e.g. a UUID) per intended creation: 1 to 255 printable ASCII characters, "
+        "no spaces. Repeating the request with the same key returns the first response, with "
+        "`Idempotent-Replayed: true`, instead of creating twice (kept 24 hours). The same key "
+        "with a different request is a 422; while the first is still running, a 409."
     ),
 )
 

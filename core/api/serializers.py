@@ -112,7 +112,7 @@ class NewApiTokenSerializer(ApiTokenSerializer):
 
 class MeSerializer(ModelSerializer):
     roles = serializers.SerializerMethodField()
-    organization = serializers.StringRelatedField()
+    organization = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = User

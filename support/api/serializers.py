@@ -29,8 +29,19 @@ class PersonSerializer(api.Serializer):
     name = serializers.CharField(source="display_name")
 
 
-class CustomerSerializer(PersonSerializer):
-    email = serializers.EmailField()
+class CustomerSerializer(api.Serializer):
+    id = serializers.IntegerField(
+        allow_null=True, help_text="Null for a requester without an account."
+    )
+    name = serializers.CharField()
+    email = serializers.EmailField(allow_blank=True)
+
+
+class SatisfactionSerializer(api.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(allow_blank=True)
+    nps_score = serializers.IntegerField(min_value=0, max_value=10, allow_null=True)
+    rated_at = serializers.DateTimeField(allow_null=True)
 
 
 class CategorySerializer(api.ModelSerializer):
@@ -108,9 +119,9 @@ class TicketListSerializer(api.ModelSerializer):
 
     customer = serializers.SerializerMethodField()
     assigned_to = PersonSerializer(read_only=True, allow_null=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    organization = serializers.StringRelatedField()
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    organization = serializers.StringRelatedField(allow_null=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     sla = serializers.SerializerMethodField()
     unread_count = serializers.IntegerField(read_only=True, default=0)
@@ -224,7 +235,8 @@ class TicketDetailSerializer(TicketListSerializer):
         user = self.context["request"].user
         return allowed_targets(ticket.status, staff=is_staff_member(user))
 
-    def get_satisfaction(self, ticket) -> dict | None:
+    @extend_schema_field(SatisfactionSerializer(allow_null=True))
+    def get_satisfaction(self, ticket):
         if ticket.satisfaction_rating is None:
             return None
         return {
@@ -238,7 +250,7 @@ class TicketDetailSerializer(TicketListSerializer):
 class CustomerTicketSerializer(api.ModelSerializer):
     """A customer's view of their ticket: no team, SLA internals or staff-only counters."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     assigned_to = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
     satisfaction = serializers.SerializerMethodField()
@@ -270,7 +282,8 @@ class CustomerTicketSerializer(api.ModelSerializer):
     def get_allowed_transitions(self, ticket) -> list[str]:
         return allowed_targets(ticket.status, staff=False)
 
-    def get_satisfaction(self, ticket) -> dict | None:
+    @extend_schema_field(SatisfactionSerializer(allow_null=True))
+    def get_satisfaction(self, ticket):
         return TicketDetailSerializer.get_satisfaction(self, ticket)
 
 
@@ -302,7 +315,7 @@ class TicketCreateSerializer(api.Serializer):
         required=False,
         allow_null=True,
     )
-    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_email = serializers.EmailField(required=False, allow_blank=True)
     customer_name = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=200
     )

@@ -7,6 +7,7 @@ from core.models import BusinessCalendar
 from .. import permissions
 from ..models import EscalationLevel, EscalationPolicy, SLAPolicy, Team, TicketEscalation
 from ..models.choices import Priority
+from ..models.sla import MAX_TARGET_MINUTES
 from .serializers import PersonSerializer
 
 
@@ -87,7 +88,10 @@ class EscalationPolicySerializer(api.ModelSerializer):
         fields = ["id", "name", "is_active", "levels"]
 
     def validate_levels(self, levels):
-        numbers = [level["level"] for level in levels]
+        # A PATCH replaces the levels as a whole, so each needs its number there too.
+        numbers = [level.get("level") for level in levels]
+        if None in numbers:
+            raise serializers.ValidationError("Each level needs its `level` number.")
         if sorted(numbers) != list(range(1, len(numbers) + 1)):
             raise serializers.ValidationError("Levels are numbered 1, 2, 3… without gaps.")
         return levels
@@ -128,6 +132,12 @@ class ClockSerializer(api.Serializer):
     breached_at = serializers.DateTimeField(allow_null=True)
 
 
+class SLAOverrideRecordSerializer(api.Serializer):
+    by = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
 class TicketSLASerializer(api.Serializer):
     ticket = serializers.CharField()
     state = serializers.CharField()
@@ -139,13 +149,17 @@ class TicketSLASerializer(api.Serializer):
     first_response = ClockSerializer()
     resolution = ClockSerializer()
     escalation_level = serializers.IntegerField()
-    override = serializers.DictField(allow_null=True)
+    override = SLAOverrideRecordSerializer(allow_null=True)
 
 
 class SLAOverrideSerializer(api.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    first_response_minutes = serializers.IntegerField(min_value=1, required=False)
-    resolution_minutes = serializers.IntegerField(min_value=1, required=False)
+    first_response_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_TARGET_MINUTES, required=False
+    )
+    resolution_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_TARGET_MINUTES, required=False
+    )
     reason = serializers.CharField(max_length=2000)
 
     def validate(self, attrs):
@@ -175,7 +189,7 @@ class EscalateSerializer(api.Serializer):
 
 class EscalationSerializer(api.ModelSerializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
-    target_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     target_user = PersonSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -199,6 +213,10 @@ class RemindSerializer(api.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class ReminderSentSerializer(api.Serializer):
+    detail = serializers.CharField()
+
+
 class ReportQuerySerializer(api.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
@@ -214,3 +232,50 @@ class ReportQuerySerializer(api.Serializer):
                 {"end_date": [f"A report covers at most {MAX_REPORT_DAYS} days."]}
             )
         return attrs
+
+
+# --- the SLA report's shape (documentation; `reports.sla_report` builds the dict) -------------
+
+
+class AverageMedianSerializer(api.Serializer):
+    average = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+
+
+class ComplianceSerializer(api.Serializer):
+    tickets = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_rate = serializers.FloatField(allow_null=True, help_text="Null without tickets.")
+    response_breaches = serializers.IntegerField()
+    resolution_breaches = serializers.IntegerField()
+    first_response_minutes = AverageMedianSerializer(help_text="Working minutes.")
+    resolution_minutes = AverageMedianSerializer(help_text="Working minutes.")
+
+
+class BreachSerializer(api.Serializer):
+    ticket = serializers.CharField()
+    subject = serializers.CharField()
+    clock = serializers.ChoiceField(choices=["first_response", "resolution"])
+    priority = serializers.CharField()
+    team = serializers.CharField(allow_null=True)
+    breached_at = serializers.DateTimeField()
+    breach_minutes = serializers.FloatField()
+    ongoing = serializers.BooleanField()
+
+
+def _by(dimension: str):
+    return serializers.DictField(
+        child=ComplianceSerializer(), help_text=f"Keyed by {dimension} (`none` for none)."
+    )
+
+
+class SLAReportSerializer(api.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    overall = ComplianceSerializer()
+    by_priority = _by("priority")
+    by_category = _by("category slug")
+    by_channel = _by("channel")
+    by_tier = _by("customer tier")
+    by_team = _by("team slug")
+    breaches = BreachSerializer(many=True)

@@ -2,7 +2,8 @@
 
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -158,7 +159,7 @@ class TicketRemindView(APIView):
     @extend_schema(
         summary="Remind the assignee, or nudge the customer (once per 30 minutes each)",
         request=s.RemindSerializer,
-        responses={202: None, **ERROR_RESPONSES},
+        responses={202: s.ReminderSentSerializer, **ERROR_RESPONSES},
         examples=request_example("Nudge the customer", {"target": "customer", "message": ""}),
     )
     def post(self, request, ticket):
@@ -180,7 +181,13 @@ class SLAReportView(APIView):
             OpenApiParameter("end_date", str, required=True, description="YYYY-MM-DD"),
             OpenApiParameter("export", str, enum=["json", "csv"]),
         ],
-        responses={200: None, **ERROR_RESPONSES},
+        responses={
+            (200, "application/json"): s.SLAReportSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR, description="`export=csv`: the breaches, one per row"
+            ),
+            400: ERROR_RESPONSES[400],
+        },
     )
     def get(self, request):
         query = s.ReportQuerySerializer(data=request.query_params)

@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from . import sla_views, views
+from .views import TICKET_REF
 
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="ticket")
@@ -14,16 +15,18 @@ router.register(
     "escalation-policies", sla_views.EscalationPolicyViewSet, basename="escalation-policy"
 )
 
-TICKET = "tickets/<str:ticket>"
+TICKET = rf"^tickets/(?P<ticket>{TICKET_REF})"
 urlpatterns = [
-    path(f"{TICKET}/sla/", sla_views.TicketSLAView.as_view(), name="ticket-sla"),
-    path(f"{TICKET}/escalate/", sla_views.TicketEscalateView.as_view(), name="ticket-escalate"),
-    path(
-        f"{TICKET}/escalations/",
+    re_path(rf"{TICKET}/sla/$", sla_views.TicketSLAView.as_view(), name="ticket-sla"),
+    re_path(
+        rf"{TICKET}/escalate/$", sla_views.TicketEscalateView.as_view(), name="ticket-escalate"
+    ),
+    re_path(
+        rf"{TICKET}/escalations/$",
         sla_views.TicketEscalationsView.as_view(),
         name="ticket-escalations",
     ),
-    path(f"{TICKET}/remind/", sla_views.TicketRemindView.as_view(), name="ticket-remind"),
+    re_path(rf"{TICKET}/remind/$", sla_views.TicketRemindView.as_view(), name="ticket-remind"),
     path("sla-reports/", sla_views.SLAReportView.as_view(), name="sla-report"),
     *router.urls,
 ]

@@ -1,17 +1,27 @@
 """The support REST API. Views translate HTTP to service calls; the rules live in services."""
 
-from django.db.models import Count, F, Q, prefetch_related_objects
-from django.http import FileResponse, HttpResponseRedirect
+import re
+
+from django.db.models import Count, Q, prefetch_related_objects
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, parsers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import parsers
 from core.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, run_idempotently
 from core.api.pagination import UncountedPageNumberPagination
 from core.api.permissions import ActionPermissions, IsAuthenticatedUser, allows
 from core.attachments import content_disposition, download_url
+from core.inputs import ID_PATTERN, parse_id
 from core.roles import is_staff_member
 from core.sanitize import text_to_html
 
@@ -43,7 +53,7 @@ from ..selectors import (
     with_number,
 )
 from . import serializers as s
-from .filters import TicketFilter
+from .filters import DEFAULT_ORDERING, TicketFilter
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: `{detail, code, errors}`"),
@@ -66,26 +76,52 @@ ERROR_RESPONSES = {
 }
 
 
+# A ticket in a path: its id or its number (`TKT-20261125-0042`, any letter case).
+TICKET_NUMBER = re.compile(r"[A-Za-z]{3}-[0-9]{8}-[0-9]+")
+TICKET_REF = rf"(?:{ID_PATTERN}|{TICKET_NUMBER.pattern})"
+
+
+def for_caller(name: str, staff, customer, **kwargs) -> PolymorphicProxySerializer:
+    """One of two shapes, chosen by the caller's role: staff see more than customers.
+
+    The schema is the same whoever fetches it; every response component is closed
+    (`core.api.schema`), so an object matches exactly one of the two.
+    """
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[staff, customer],
+        resource_type_field_name=None,
+        **kwargs,
+    )
+
+
+TICKET_FOR_CALLER = for_caller(
+    "TicketForCaller", s.TicketDetailSerializer, s.CustomerTicketSerializer
+)
+TICKET_LIST_ITEM_FOR_CALLER = for_caller(
+    "TicketListItemForCaller", s.TicketListSerializer, s.CustomerTicketSerializer, many=True
+)
+EVENT_FOR_CALLER = for_caller(
+    "EventForCaller", s.EventSerializer, s.CustomerEventSerializer, many=True
+)
+
+MESSAGE_FOR_CALLER = for_caller("MessageForCaller", s.StaffMessageSerializer, s.MessageSerializer)
+MESSAGES_FOR_CALLER = for_caller(
+    "MessageForCaller", s.StaffMessageSerializer, s.MessageSerializer, many=True
+)
+
+
 class TicketPagination(UncountedPageNumberPagination):
     """Ticket lists never count the (possibly million-row) filtered set."""
 
 
-ORDERINGS = {
-    "created_at": ("created_at", "pk"),
-    "-created_at": ("-created_at", "-pk"),
-    # NULLS LAST as PostgreSQL's index already sorts them (SQLite would put them first).
-    "sla_due_at": (F("sla_due_at").asc(nulls_last=True), "pk"),
-    "-sla_due_at": ("-sla_due_at", "-pk"),
-    "last_message_at": ("last_message_at", "pk"),
-    "-last_message_at": ("-last_message_at", "-pk"),
-    "updated_at": ("updated_at", "pk"),
-    "-updated_at": ("-updated_at", "-pk"),
-}
-
-
 def _ticket_lookup(queryset, value: str) -> Ticket:
-    if value.isdigit():
-        return get_object_or_404(queryset, pk=int(value))
+    """A ticket by id or number; anything else (or out of reach) is a 404."""
+    pk = parse_id(value)
+    if pk is not None:
+        return get_object_or_404(queryset, pk=pk)
+    if not TICKET_NUMBER.fullmatch(value):
+        raise Http404
     return get_object_or_404(with_number(queryset, value))
 
 
@@ -109,16 +145,15 @@ TICKET_EXAMPLE = OpenApiExample(
 @extend_schema_view(
     list=extend_schema(
         summary="List tickets",
+        responses={200: TICKET_LIST_ITEM_FOR_CALLER},
         description="The caller's tickets: customers their own, agents their teams' and "
-        "unassigned, leads all. `ordering`: " + ", ".join(ORDERINGS) + ".",
+        "unassigned, leads all. Staff get the queue's shape, customers their own.",
     ),
-    retrieve=extend_schema(
-        summary="A ticket by id or number", responses={200: s.TicketDetailSerializer}
-    ),
+    retrieve=extend_schema(summary="A ticket by id or number", responses={200: TICKET_FOR_CALLER}),
     partial_update=extend_schema(
         summary="Change subject, category, team, tags, channel or priority (staff)",
         request=s.TicketUpdateSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     ),
 )
 class TicketViewSet(
@@ -127,7 +162,7 @@ class TicketViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    lookup_value_regex = r"[0-9]+|[A-Za-z]{3}-[0-9]{8}-[0-9]+"
+    lookup_value_regex = TICKET_REF
     filterset_class = TicketFilter
     pagination_class = TicketPagination
     permission_classes = [ActionPermissions]
@@ -165,9 +200,8 @@ class TicketViewSet(
         return Ticket.objects.visible_to(self.request.user)
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        ordering = ORDERINGS.get(self.request.query_params.get("ordering", ""))
-        return queryset.order_by(*(ordering or ORDERINGS["-created_at"]))
+        # The filter set's `ordering` replaces this default when given.
+        return super().filter_queryset(queryset.order_by(*DEFAULT_ORDERING))
 
     def get_object(self):
         ticket = _ticket_lookup(self.get_queryset(), self.kwargs["pk"])
@@ -195,7 +229,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Open a ticket",
         request=s.TicketCreateSerializer,
-        responses={201: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={201: TICKET_FOR_CALLER, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         examples=[TICKET_EXAMPLE],
     )
@@ -229,8 +263,8 @@ class TicketViewSet(
 
     @extend_schema(
         methods=["GET"],
-        summary="The conversation (customers never see internal notes)",
-        responses={200: s.StaffMessageSerializer(many=True)},
+        summary="The conversation, oldest first (customers never see internal notes)",
+        responses={200: MESSAGES_FOR_CALLER},
     )
     @extend_schema(
         methods=["POST"],
@@ -239,7 +273,7 @@ class TicketViewSet(
             "application/json": s.MessageCreateSerializer,
             "multipart/form-data": s.MessageCreateSerializer,
         },
-        responses={201: s.StaffMessageSerializer, **ERROR_RESPONSES},
+        responses={201: MESSAGE_FOR_CALLER, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         examples=request_example(
             "Public reply", {"body": "<p>We deployed a fix. Could you try again?</p>"}
@@ -251,18 +285,20 @@ class TicketViewSet(
         detail=True,
         methods=["get", "post"],
         parser_classes=[parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser],
+        filter_backends=[],
     )
     def messages(self, request, pk=None):
         ticket = self.get_object()
         staff = can_see_internal(request.user, ticket)
         serializer_class = s.StaffMessageSerializer if staff else s.MessageSerializer
         if request.method == "GET":
-            page = self.paginate_messages(messages_for(ticket=ticket, user=request.user))
+            page = self._paginated(messages_for(ticket=ticket, user=request.user))
             services.mark_ticket_read(ticket=ticket, user=request.user)
             return page(serializer_class)
         return run_idempotently(request, lambda: self._post_message(request, ticket, staff))
 
-    def paginate_messages(self, queryset):
+    def _paginated(self, queryset):
+        """One page of a sub-resource; returns `respond(serializer_class)`."""
         paginator = UncountedPageNumberPagination()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
 
@@ -296,23 +332,27 @@ class TicketViewSet(
         )
 
     @extend_schema(
-        summary="Files of the ticket", responses={200: s.AttachmentSerializer(many=True)}
+        summary="Files of the ticket, oldest first",
+        responses={200: s.AttachmentSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def attachments(self, request, pk=None):
         ticket = self.get_object()
-        files = attachments_for(ticket=ticket, user=request.user).order_by("pk")[:500]
-        return Response(s.AttachmentSerializer(files, many=True, context={"request": request}).data)
+        files = attachments_for(ticket=ticket, user=request.user).order_by("pk")
+        return self._paginated(files)(s.AttachmentSerializer)
 
     @extend_schema(
         summary="Download a file (a short-lived signed URL on S3)",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(description="The file"),
+            (200, "*/*"): OpenApiResponse(description="The file, with its own content type"),
             302: OpenApiResponse(description="Redirect to a signed URL"),
         },
     )
     @action(
-        detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)/download"
+        detail=True,
+        methods=["get"],
+        url_path=rf"attachments/(?P<attachment_id>{ID_PATTERN})/download",
+        filter_backends=[],
     )
     def download(self, request, pk=None, attachment_id=None):
         ticket = self.get_object()
@@ -340,17 +380,16 @@ class TicketViewSet(
         return response
 
     @extend_schema(
-        summary="Audit trail (customers see public events only)",
-        responses={200: s.EventSerializer(many=True)},
+        summary="Audit trail, oldest first (customers see public events only)",
+        responses={200: EVENT_FOR_CALLER},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request, pk=None):
         ticket = self.get_object()
-        queryset = ticket.events.select_related("actor")
+        queryset = ticket.events.select_related("actor").order_by("created_at", "pk")
         if not can_see_internal(request.user, ticket):
-            public = queryset.filter(is_internal=False)[:500]
-            return Response(s.CustomerEventSerializer(public, many=True).data)
-        return Response(s.EventSerializer(queryset[:500], many=True).data)
+            return self._paginated(queryset.filter(is_internal=False))(s.CustomerEventSerializer)
+        return self._paginated(queryset)(s.EventSerializer)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -366,7 +405,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Move to any allowed status",
         request=s.StatusChangeSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"], url_path="status")
     def change_status(self, request, pk=None):
@@ -384,7 +423,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Resolve (staff)",
         request=s.TransitionSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
@@ -393,7 +432,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Close a resolved ticket (the customer confirms)",
         request=s.TransitionSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
@@ -402,7 +441,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Reopen a resolved ticket",
         request=s.TransitionSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
@@ -411,7 +450,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Cancel",
         request=s.TransitionSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -420,7 +459,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Wait on the customer (pauses the resolution clock)",
         request=s.TransitionSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"], url_path="wait-on-customer")
     def wait_on_customer(self, request, pk=None):
@@ -431,7 +470,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Assign to an agent, or unassign with null",
         request=s.AssignSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
         examples=request_example("Assign with a note", {"agent": 7, "note": "You know this client"})
         + request_example("Unassign", {"agent": None}),
     )
@@ -450,7 +489,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Take an unassigned ticket",
         request=None,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
@@ -461,7 +500,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Merge this ticket into another of the same customer",
         request=s.MergeSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
         examples=request_example("Merge", {"into": "TKT-20261125-0042", "note": "Same outage"}),
     )
     @action(detail=True, methods=["post"])
@@ -478,7 +517,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Link a related ticket",
         request=s.LinkSerializer,
-        responses={200: s.TicketDetailSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
         examples=request_example("Link", {"ticket": "TKT-20261124-0007"}),
     )
     @action(detail=True, methods=["post"])
@@ -493,7 +532,7 @@ class TicketViewSet(
     @extend_schema(
         summary="Rate the answer (the customer, once resolved)",
         request=s.RateSerializer,
-        responses={200: s.CustomerTicketSerializer, **ERROR_RESPONSES},
+        responses={200: TICKET_FOR_CALLER, **ERROR_RESPONSES},
         examples=request_example("Rating", {"rating": 5, "comment": "Quick!", "nps_score": 9}),
     )
     @action(detail=True, methods=["post"])

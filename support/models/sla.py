@@ -7,6 +7,10 @@ from core.models.users import CustomerTier
 
 from .choices import Priority
 
+# A target longer than a year of minutes is a typo, and would push due times past any calendar.
+MAX_TARGET_MINUTES = 525_600
+TARGET_VALIDATORS = [MinValueValidator(1), MaxValueValidator(MAX_TARGET_MINUTES)]
+
 
 class SLAPolicy(models.Model):
     """Targets for one priority (and optionally one customer tier). Most specific active wins."""
@@ -16,8 +20,8 @@ class SLAPolicy(models.Model):
     customer_tier = models.CharField(
         max_length=20, choices=CustomerTier.choices, blank=True, help_text="Blank: any tier."
     )
-    first_response_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    resolution_minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    first_response_minutes = models.PositiveIntegerField(validators=TARGET_VALIDATORS)
+    resolution_minutes = models.PositiveIntegerField(validators=TARGET_VALIDATORS)
     warning_percent = models.PositiveSmallIntegerField(
         default=80, validators=[MinValueValidator(1), MaxValueValidator(99)]
     )

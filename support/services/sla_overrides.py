@@ -7,6 +7,7 @@ from core.models import User
 from .. import events, permissions, sla
 from ..models import Ticket
 from ..models.choices import Priority
+from ..models.sla import MAX_TARGET_MINUTES
 from .common import lock_ticket
 
 Kind = events.Kind
@@ -35,6 +36,11 @@ def override_sla(
     ):
         if value is not None and value < 1:
             raise DomainError("Targets are at least one minute.", errors={name: ["Too small."]})
+        if value is not None and value > MAX_TARGET_MINUTES:
+            raise DomainError(
+                f"Targets are at most {MAX_TARGET_MINUTES} minutes (a year).",
+                errors={name: ["Too large."]},
+            )
     ticket = lock_ticket(ticket.pk)
     before = _snapshot(ticket)
     now = timezone.now()

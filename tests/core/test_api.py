@@ -186,14 +186,19 @@ def test_unknown_api_urls_404_in_the_error_format(api_client, agent):
     assert_error_shape(response.json())
 
 
-def test_page_size_is_capped(api_client, agent):
+def test_page_size_is_capped_and_a_larger_one_refused(api_client, agent):
     Notification.objects.bulk_create(
         Notification(recipient=agent, title=f"n{i}") for i in range(130)
     )
     api_client.force_authenticate(agent)
-    body = api_client.get("/api/v1/notifications/?page_size=1000").json()
+    body = api_client.get("/api/v1/notifications/?page_size=100").json()
     assert len(body["results"]) == 100
     assert body["count"] == 130
+    refused = api_client.get("/api/v1/notifications/?page_size=1000")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "page_size": ["A page size is a whole number from 1 to 100."]
+    }
 
 
 def test_throttling_answers_429_in_the_error_format(api_client, monkeypatch):

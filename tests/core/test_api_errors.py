@@ -135,10 +135,21 @@ def _routes(patterns, prefix=""):
 def _concrete(route: str) -> str | None:
     if "format" in route:
         return None  # DRF's format-suffix twins of the same views
-    path = route.replace("^", "").replace("$", "").replace("\\", "")
-    path = re.sub(r"\(\?P<[^>]+>[^)]*\)", "1", path)
+    path = _named_groups_as_one(route.replace("^", "").replace("$", "").replace("\\", ""))
     path = re.sub(r"<[^>]+>", "1", path)
     return "/" + path
+
+
+def _named_groups_as_one(route: str) -> str:
+    """Each `(?P<name>...)` (groups nested inside included) becomes `1`."""
+    while (start := route.find("(?P<")) >= 0:
+        depth, end = 0, start
+        for end in range(start, len(route)):
+            depth += {"(": 1, ")": -1}.get(route[end], 0)
+            if depth == 0:
+                break
+        route = route[:start] + "1" + route[end + 1 :]
+    return route
 
 
 def _supported(callback) -> set[str]:

@@ -43,6 +43,24 @@ class SLAPolicyFactory(factory.django.DjangoModelFactory):
     resolution_minutes = 1440
 
 
+# The seeded defaults of DESIGN §4 (first response, resolution), 24/7.
+DEFAULT_SLA_TARGETS = {
+    Priority.URGENT: (15, 240),
+    Priority.HIGH: (60, 480),
+    Priority.MEDIUM: (240, 1440),
+    Priority.LOW: (1440, 4320),
+}
+
+
+def make_default_sla_policies() -> list[SLAPolicy]:
+    return [
+        SLAPolicyFactory(
+            priority=priority, first_response_minutes=response, resolution_minutes=resolution
+        )
+        for priority, (response, resolution) in DEFAULT_SLA_TARGETS.items()
+    ]
+
+
 class ResponseTemplateFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ResponseTemplate

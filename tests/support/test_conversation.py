@@ -202,13 +202,14 @@ def test_customer_events_are_public_only(api_client, customer, agent, noted):
     api_client.force_authenticate(customer)
     response = api_client.get(f"/api/v1/support/tickets/{ticket.pk}/events/")
     assert response.status_code == 200
-    kinds = {event["kind"] for event in response.json()}
+    kinds = {event["kind"] for event in response.json()["results"]}
     assert "note_added" not in kinds and "attachment_added" not in kinds
     assert kinds <= {"created", "status_changed", "merged", "follow_up_created"}
     assert NOTE not in response.content.decode()
     api_client.force_authenticate(agent)
     staff_kinds = {
-        e["kind"] for e in api_client.get(f"/api/v1/support/tickets/{ticket.pk}/events/").json()
+        e["kind"]
+        for e in api_client.get(f"/api/v1/support/tickets/{ticket.pk}/events/").json()["results"]
     }
     assert "note_added" in staff_kinds
 
@@ -219,13 +220,14 @@ def test_note_attachment_is_invisible_and_not_downloadable(api_client, customer,
     api_client.force_authenticate(customer)
     listing = api_client.get(f"/api/v1/support/tickets/{ticket.pk}/attachments/")
     assert listing.status_code == 200
-    assert listing.json() == []
+    assert listing.json()["results"] == []
     download = api_client.get(
         f"/api/v1/support/tickets/{ticket.pk}/attachments/{attachment.pk}/download/"
     )
     assert download.status_code == 404
     api_client.force_authenticate(agent)
-    assert len(api_client.get(f"/api/v1/support/tickets/{ticket.pk}/attachments/").json()) == 1
+    files = api_client.get(f"/api/v1/support/tickets/{ticket.pk}/attachments/").json()
+    assert len(files["results"]) == 1
     staff_download = api_client.get(
         f"/api/v1/support/tickets/{ticket.pk}/attachments/{attachment.pk}/download/"
     )

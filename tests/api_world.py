@@ -1,0 +1,149 @@
+"""A small, complete world for driving the whole API: three roles and one of everything.
+
+Used by the schema fuzzer (`tests/core/test_api_fuzz.py`) and the schema-examples test. The
+objects the schema's own examples name (template 3, agent 7, team 2, the tickets numbered in
+the merge and link examples) exist here under exactly those ids and numbers.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from core.api.authentication import create_token
+from core.roles import Role
+from support.models import EscalationLevel, EscalationPolicy, Ticket
+from support.services import add_message, create_ticket
+
+from .factories import OrganizationFactory, UserFactory
+from .support.factories import (
+    AgentProfileFactory,
+    CategoryFactory,
+    ResponseTemplateFactory,
+    TeamFactory,
+    make_default_sla_policies,
+)
+
+ROLES = ("customer", "agent", "lead")
+# Named by the schema's examples (support/api/views.py, sla_views.py).
+EXAMPLE_AGENT_ID = 7
+EXAMPLE_TEAM_ID = 2
+EXAMPLE_TEMPLATE_ID = 3
+EXAMPLE_TICKET_NUMBERS = ("TKT-20261125-0042", "TKT-20261124-0007")
+
+
+@dataclass
+class World:
+    users: dict = field(default_factory=dict)
+    tokens: dict = field(default_factory=dict)  # role -> key used to authenticate
+    spare_tokens: dict = field(default_factory=dict)  # role -> a second token of theirs (id)
+    tickets: dict = field(default_factory=dict)  # role -> a ticket that role may work
+    attachment_ids: dict = field(default_factory=dict)
+    team_id: int = 0
+    category_slug: str = ""
+    template_id: int = 0
+    sla_policy_id: int = 0
+    escalation_policy_id: int = 0
+
+    def headers(self, role: str) -> dict:
+        return {"Authorization": f"Token {self.tokens[role]}"}
+
+    def path_value(self, role: str, path: str, name: str):
+        """A real object for a path parameter, so the handler runs past its lookup."""
+        ticket = self.tickets[role]
+        if name == "ticket":
+            return ticket.number
+        if name == "attachment_id":
+            return self.attachment_ids[role]
+        if name == "slug":
+            return self.category_slug
+        if name == "user_id":
+            return self.users["agent"].pk
+        if name in ("id", "pk"):
+            for prefix, value in (
+                ("/api/v1/support/tickets/", ticket.pk),
+                ("/api/v1/support/teams/", self.team_id),
+                ("/api/v1/support/templates/", self.template_id),
+                ("/api/v1/support/sla-policies/", self.sla_policy_id),
+                ("/api/v1/support/escalation-policies/", self.escalation_policy_id),
+                ("/api/v1/auth/tokens/", self.spare_tokens[role]),
+            ):
+                if path.startswith(prefix):
+                    return value
+        return None
+
+
+def _with_id(factory, pk, **kwargs):
+    obj = factory(id=pk, **kwargs)
+    if connection.vendor == "postgresql":  # later rows must not collide with the fixed id
+        table = obj._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
+            )
+    return obj
+
+
+def _numbered(ticket, number):
+    Ticket.objects.filter(pk=ticket.pk).update(number=number)
+    ticket.number = number
+    return ticket
+
+
+def build_world() -> World:
+    world = World()
+    organization = OrganizationFactory()
+    customer = UserFactory(roles=[Role.CUSTOMER], organization=organization)
+    agent = _with_id(UserFactory, EXAMPLE_AGENT_ID, roles=[Role.AGENT], full_name="Avery Agent")
+    lead = UserFactory(roles=[Role.SUPPORT_LEAD], full_name="Lee Lead")
+    world.users = {"customer": customer, "agent": agent, "lead": lead}
+    AgentProfileFactory(user=agent, capacity=20)
+    AgentProfileFactory(user=lead, capacity=20)
+
+    category = CategoryFactory(slug="technical", name="Technical")
+    world.category_slug = category.slug
+    team = _with_id(TeamFactory, EXAMPLE_TEAM_ID, members=[agent, lead], strategy="manual")
+    team.categories.add(category)
+    world.team_id = team.pk
+    world.template_id = _with_id(ResponseTemplateFactory, EXAMPLE_TEMPLATE_ID).pk
+
+    policy = make_default_sla_policies()[-1]
+    world.sla_policy_id = policy.pk
+    escalation = EscalationPolicy.objects.create(name="Default escalation")
+    EscalationLevel.objects.create(policy=escalation, level=1, delay_minutes=0)
+    world.escalation_policy_id = escalation.pk
+
+    def ticket(subject, number=None):
+        made = create_ticket(by=customer, subject=subject, description="<p>It fails.</p>")
+        made.team = team
+        made.save(update_fields=["team"])
+        return _numbered(made, number) if number else made
+
+    # The examples' merge target and link target, then one working ticket per role.
+    for number in EXAMPLE_TICKET_NUMBERS:
+        ticket(f"Example {number}", number)
+    for role in ROLES:
+        made = ticket(f"The {role}'s ticket")
+        message = add_message(
+            ticket=made,
+            by=customer,
+            body="<p>Screenshot attached.</p>",
+            attachments=[SimpleUploadedFile("shot.png", _PNG, content_type="image/png")],
+        )
+        world.tickets[role] = made
+        world.attachment_ids[role] = message.attachments.get().pk
+
+    for role, user in world.users.items():
+        _, key = create_token(user=user, name="fuzz")
+        world.tokens[role] = key
+        spare, _ = create_token(user=user, name="spare")
+        world.spare_tokens[role] = spare.pk
+    return world
+
+
+_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81"
+    b"\x84\x00\x00\x00\x00IEND\xaeB`\x82"
+)
