@@ -16,5 +16,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", docs_view, name="api-docs"),
     path("", include("core.api.urls")),
+    path("knowledge/", include("knowledge.api.urls")),
     path("support/", include("support.api.urls")),
 ]

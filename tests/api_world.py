@@ -16,6 +16,7 @@ from support.models import EscalationLevel, EscalationPolicy, Ticket
 from support.services import add_message, create_ticket
 
 from .factories import OrganizationFactory, UserFactory
+from .knowledge.factories import make_article
 from .support.factories import (
     AgentProfileFactory,
     CategoryFactory,
@@ -44,6 +45,7 @@ class World:
     template_id: int = 0
     sla_policy_id: int = 0
     escalation_policy_id: int = 0
+    article_id: int = 0
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -59,6 +61,8 @@ class World:
             return self.category_slug
         if name == "user_id":
             return self.users["agent"].pk
+        if name == "number":  # an article's revision
+            return 1
         if name in ("id", "pk"):
             for prefix, value in (
                 ("/api/v1/support/tickets/", ticket.pk),
@@ -67,6 +71,7 @@ class World:
                 ("/api/v1/support/sla-policies/", self.sla_policy_id),
                 ("/api/v1/support/escalation-policies/", self.escalation_policy_id),
                 ("/api/v1/auth/tokens/", self.spare_tokens[role]),
+                ("/api/v1/knowledge/articles/", self.article_id),
             ):
                 if path.startswith(prefix):
                     return value
@@ -133,6 +138,8 @@ def build_world() -> World:
         )
         world.tickets[role] = made
         world.attachment_ids[role] = message.attachments.get().pk
+
+    world.article_id = make_article(by=lead, title="Export your data", tags=["export"]).pk
 
     for role, user in world.users.items():
         _, key = create_token(user=user, name="fuzz")

@@ -447,6 +447,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.choices.Status",
         "TicketChannelEnum": "support.models.choices.Channel",
+        "ArticleStatusEnum": "knowledge.models.Status",
+        "ArticleCategoryEnum": "knowledge.models.Category",
         "AgentStatusEnum": "support.models.choices.AgentStatus",
         "TemplateChannelEnum": "support.models.choices.TemplateChannel",
         "NotificationChannelEnum": "core.models.notifications.Channel",

@@ -108,7 +108,9 @@ def exception_handler(exc, context):
             if hasattr(exc, "error_dict")
             else {NON_FIELD: [str(m) for m in exc.messages]}
         )
-        return Response(error_body("Invalid input.", exc.code or "invalid", errors), status=400)
+        # A ValidationError made of a dict of errors has no `code` of its own.
+        code = getattr(exc, "code", None) or "invalid"
+        return Response(error_body("Invalid input.", code, errors), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -1,0 +1,139 @@
+"""Reading articles as a given person may see them."""
+
+import re
+
+from django.db.models import Count, Prefetch
+
+from core.search import search
+from core.search.query import STOP_WORDS
+
+from .models import Article, Category, Feedback, Status, UnansweredSearch
+from .permissions import can_see_unpublished
+from .services import visitor_key
+
+LIST_FIELDS = ("author",)
+
+
+def articles_for(user):
+    """Staff see every article; everyone else published, public ones only."""
+    queryset = Article.objects.all()
+    if not can_see_unpublished(user):
+        queryset = queryset.public()
+    return queryset
+
+
+def with_details(queryset):
+    return queryset.select_related("author").prefetch_related(
+        "tags", Prefetch("related", queryset=Article.objects.only("pk", "number", "slug", "title",
+                                                                   "status", "is_internal"))
+    )  # fmt: skip
+
+
+def related_for(article: Article, user) -> list[Article]:
+    """The article's related articles the viewer may see."""
+    visible = [a for a in article.related.all() if a.is_public or can_see_unpublished(user)]
+    return sorted(visible, key=lambda a: a.title)
+
+
+def find_articles(user, query: str, *, category: str = "", tag: str = "", status: str = "",
+                  snippets: bool = True, using: str = "default"):  # fmt: skip
+    """Articles matching `query` (web-search syntax) that `user` may see: pinned first, then by
+    relevance × (1 + boost). Filters narrow what the user may see."""
+    queryset = articles_for(user).using(using)
+    if category:
+        queryset = queryset.filter(category=category)
+    if tag:
+        queryset = queryset.filter(tags__name=tag)
+    if status:  # within what the user may see: a customer asking for drafts gets none
+        queryset = queryset.filter(status=status)
+    found = search(queryset, query, ordered=True, snippets=snippets)
+    return found.order_by("-is_pinned", "-search_rank", "-pk")
+
+
+def popular(user, *, limit: int = 6):
+    return articles_for(user).filter(status=Status.PUBLISHED).order_by("-view_count", "pk")[:limit]
+
+
+def pinned(user, *, limit: int = 6):
+    return articles_for(user).filter(status=Status.PUBLISHED, is_pinned=True)[:limit]
+
+
+# --- pages (help center and desk) ----------------------------------------------------------
+
+# Words of a ticket subject or a half-typed question that say nothing about the topic.
+_FILLER_WORDS = frozenset({"or", "and", "not", "cannot", "cant", "help", "please", "issue"})
+_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+ANY_WORD_MAX = 8
+
+
+def any_word_query(text: str) -> str:
+    """`text`'s meaningful words joined with `or` (any may match), at most ANY_WORD_MAX."""
+    words = []
+    for word in _WORDS.findall(text.lower()):
+        if len(word) > 1 and word not in STOP_WORDS and word not in _FILLER_WORDS:
+            if word not in words:
+                words.append(word)
+    return " or ".join(words[:ANY_WORD_MAX])
+
+
+def suggested_for(user, text: str, *, limit: int = 5, public_only: bool = False) -> list:
+    """Up to `limit` published articles on the topic of `text` (a subject, any word matching),
+    best first: those `user` may see, or only public ones (`public_only`). One query."""
+    query = any_word_query(text)
+    if not query:
+        return []
+    queryset = Article.objects.public() if public_only else articles_for(user)
+    found = search(queryset.filter(status=Status.PUBLISHED), query, ordered=True, snippets=False)
+    return list(found.order_by("-is_pinned", "-search_rank", "-pk")[:limit])
+
+
+def category_counts(user) -> list[tuple[str, str, int]]:
+    """(value, label, published articles `user` may see) for every category, in one query."""
+    counts = dict(
+        articles_for(user)
+        .filter(status=Status.PUBLISHED)
+        .order_by()
+        .values_list("category")
+        .annotate(n=Count("pk"))
+    )
+    return [(value, label, counts.get(value, 0)) for value, label in Category.choices]
+
+
+def help_articles(user):
+    """The help center's lists: published articles `user` may see (public ones for customers)."""
+    return articles_for(user).filter(status=Status.PUBLISHED)
+
+
+def feedback_of(article: Article, *, user=None, session_key: str = "") -> Feedback | None:
+    """The viewer's own answer on `article` (signed in: theirs; a visitor: their session's)."""
+    if user is not None and user.is_authenticated:
+        return Feedback.objects.filter(article=article, user=user).first()
+    if not session_key:
+        return None
+    return Feedback.objects.filter(
+        article=article, user__isnull=True, visitor=visitor_key(session_key)
+    ).first()
+
+
+def desk_articles(user, *, query: str = "", status: str = "", category: str = ""):
+    """The desk's article list: every status for staff, filtered, searched (best first) or
+    most recently updated first; eager-loaded for the list (author, tags)."""
+    if query:
+        queryset = find_articles(user, query, category=category, status=status, snippets=True)
+    else:
+        queryset = articles_for(user)
+        if category:
+            queryset = queryset.filter(category=category)
+        if status:
+            queryset = queryset.filter(status=status)
+        queryset = queryset.order_by("-updated_at", "-pk")
+    return queryset.select_related("author").prefetch_related("tags")
+
+
+def revisions_of(article: Article):
+    return article.revisions.select_related("editor")
+
+
+def unanswered_searches():
+    """What people searched for and found nothing, most frequent first."""
+    return UnansweredSearch.objects.order_by("-count", "-last_searched_at", "pk")

@@ -1,0 +1,167 @@
+"""Article search on both databases: one fixed corpus, the same queries, the same top results.
+
+PostgreSQL is the suite's database; SQLite (the embedded mode's FTS5) is the `sqlite` alias of
+the test settings, migrated like any database, so its triggers are the migrations'.
+"""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connections
+
+from core.search import search
+from knowledge import markdown
+from knowledge.models import Article, Status
+from knowledge.search import ARTICLES
+from knowledge.selectors import find_articles
+from tests.factories import UserFactory
+
+BOTH = pytest.mark.django_db(databases=["default", "sqlite"])
+ALIASES = pytest.mark.parametrize("alias", ["default", "sqlite"])
+
+# (title, summary, content, tags, keywords, flags)
+CORPUS = [
+    ("Reset your password", "Get a new password link by e-mail.",
+     "Choose **Forgot password** on the sign-in page and open the link we send.",
+     "account password", "forgot login", {}),
+    ("The password reset link has expired", "Links work once and for a day.",
+     "A reset link stops working after 24 hours. Request a new link.",
+     "account", "", {}),
+    ("Export your data to CSV", "Download a spreadsheet.",
+     "Open the list, filter it and choose Export. Large exports arrive by e-mail.",
+     "export", "spreadsheet excel", {}),
+    ("CSV export never finishes", "Very large exports can stall.",
+     "Some exports stay at preparing. Workaround: one month at a time.",
+     "export", "stuck", {"is_pinned": True}),
+    ("Understanding your invoice", "What each line means.",
+     "The plan, extra seats and usage. Our number is printed under the total.",
+     "billing", "vat tax receipt", {}),
+    ("Webhooks time out", "Answer within ten seconds.",
+     "We wait ten seconds for your endpoint. Failed deliveries are retried.",
+     "api", "", {}),
+    ("Set up single sign-on", "Sign in with your identity provider.",
+     "Upload the metadata of your provider and map the e-mail attribute.",
+     "sso", "saml okta", {}),
+    ("Printer prints blank pages", "Reinstall the driver.",
+     "After the update some printers print empty pages.",
+     "hardware", "", {}),
+    ("Runbook: replay failed webhooks", "For staff.",
+     "Requeue the delivery in the outbox once the endpoint is back.",
+     "api", "", {"is_internal": True}),
+    ("Dark mode", "A darker theme.", "Not shipped yet: webhooks for themes.", "ui", "",
+     {"status": Status.DRAFT}),
+    ("Billing contacts", "Who gets the invoice e-mail.",
+     "Add billing contacts so the invoice reaches your accountant.",
+     "billing", "", {"search_boost": 2}),
+]  # fmt: skip
+
+
+def load_corpus(alias):
+    for n, (title, summary, content, tags, keywords, flags) in enumerate(CORPUS, 1):
+        html, text = markdown.rendered(content)
+        Article.objects.using(alias).create(
+            number=f"KB-{n:05d}",
+            slug=f"article-{n}",
+            title=title,
+            summary=summary,
+            content=content,
+            content_html=html,
+            content_text=text,
+            category="how_to",
+            tag_names=tags,
+            keywords=keywords,
+            status=flags.get("status", Status.PUBLISHED),
+            is_internal=flags.get("is_internal", False),
+            is_pinned=flags.get("is_pinned", False),
+            search_boost=flags.get("search_boost", 0),
+        )
+
+
+def titles(user, query, alias):
+    return [a.title for a in find_articles(user, query, using=alias)]
+
+
+@pytest.fixture
+def visitor():
+    return AnonymousUser()
+
+
+@pytest.fixture
+def staff(db):
+    from core.roles import Role
+
+    return UserFactory(roles=[Role.AGENT])
+
+
+# query -> the titles expected first, in order (what comes after is not pinned down)
+EXPECTED = {
+    "password": ["Reset your password", "The password reset link has expired"],
+    "forgot": ["Reset your password"],  # a keyword
+    "vat": ["Understanding your invoice"],  # a keyword
+    "saml": ["Set up single sign-on"],
+    "sso": ["Set up single sign-on"],  # a tag
+    '"link stops working"': ["The password reset link has expired"],
+    "csv": ["CSV export never finishes", "Export your data to CSV"],  # pinned first
+    "invoice": ["Billing contacts", "Understanding your invoice"],  # boost beats a title
+}
+
+
+@BOTH
+@ALIASES
+@pytest.mark.parametrize("query", list(EXPECTED))
+def test_the_expected_articles_come_first(alias, query, visitor):
+    load_corpus(alias)
+    found = titles(visitor, query, alias)
+    assert found[: len(EXPECTED[query])] == EXPECTED[query], found
+
+
+@BOTH
+@ALIASES
+def test_exclusions_and_or(alias, visitor):
+    load_corpus(alias)
+    assert titles(visitor, "export -never", alias) == ["Export your data to CSV"]
+    assert set(titles(visitor, "printer or saml", alias)) == {
+        "Printer prints blank pages",
+        "Set up single sign-on",
+    }
+
+
+@BOTH
+@ALIASES
+def test_internal_articles_and_drafts_are_found_by_staff_only(alias, visitor, staff):
+    load_corpus(alias)
+    assert titles(visitor, "webhooks", alias) == ["Webhooks time out"]
+    assert set(titles(staff, "webhooks", alias)) == {
+        "Webhooks time out",
+        "Runbook: replay failed webhooks",
+        "Dark mode",
+    }
+
+
+@BOTH
+@ALIASES
+def test_snippets_mark_the_words_and_come_from_visible_text(alias, visitor):
+    load_corpus(alias)
+    article = find_articles(visitor, "endpoint", using=alias).first()
+    assert article.title == "Webhooks time out"
+    assert "<mark>endpoint</mark>" in article.search_snippet
+
+
+@pytest.mark.django_db
+def test_a_typo_in_a_title_word_still_finds_it_on_postgresql(visitor):
+    load_corpus("default")
+    assert titles(visitor, "pasword", "default")[0] in {
+        "Reset your password",
+        "The password reset link has expired",
+    }
+
+
+@BOTH
+def test_the_migration_installed_the_declared_document():
+    from importlib import import_module
+
+    frozen = import_module("knowledge.migrations.0002_article_search").ARTICLES
+    assert frozen == ARTICLES
+    with connections["sqlite"].cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'knowledge_article_fts'")
+        assert cursor.fetchone()
+    assert search(Article.objects.using("sqlite"), "anything").count() == 0
