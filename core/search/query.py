@@ -91,7 +91,7 @@ def parse(raw: str) -> ParsedQuery:
     )
 
 
-def _fts5_term(term: Term) -> str:
+def fts5_term(term: Term) -> str:
     return '"' + term.text.replace('"', '""') + '"' + ("*" if term.prefix else "")
 
 
@@ -104,13 +104,13 @@ def to_fts5(query: ParsedQuery) -> str | None:
     groups = []
     for group in query.groups:
         # A stop word is ignored, as PostgreSQL ignores it ("x or the" is x).
-        terms = [_fts5_term(t) for t in group if kept(t)]
+        terms = [fts5_term(t) for t in group if kept(t)]
         if terms:
             groups.append(terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")")
     if not groups:
         return None
     expression = " AND ".join(groups)
-    excluded = [_fts5_term(t) for t in query.excluded if kept(t)]
+    excluded = [fts5_term(t) for t in query.excluded if kept(t)]
     if excluded:
         expression = f"({expression}) NOT ({' OR '.join(excluded)})"
     return expression

@@ -1,12 +1,16 @@
 """SQLite (embedded mode): an FTS5 table with a row per document, kept in step by triggers on the
 document's table and the related tables; bm25 with the same column weights, snippet()."""
 
+import difflib
+from dataclasses import replace
+
+from django.db import connections
 from django.db.models import FloatField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from .documents import WEIGHTS, Document
-from .query import ParsedQuery, to_fts5
+from .query import STOP_WORDS, ParsedQuery, Term, fts5_term, to_fts5
 from .snippets import START, STOP, SnippetField
 
 
@@ -81,9 +85,61 @@ def uninstall_sql(document: Document) -> list[str]:
     return statements
 
 
+# Typos: a word no document contains is also matched by the indexed words closest to it.
+TYPO_MIN_LENGTH = 4
+TYPO_ALTERNATIVES = 3
+TYPO_CUTOFF = 0.75
+
+
+def _known(cursor, fts: str, term: Term) -> bool:
+    cursor.execute(f"SELECT 1 FROM {fts} WHERE {fts} MATCH %s LIMIT 1", [fts5_term(term)])
+    return cursor.fetchone() is not None
+
+
+def _close_words(cursor, fts: str, word: str) -> list[str]:
+    """Indexed words (FTS5's vocabulary, stemmed as indexed) that look like `word`: same first
+    letter, similar spelling. A per-connection `temp` vocabulary table reads the index itself."""
+    vocab = _q(f"{fts.strip(chr(34))}_vocab")
+    cursor.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab} USING fts5vocab(main, {fts}, 'row')"
+    )
+    first = word[0]
+    cursor.execute(
+        f"SELECT term FROM temp.{vocab} WHERE term >= %s AND term < %s",
+        [first, first + "\U0010ffff"],
+    )
+    words = [row[0] for row in cursor.fetchall()]
+    return difflib.get_close_matches(word, words, n=TYPO_ALTERNATIVES, cutoff=TYPO_CUTOFF)
+
+
+def with_typos(queryset, document: Document, query: ParsedQuery) -> ParsedQuery:
+    """`query` where each word (or last word's prefix) that matches no document also accepts
+    its closest indexed words (PostgreSQL gets the same tolerance from trigram similarity).
+    A word that matches something is left alone, so a correct query costs one index probe per
+    word and nothing else."""
+    fts = _q(document.fts_table)
+    groups = []
+    with connections[queryset.db].cursor() as cursor:
+        for group in query.groups:
+            terms = list(group)
+            for term in group:
+                word = term.text.lower()
+                if (
+                    term.phrase
+                    or len(word) < TYPO_MIN_LENGTH
+                    or not word.isalpha()
+                    or word in STOP_WORDS
+                    or _known(cursor, fts, term)
+                ):
+                    continue
+                terms += [Term(close) for close in _close_words(cursor, fts, word)]
+            groups.append(tuple(terms))
+    return replace(query, groups=tuple(groups))
+
+
 def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, rank: bool = True):
     """The matching rows, annotated; None if nothing can match."""
-    match = to_fts5(query)
+    match = to_fts5(with_typos(queryset, document, query))
     if match is None:
         return None
     fts = _q(document.fts_table)

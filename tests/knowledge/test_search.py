@@ -146,13 +146,20 @@ def test_snippets_mark_the_words_and_come_from_visible_text(alias, visitor):
     assert "<mark>endpoint</mark>" in article.search_snippet
 
 
-@pytest.mark.django_db
-def test_a_typo_in_a_title_word_still_finds_it_on_postgresql(visitor):
-    load_corpus("default")
-    assert titles(visitor, "pasword", "default")[0] in {
-        "Reset your password",
-        "The password reset link has expired",
-    }
+@BOTH
+@ALIASES
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("pasword", {"Reset your password", "The password reset link has expired"}),
+        ("webhoks", {"Webhooks time out"}),
+        ("printr blank", {"Printer prints blank pages"}),
+    ],
+)
+def test_a_typo_still_finds_the_article(alias, visitor, typed, expected):
+    load_corpus(alias)
+    found = titles(visitor, typed, alias)
+    assert found and found[0] in expected, found
 
 
 @BOTH

@@ -196,6 +196,17 @@ def test_a_typo_finds_the_word_on_postgresql_through_trigrams():
     assert load.subject in subjects("default", "password")
 
 
+@BOTH
+def test_a_typo_finds_the_word_on_sqlite_through_the_fts5_vocabulary():
+    load_corpus("sqlite")
+    assert subjects("sqlite", "pasword reset")[:1] == ["Password reset link expired"]
+    assert subjects("sqlite", "pasword") == ["Password reset link expired"]
+    assert subjects("sqlite", "Coyotte") == ["Password reset link expired"]
+    assert subjects("sqlite", "prnter")[0].startswith("Printer")
+    # A word that is in the index is taken as typed.
+    assert subjects("sqlite", "invoice") == subjects("sqlite", '"invoice"')
+
+
 @pytest.mark.django_db
 def test_search_uses_the_gin_indexes():
     load_corpus("default")
