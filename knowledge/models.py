@@ -197,3 +197,21 @@ class UnansweredSearch(models.Model):
 
     def __str__(self):
         return self.query
+
+
+class SuggestionOpened(models.Model):
+    """A suggested article (on the new-request form) was opened: deflection, if no request
+    followed within `DEFLECTION_WINDOW` (the support app notes a request that did)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    viewer = models.CharField(max_length=64, help_text="A hashed user id or session key.")
+    opened_at = models.DateTimeField(default=timezone.now)
+    ticket_followed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["viewer", "-opened_at"], name="knowledge_suggestion_viewer")
+        ]
+
+    def __str__(self):
+        return f"article {self.article_id} opened {self.opened_at:%Y-%m-%d %H:%M}"

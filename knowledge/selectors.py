@@ -2,14 +2,15 @@
 
 import re
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
 
 from core.search import search
 from core.search.query import STOP_WORDS
 
-from .models import Article, Category, Feedback, Status, UnansweredSearch
+from .models import Article, Category, Feedback, Status, SuggestionOpened, UnansweredSearch
 from .permissions import can_see_unpublished
-from .services import visitor_key
+from .services import DEFLECTION_WINDOW, visitor_key
 
 LIST_FIELDS = ("author",)
 
@@ -68,12 +69,12 @@ ANY_WORD_MAX = 8
 
 def any_word_query(text: str) -> str:
     """`text`'s meaningful words joined with `or` (any may match), at most ANY_WORD_MAX."""
-    words = []
-    for word in _WORDS.findall(text.lower()):
-        if len(word) > 1 and word not in STOP_WORDS and word not in _FILLER_WORDS:
-            if word not in words:
-                words.append(word)
-    return " or ".join(words[:ANY_WORD_MAX])
+    words = [
+        word
+        for word in _WORDS.findall(text.lower())
+        if len(word) > 1 and word not in STOP_WORDS and word not in _FILLER_WORDS
+    ]
+    return " or ".join(list(dict.fromkeys(words))[:ANY_WORD_MAX])
 
 
 def suggested_for(user, text: str, *, limit: int = 5, public_only: bool = False) -> list:
@@ -137,3 +138,14 @@ def revisions_of(article: Article):
 def unanswered_searches():
     """What people searched for and found nothing, most frequent first."""
     return UnansweredSearch.objects.order_by("-count", "-last_searched_at", "pk")
+
+
+def deflection(*, since, until):
+    """Suggested articles opened in [since, until) whose window has passed: how many were
+    opened, and how many of those were followed by no request (deflected)."""
+    settled = SuggestionOpened.objects.filter(
+        opened_at__gte=since, opened_at__lt=min(until, timezone.now() - DEFLECTION_WINDOW)
+    )
+    return settled.aggregate(
+        opened=Count("pk"), deflected=Count("pk", filter=Q(ticket_followed_at__isnull=True))
+    )

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Q
@@ -19,6 +20,7 @@ from .models import (
     ArticleRevision,
     Feedback,
     Status,
+    SuggestionOpened,
     Tag,
     UnansweredSearch,
 )
@@ -245,6 +247,37 @@ def _recount(article: Article) -> None:
     Article.objects.filter(pk=article.pk).update(**totals)
     for name, value in totals.items():
         setattr(article, name, value)
+
+
+# --- deflection ------------------------------------------------------------------------------
+
+# A request filed this long after opening a suggested article still counts as "not deflected".
+DEFLECTION_WINDOW = timedelta(hours=24)
+
+
+def viewer_key(*, user=None, session_key: str = "") -> str:
+    """Who opened a suggestion, as stored: a digest of the user id or the session key."""
+    if user is not None and user.is_authenticated:
+        return hashlib.sha256(f"knowledge-viewer:user:{user.pk}".encode()).hexdigest()
+    return visitor_key(session_key) if session_key else ""
+
+
+def record_suggestion_opened(*, article: Article, user=None, session_key: str = ""):
+    key = viewer_key(user=user, session_key=session_key)
+    if key and article.is_public:
+        SuggestionOpened.objects.create(article=article, viewer=key)
+
+
+def note_ticket_followed(*, user=None, session_key: str = "", at=None) -> int:
+    """A request was filed: the suggestions this person opened in the window did not deflect it.
+    Called by whoever files requests (the help center), for the signed-in user and the session."""
+    at = at or timezone.now()
+    keys = {viewer_key(user=user), viewer_key(session_key=session_key)} - {""}
+    if not keys:
+        return 0
+    return SuggestionOpened.objects.filter(
+        viewer__in=keys, opened_at__gte=at - DEFLECTION_WINDOW, ticket_followed_at__isnull=True
+    ).update(ticket_followed_at=at)
 
 
 # --- views and searches --------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.paging import page_of
 from core.selectors import notifications_for
+from knowledge import services as knowledge_services
 
 from . import services, sla
 from .forms import NewTicketForm, RateForm, ReplyForm
@@ -183,6 +184,10 @@ def help_new_ticket(request):
             category=form.cleaned_data["category"],
             priority=form.cleaned_data["priority"],
             channel=Channel.WEB,
+        )
+        # The knowledge base's suggestions opened before this did not deflect it.
+        knowledge_services.note_ticket_followed(
+            user=request.user, session_key=request.session.session_key or ""
         )
         messages.success(request, f"Thanks! Your request is {ticket.number}.")
         return redirect("help-ticket", number=ticket.number)

@@ -158,3 +158,43 @@ def test_unanswered_searches_are_counted_by_their_normal_form():
     services.record_unanswered("dark mode ")
     services.record_unanswered("   ")
     assert list(UnansweredSearch.objects.values_list("query", "count")) == [("dark mode", 2)]
+
+
+def test_a_suggestion_opened_and_no_request_after_it_is_a_deflection(agent, customer, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from knowledge.models import SuggestionOpened
+    from knowledge.selectors import deflection
+
+    article = make_article(by=agent)
+    internal = make_article(by=agent, title="Runbook", is_internal=True)
+    services.record_suggestion_opened(article=article, session_key="visitor-a")
+    services.record_suggestion_opened(article=article, session_key="visitor-b")
+    services.record_suggestion_opened(article=article, user=customer)
+    services.record_suggestion_opened(article=internal, user=customer)  # never suggested: ignored
+    services.record_suggestion_opened(article=article)  # nobody to tell apart: ignored
+    assert SuggestionOpened.objects.count() == 3
+    assert services.note_ticket_followed(session_key="visitor-b") == 1
+    assert services.note_ticket_followed(user=customer) == 1
+    assert services.note_ticket_followed(session_key="visitor-b") == 0  # already noted
+
+    now = timezone.now()
+    assert deflection(since=now - timedelta(days=2), until=now) == {"opened": 0, "deflected": 0}
+    SuggestionOpened.objects.update(opened_at=now - timedelta(hours=25))
+    assert deflection(since=now - timedelta(days=2), until=now) == {"opened": 3, "deflected": 1}
+
+
+def test_the_help_centers_new_request_notes_that_a_request_followed(agent, customer, client):
+    from knowledge.models import SuggestionOpened
+
+    article = make_article(by=agent)
+    services.record_suggestion_opened(article=article, user=customer)
+    client.force_login(customer)
+    response = client.post(
+        "/help/tickets/new/",
+        {"subject": "Still locked out", "description": "Tried the article.", "priority": "medium"},
+    )
+    assert response.status_code == 302, response.content
+    assert SuggestionOpened.objects.get().ticket_followed_at is not None
