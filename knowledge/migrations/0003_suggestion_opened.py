@@ -6,23 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('knowledge', '0002_article_search'),
+        ("knowledge", "0002_article_search"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SuggestionOpened',
+            name="SuggestionOpened",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('viewer', models.CharField(help_text='A hashed user id or session key.', max_length=64)),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ticket_followed_at', models.DateTimeField(blank=True, null=True)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='knowledge.article')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "viewer",
+                    models.CharField(help_text="A hashed user id or session key.", max_length=64),
+                ),
+                ("opened_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ticket_followed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="knowledge.article",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['viewer', '-opened_at'], name='knowledge_suggestion_viewer')],
+                "indexes": [
+                    models.Index(
+                        fields=["viewer", "-opened_at"], name="knowledge_suggestion_viewer"
+                    )
+                ],
             },
         ),
     ]
