@@ -7,6 +7,8 @@ imports it, and `core` names no app's pages.
 
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from knowledge import views as knowledge_views
+from knowledge.permissions import can_write as can_write_articles
 from support.permissions import can_use_desk
 
 
@@ -26,9 +28,17 @@ def wire_support() -> None:
     shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)
 
 
+def wire_knowledge() -> None:
+    shell.add_nav("help", "knowledge", "Knowledge", "kb-home", order=20)
+    shell.add_nav("desk", "knowledge", "Knowledge", "kb-desk", order=20, visible=can_write_articles)
+    # Articles on the ticket's subject, to read or send, beside the ticket (staff only).
+    shell.add_ticket_panel("knowledge", knowledge_views.suggested_articles_panel, areas=("desk",))
+
+
 def wire() -> None:
     wire_core()
     wire_support()
+    wire_knowledge()
 
 
 wire()
