@@ -41,13 +41,25 @@ EDITABLE = (
 EDITOR_FIELDS = ("is_pinned", "search_boost")
 
 
+# Paths of the help center beside `/help/kb/<slug>/`: an article there could never be opened.
+RESERVED_SLUGS = frozenset({"search", "suggest", "category", "new", "preview", "unanswered"})
+
+
 def _unique_slug(title: str, *, exclude: int | None = None) -> str:
     base = slugify(title)[:100] or "article"
     slug, n = base, 1
     taken = Article.objects.exclude(pk=exclude) if exclude else Article.objects.all()
-    while taken.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or taken.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
+    return slug
+
+
+def _checked_slug(slug: str | None) -> str:
+    slug = slugify(slug or "")
+    if slug in RESERVED_SLUGS:
+        raise DomainError(f"“{slug}” is a page of the help center; choose another slug.",
+                          errors={"slug": ["Reserved."]})  # fmt: skip
     return slug
 
 
@@ -101,7 +113,7 @@ def create_article(*, by, title: str, category: str, tags=(), **fields) -> Artic
         author=by,
         **fields,
     )
-    article.slug = slugify(fields.get("slug") or "") or _unique_slug(article.title)
+    article.slug = _checked_slug(fields.get("slug")) or _unique_slug(article.title)
     _render(article)
     article.full_clean(exclude=["number", "tags", "related"])
     article.save()
@@ -133,7 +145,9 @@ def update_article(*, article: Article, by, tags=None, note: str = "", **fields)
     for name, value in fields.items():
         setattr(article, name, value)
     if "slug" in fields:
-        article.slug = slugify(article.slug) or _unique_slug(article.title, exclude=article.pk)
+        article.slug = _checked_slug(article.slug) or _unique_slug(
+            article.title, exclude=article.pk
+        )
     text_changed = any(before[name] != getattr(article, name) for name in TEXT_FIELDS)
     if text_changed:
         _render(article)
@@ -206,9 +220,10 @@ def give_feedback(
     session_key: str = "",
     rating: int | None = None,
     helpful: bool | None = None,
-    comment: str = "",
+    comment: str | None = None,
 ) -> Feedback:
-    """Rate and/or vote on an article: one answer per user or visitor, changed on a second go.
+    """Rate and/or vote on an article: one answer per user or visitor, changed on a second go
+    (what is not given is kept: a vote alone leaves an earlier rating and comment).
 
     The article's counts and average are recomputed in the same transaction (feedback is rare;
     views, which are not, are counted elsewhere).
@@ -222,7 +237,7 @@ def give_feedback(
     if not signed_in and not session_key:
         raise DomainError("Feedback needs a session.", code="no_session")
     who = {"user": user} if signed_in else {"user": None, "visitor": visitor_key(session_key)}
-    values = {"comment": (comment or "")[:2000]}
+    values = {} if comment is None else {"comment": comment[:2000]}
     if rating is not None:
         values["rating"] = rating
     if helpful is not None:

@@ -198,3 +198,18 @@ def test_the_help_centers_new_request_notes_that_a_request_followed(agent, custo
     )
     assert response.status_code == 302, response.content
     assert SuggestionOpened.objects.get().ticket_followed_at is not None
+
+
+def test_a_vote_alone_keeps_the_earlier_rating_and_comment(agent, customer):
+    article = make_article(by=agent)
+    services.give_feedback(article=article, user=customer, rating=4, comment="Clear steps")
+    services.give_feedback(article=article, user=customer, helpful=True)
+    feedback = Feedback.objects.get()
+    assert (feedback.rating, feedback.comment, feedback.helpful) == (4, "Clear steps", True)
+
+
+@pytest.mark.parametrize("slug", ["search", "suggest", "category"])
+def test_slugs_of_help_center_pages_are_never_given_to_articles(agent, slug):
+    assert services.create_article(by=agent, title=slug, category="faq").slug == f"{slug}-2"
+    with pytest.raises(DomainError):
+        services.create_article(by=agent, title="Other", category="faq", slug=slug)
