@@ -90,6 +90,12 @@ class ArticleWriteSerializer(api.Serializer):
     search_boost = serializers.FloatField(
         min_value=0, max_value=5, required=False, help_text="Support leads only."
     )
+    related = api.ScopedPrimaryKeyRelatedField(
+        many=True,
+        scope=lambda context: Article.objects.all(),
+        required=False,
+        help_text="Ids of related articles (replaces the list).",
+    )
     note = serializers.CharField(
         max_length=200, required=False, allow_blank=True, help_text="What changed (revisions)."
     )

@@ -3,6 +3,7 @@
 import re
 
 import django_filters
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -150,7 +151,11 @@ class ArticleViewSet(
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values.pop("note", None)
-        article = services.create_article(by=request.user, **values)
+        related = values.pop("related", None)
+        with transaction.atomic():
+            article = services.create_article(by=request.user, **values)
+            if related is not None:
+                services.set_related(article=article, by=request.user, related=related)
         return self._detail(article, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -171,7 +176,11 @@ class ArticleViewSet(
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         note = values.pop("note", "")
-        article = services.update_article(article=article, by=request.user, note=note, **values)
+        related = values.pop("related", None)
+        with transaction.atomic():
+            article = services.update_article(article=article, by=request.user, note=note, **values)
+            if related is not None:
+                services.set_related(article=article, by=request.user, related=related)
         return self._detail(article)
 
     @extend_schema(

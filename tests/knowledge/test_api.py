@@ -164,3 +164,13 @@ def test_a_slug_already_taken_is_a_400_naming_it(api_client, lead, corpus):
     assert response.status_code == 400
     assert "slug" in response.json()["errors"]
     assert Article.objects.filter(slug=corpus["public"].slug).count() == 1
+
+
+def test_staff_set_related_articles_through_the_api(api_client, lead, corpus):
+    api_client.force_authenticate(lead)
+    url = f"{ARTICLES}{corpus['public'].pk}/"
+    response = api_client.patch(url, {"related": [corpus["draft"].pk]}, format="json")
+    assert [r["id"] for r in response.json()["related"]] == [corpus["draft"].pk]
+    assert api_client.patch(url, {"related": [999999]}, format="json").status_code == 400
+    api_client.patch(url, {"related": []}, format="json")
+    assert api_client.get(url).json()["related"] == []
