@@ -68,3 +68,24 @@ def _no_stray_connections_at_the_end(request, django_db_setup, django_db_blocker
 def fresh_rate_limits(settings):
     """Rate-limit counters of this test only (clearing the cache would wipe other workers' keys)."""
     settings.RATELIMIT_CACHE_PREFIX = f"rl-{uuid.uuid4().hex}:"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Refuse to run when `--dist loadgroup` would not keep an xdist group on one process.
+
+    The real-worker and browser tests share Redis databases and ports per group; spread over two
+    processes they steal each other's tasks (pytest 9.2 silently broke the grouping once).
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    ungrouped = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"--dist loadgroup is not grouping {len(ungrouped)} tests (first: {ungrouped[0]}); "
+            "check the pytest / pytest-xdist versions"
+        )

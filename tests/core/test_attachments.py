@@ -86,10 +86,14 @@ BARE_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
 
 
 def zip_bytes(entries: dict[str, bytes | str]) -> bytes:
+    # A fixed date: the bytes are test ids, and the two xdist processes must collect the same
+    # ones (a clock that ticks between their collections otherwise fails the whole run).
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries.items():
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
