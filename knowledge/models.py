@@ -96,6 +96,11 @@ class Article(models.Model):
                 name="knowledge_public_popular",
                 condition=Q(status="published", is_internal=False),
             ),
+            # The order a bounded search takes its candidates in (knowledge.search).
+            models.Index(
+                fields=["-is_pinned", "-search_boost", "-view_count", "-id"],
+                name="knowledge_search_prior",
+            ),
         ]
 
     def __str__(self):

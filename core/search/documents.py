@@ -8,7 +8,7 @@ it is a row of an FTS5 table kept in step by triggers. Either way a write costs 
 beyond the write itself.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # ts_rank's default weights (D, C, B, A are 0.1, 0.2, 0.4, 1.0); FTS5's bm25 takes the same
 # ratios as column weights, so a word in a title counts as much more on both databases.
@@ -61,6 +61,15 @@ class Document:
     fuzzy: tuple[str, ...] = ()
     # A numeric column: rank * (1 + boost).
     boost: str = ""
+    # Bounded ranking: a ranked search scores only the first `candidates` matches in `prior`
+    # order (ORM ordering strings, served by an index), not every match: a word found in a
+    # fifth of 100,000 rows is then ranked in milliseconds, and the order within those
+    # candidates is still by relevance. 0 ranks every match. Needs `prior`.
+    candidates: int = 0
+    prior: tuple[str, ...] = ()
+    # The snippet reads at most this many characters of the snippet field (0: all of it):
+    # highlighting costs in proportion to the text it parses, for every row of a page.
+    snippet_chars: int = 0
     pk: str = "id"
     vector_column: str = "search_document"
     config: str = "english"
@@ -69,6 +78,13 @@ class Document:
     def __post_init__(self):
         if self.snippet and self.snippet not in {f.name for f in self.fields}:
             raise ValueError("the snippet must be one of the fields")
+        if self.candidates and not self.prior:
+            raise ValueError("bounded ranking (candidates) needs a prior order")
+
+    def installed(self) -> "Document":
+        """This document without its query-time settings (bounded ranking, snippet length):
+        what a migration installs, to compare a frozen copy with the live declaration."""
+        return replace(self, candidates=0, prior=(), snippet_chars=0)
 
     # Names of the database objects, derived so that installing twice replaces, never doubles.
     @property

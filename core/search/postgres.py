@@ -20,11 +20,12 @@ from django.db.models import (
     FloatField,
     Func,
     Q,
+    Subquery,
     TextField,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Lower
+from django.db.models.functions import Cast, Left, Lower
 from django.db.models.lookups import GreaterThanOrEqual
 
 from core.migration_ops import create_index_concurrently, drop_index_concurrently
@@ -233,6 +234,37 @@ def fuzzy_substrings(words: str) -> list[str] | None:
     return sorted(kept)
 
 
+class _AmongFirst(Expression):
+    """`pk = ANY(ARRAY(subquery))`: PostgreSQL runs the bounded subquery once (an InitPlan) and
+    fetches its rows by primary key. Written as `pk IN (subquery)` it is planned as a hashed
+    scan of the whole table (measured: 137 ms against 2 ms at 100,000 articles)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, pk, subquery):
+        super().__init__()
+        self.pk, self.subquery = pk, subquery
+
+    def get_source_expressions(self):
+        return [self.pk, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.pk, self.subquery = exprs
+
+    def as_sql(self, compiler, connection):
+        pk, pk_params = compiler.compile(self.pk)
+        subquery, params = compiler.compile(self.subquery)
+        return f"{pk} = ANY(ARRAY{subquery})", (*pk_params, *params)
+
+
+def bounded(scoped, matching, document: Document):
+    """The first `document.candidates` rows of `matching` in `document.prior` order, as rows
+    of `scoped` (the queryset before the search's filter): what a bounded search ranks."""
+    first = matching.order_by(*document.prior).values(document.pk)[: document.candidates]
+    return scoped.filter(_AmongFirst(F("pk"), Subquery(first)))
+
+
 class _Concatenated(Func):
     template = "(%(expressions)s)"
     arg_joiner = " || ' ' || "
@@ -256,6 +288,7 @@ def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, 
     would otherwise pay a `ts_rank` for every match before its sort, not only for the page.
     """
     tsquery = _tsquery(document, query)
+    scoped = queryset
     hit = Q(**{document.vector_column: tsquery})
     relevance = SearchRank(F(document.vector_column), tsquery, normalization=Value(32))
     words = " ".join(t.text for group in query.groups for t in group)
@@ -281,11 +314,16 @@ def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, 
         rank_expression = relevance
     if document.boost:
         rank_expression = rank_expression * (Value(1.0) + Cast(F(document.boost), FloatField()))
+    if rank and document.candidates:
+        queryset = bounded(scoped, queryset, document)
     if rank:
         queryset = queryset.annotate(search_rank=rank_expression)
     if snippets and document.snippet:
+        text = F(document.snippet)
+        if document.snippet_chars:
+            text = Left(text, document.snippet_chars)
         headline = SearchHeadline(
-            F(document.snippet),
+            text,
             tsquery,
             config=document.config,
             start_sel=START,

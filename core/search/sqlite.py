@@ -144,6 +144,14 @@ def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, 
         return None
     fts = _q(document.fts_table)
     model_table = _q(queryset.model._meta.db_table)
+    if rank and document.candidates:
+        # Bounded ranking: bm25() and snippet() below run for the first candidates only.
+        # (Not `extra()` here: inside a subquery the table is aliased, and an extra WHERE
+        # naming it would point at the outer query.)
+        matching = RawSQL(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [match])
+        first = queryset.filter(pk__in=matching).order_by(*document.prior)
+        first = first.values(document.pk)[: document.candidates]
+        queryset = queryset.filter(pk__in=first)
     # A join with the FTS5 table, so bm25() and snippet() run once per row of one MATCH (a
     # correlated subquery would re-run the MATCH for every row). The ORM has no join to a table
     # without a model, hence `extra()`: the result must stay the outer query (not a subquery).

@@ -44,7 +44,11 @@ ARTICLE_EXAMPLE = OpenApiExample(
 class ArticleFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="noop",
-        help_text='Web-search syntax: words, "an exact phrase", -excluded, or. Best first.',
+        help_text=(
+            'Web-search syntax: words, "an exact phrase", -excluded, or. Best first. '
+            "A search matching more than 100 articles ranks the 100 most prominent "
+            "(pinned, boosted, most read)."
+        ),
     )
     category = django_filters.ChoiceFilter(choices=Category.choices, method="noop")
     tag = django_filters.CharFilter(method="noop")

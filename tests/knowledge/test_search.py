@@ -167,8 +167,47 @@ def test_the_migration_installed_the_declared_document():
     from importlib import import_module
 
     frozen = import_module("knowledge.migrations.0002_article_search").ARTICLES
-    assert frozen == ARTICLES
+    assert frozen.installed() == ARTICLES.installed()
     with connections["sqlite"].cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE name = 'knowledge_article_fts'")
         assert cursor.fetchone()
     assert search(Article.objects.using("sqlite"), "anything").count() == 0
+
+
+@pytest.fixture
+def three_candidates():
+    """ARTICLES as declared, but ranking only 3 candidates (100 needs a larger corpus)."""
+    from dataclasses import replace
+
+    from core.search import register
+
+    register(replace(ARTICLES, candidates=3))
+    yield
+    register(ARTICLES)
+
+
+@BOTH
+@ALIASES
+def test_a_broad_search_ranks_the_most_prominent_matches_by_relevance(
+    alias, visitor, three_candidates
+):
+    # Five articles mention "modem"; the one that says it in its title is the least read.
+    rows = [("Modem lights explained", 0, False), ("Router basics", 50, False),
+            ("Wi-Fi troubleshooting", 40, False), ("Network checklist", 30, False),
+            ("Office moves", 5, True)]  # fmt: skip
+    for n, (title, views, pinned) in enumerate(rows, 1):
+        html, text = markdown.rendered(f"Restart the modem first. Step {n}.")
+        Article.objects.using(alias).create(
+            number=f"KB-{n:05d}", slug=f"modem-{n}", title=title, summary="", content="",
+            content_html=html, content_text=text, category="how_to", tag_names="",
+            keywords="", status=Status.PUBLISHED, view_count=views, is_pinned=pinned,
+        )  # fmt: skip
+    # Candidates in prior order: the pinned one, then the two most read; ranked among them
+    # (pinned first, then relevance: equal texts, so the newer first).
+    found = titles(visitor, "modem", alias)
+    assert sorted(found) == ["Office moves", "Router basics", "Wi-Fi troubleshooting"]
+    assert found[0] == "Office moves"
+    # A query that narrows to fewer matches than candidates is ranked in full: title first.
+    assert titles(visitor, "lights modem", alias) == ["Modem lights explained"]
+    # An unordered search (the desk's own order) is not bounded.
+    assert search(Article.objects.using(alias), "modem", ordered=False).count() == 5
