@@ -187,7 +187,9 @@ def _staff_only(request):
 
 
 def _desk_article_or_404(user, number):
-    article = selectors.articles_for(user).prefetch_related("tags").filter(number=number).first()
+    # Numbers are stored upper-case; a typed or pasted "kb-00042" finds the same article.
+    queryset = selectors.articles_for(user).prefetch_related("tags")
+    article = queryset.filter(number=number.upper()).first()
     if article is None:
         raise Http404("No such article.")
     return article

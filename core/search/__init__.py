@@ -11,6 +11,7 @@ calls `search()` on a queryset it has already scoped to what the user may see::
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
+from django.db.models import FloatField, Value
 
 from . import postgres, sqlite
 from .documents import Document, Field, Related, document_for, register
@@ -44,7 +45,7 @@ def search(queryset, query: str, *, ordered: bool = True, snippets: bool = True)
     document = document_for(queryset.model)
     parsed = parse(query.strip())
     if parsed.empty:
-        return queryset.none()
+        return _nothing(queryset, ordered, snippets)
     vendor = connections[queryset.db].vendor
     backend = {"postgresql": postgres, "sqlite": sqlite}.get(vendor)
     if backend is None:
@@ -52,5 +53,15 @@ def search(queryset, query: str, *, ordered: bool = True, snippets: bool = True)
         raise ImproperlyConfigured(f"Search runs on PostgreSQL or SQLite, not {vendor}.")
     found = backend.search(queryset, document, parsed, snippets=snippets, rank=ordered)
     if found is None:  # nothing could match
-        return queryset.none()
+        return _nothing(queryset, ordered, snippets)
     return found.order_by("-search_rank", "-pk") if ordered else found
+
+
+def _nothing(queryset, ordered: bool, snippets: bool):
+    """No rows, annotated as a result would be: a caller may still order by `search_rank`."""
+    empty = queryset.none()
+    if ordered:
+        empty = empty.annotate(search_rank=Value(0.0, output_field=FloatField()))
+    if snippets:
+        empty = empty.annotate(search_snippet=Value("", output_field=SnippetField()))
+    return empty

@@ -260,6 +260,15 @@ def test_the_desk_pages_are_for_staff_only(client, customer, lead):
     assert main.status == Status.PUBLISHED
 
 
+def test_the_desk_finds_an_article_by_its_number_typed_in_lower_case(client, lead):
+    main = article(lead)
+    client.force_login(lead)
+    response = client.get(f"/desk/kb/{main.number.lower()}/")
+    assert response.status_code == 200
+    assert main.title in response.content.decode()
+    assert client.get("/desk/kb/kb-99999/").status_code == 404
+
+
 def test_desk_list_filters_by_status_and_category_and_searches_every_status(
     client, agent, lead, hidden
 ):

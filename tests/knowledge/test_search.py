@@ -211,3 +211,13 @@ def test_a_broad_search_ranks_the_most_prominent_matches_by_relevance(
     assert titles(visitor, "lights modem", alias) == ["Modem lights explained"]
     # An unordered search (the desk's own order) is not bounded.
     assert search(Article.objects.using(alias), "modem", ordered=False).count() == 5
+
+
+@BOTH
+@ALIASES
+@pytest.mark.parametrize("query", ["zzyzx", "the", "-password"])
+def test_a_search_that_can_match_nothing_is_an_empty_result_not_an_error(alias, visitor, query):
+    load_corpus(alias)
+    # The fuzzer's find: a query matching nothing exactly, with no typo branch to try.
+    assert titles(visitor, query, alias) == []
+    assert list(find_articles(visitor, query, using=alias, category="how_to", tag="x")) == []
