@@ -1,6 +1,8 @@
+from importlib import import_module
+
 from django.db import migrations, models
 
-BATCH = 5000
+from core.search import postgres
 
 
 def keep_search_documents_inline(apps, schema_editor):
@@ -9,7 +11,7 @@ def keep_search_documents_inline(apps, schema_editor):
     A bounded search tests the vector of every row it walks in prior order; out of line, each
     test fetched ~5 TOAST pages (12 µs a row), in line 1.5 µs (docs/performance.md). The
     larger text columns still go to TOAST first, so the row stays under a page. Existing rows
-    are rewritten in batches (setting the vector to NULL recomputes it: knowledge/0002).
+    are rewritten by the search document's batched backfill (knowledge/0002's document).
     """
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -17,16 +19,9 @@ def keep_search_documents_inline(apps, schema_editor):
         'ALTER TABLE "knowledge_article" ALTER COLUMN "search_document" SET STORAGE MAIN'
     )
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute('SELECT min(id), max(id) FROM "knowledge_article"')
-        low, high = cursor.fetchone()
-        if low is None:
-            return
-        for start in range(low, high + 1, BATCH):
-            cursor.execute(
-                'UPDATE "knowledge_article" SET "search_document" = NULL '
-                "WHERE id >= %s AND id < %s",
-                [start, start + BATCH],
-            )
+        postgres.backfill(
+            import_module("knowledge.migrations.0002_article_search").ARTICLES, cursor
+        )
 
 
 def back_to_extended(apps, schema_editor):
