@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
@@ -18,6 +19,12 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("core.urls")),
 ]
+
+# The ESP's webhooks: delivery tracking and inbound mail (`/anymail/<esp>/tracking/`,
+# `/anymail/<esp>/inbound/`), authenticated by ANYMAIL_WEBHOOK_SECRET (HTTP basic auth). Without
+# a secret they are not served at all: anymail would accept anyone's calls, with a warning.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.insert(4, path("anymail/", include("anymail.urls")))
 
 # Errors: the API's JSON error format under /api/ (unknown paths included), our pages elsewhere.
 handler400 = core_views.bad_request

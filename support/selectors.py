@@ -1,6 +1,6 @@
 """Reads shared by the API, the desk, the help center and the admin."""
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 
 from core.roles import is_staff_member
 from core.search import search
@@ -56,10 +56,15 @@ def messages_for(*, ticket: Ticket, user):
     return queryset
 
 
+def request_files(ticket: Ticket):
+    """The files sent with the request itself (no message: shown with the description)."""
+    return Attachment.objects.filter(ticket=ticket, message__isnull=True).order_by("pk")
+
+
 def attachments_for(*, ticket: Ticket, user):
     queryset = Attachment.objects.filter(ticket=ticket).select_related("message")
     if not is_staff_member(user):
-        queryset = queryset.filter(message__is_internal=False)
+        queryset = queryset.filter(Q(message__isnull=True) | Q(message__is_internal=False))
     return queryset
 
 

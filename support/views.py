@@ -25,6 +25,7 @@ from .permissions import can_use_desk, ticket_actions
 from .selectors import (
     attach_unread_counts,
     messages_for,
+    request_files,
     search_tickets,
     tickets_for,
     with_number,
@@ -118,6 +119,7 @@ def desk_ticket(request, number):
     context = {
         "ticket": ticket,
         "conversation": conversation,
+        "request_files": list(request_files(ticket)),
         "form": form,
         "actions": actions,
         "transitions": actions["transitions"],
@@ -211,6 +213,7 @@ def help_ticket(request, number):
     context = {
         "ticket": ticket,
         "conversation": list(messages_for(ticket=ticket, user=request.user)),
+        "request_files": list(request_files(ticket)),
         "form": form,
         "rate_form": RateForm(initial={"rating": ticket.satisfaction_rating}),
         "actions": ticket_actions(request.user, ticket),

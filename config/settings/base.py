@@ -277,6 +277,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Support <support@example.com
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 ANYMAIL = {
     "SENDGRID_API_KEY": env_str("ANYMAIL_SENDGRID_API_KEY"),
+    # "user:password" the ESP sends with every webhook call (tracking and inbound).
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET"),
 }
 if env_str("EMAIL_BACKEND"):
     EMAIL_BACKEND = env_str("EMAIL_BACKEND")

@@ -9,7 +9,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-012
 os.environ.setdefault("DJANGO_PRODUCTION", "false")
 
 from .base import *  # noqa: E402, F403
-from .base import CACHES, REST_FRAMEWORK  # noqa: E402
+from .base import ANYMAIL, CACHES, REST_FRAMEWORK  # noqa: E402
 
 # Each xdist worker has its own test database; keep its cache keys (throttles, idempotency) apart.
 # Rate-limit windows live in the cache: a prefix per run (inherited by xdist workers and the
@@ -39,3 +39,6 @@ for _alias in ("support-attachments", "insurance-docs"):
 
 # A test-only app with a concrete kind of scheduled work (core.scheduling has no user yet).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.scheduling_app"]  # noqa: F405
+
+# The ESP webhooks (tracking, inbound) are served only with a secret; tests call them with it.
+ANYMAIL["WEBHOOK_SECRET"] = "anymail-test:webhook-secret"

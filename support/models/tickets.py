@@ -286,7 +286,15 @@ def attachment_upload_to(instance, filename):
 
 class Attachment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
+    # No message: a file sent with the request itself (contact form, a new e-mail, the API's
+    # create), shown with the description.
+    message = models.ForeignKey(
+        TicketMessage,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -93,7 +93,7 @@ def _write_message(
         email_message_id=email_message_id,
         created_at=now,
     )
-    _store_attachments(message, stored, by=by)
+    store_attachments(ticket, message, stored, by=by)
     fields = []
     if not internal:
         # Customers see last activity and updated-at: an internal note moves neither, or its
@@ -126,12 +126,13 @@ def _write_message(
     return message
 
 
-def _store_attachments(message: TicketMessage, stored, *, by) -> None:
-    """The Attachment rows (and events) of files `stored_uploads` has already stored."""
+def store_attachments(ticket: Ticket, message: TicketMessage | None, stored, *, by) -> None:
+    """The Attachment rows (and events) of files `stored_uploads` has already stored; without a
+    message they are the files of the request itself."""
     for item in stored:
         checked = item.upload
         attachment = Attachment(
-            ticket_id=message.ticket_id,
+            ticket=ticket,
             message=message,
             uploaded_by=by if by is not None and by.is_authenticated else None,
             storage_key=item.name,
@@ -143,7 +144,7 @@ def _store_attachments(message: TicketMessage, stored, *, by) -> None:
         )
         attachment.save()
         events.record(
-            ticket=message.ticket,
+            ticket=ticket,
             kind=Kind.ATTACHMENT_ADDED,
             actor=by,
             after={"attachment": attachment.pk, "name": attachment.original_name},
@@ -168,9 +169,9 @@ def _address(message: TicketMessage, *, ticket: Ticket, author, at) -> None:
 
 def _follow_up(ticket: Ticket, *, by, body_html, attachments, email_message_id) -> TicketMessage:
     """A customer wrote to a closed ticket: the message opens a new ticket linked to it."""
-    from .tickets import create_ticket
+    from .tickets import open_ticket
 
-    follow_up = create_ticket(
+    follow_up = open_ticket(
         by=by if by is not None and by.is_authenticated else None,
         subject=f"Re: {ticket.subject}"[:200],
         description=f"<p>Follow-up to {ticket.number}, which was {ticket.status}.</p>",
@@ -195,7 +196,7 @@ def _follow_up(ticket: Ticket, *, by, body_html, attachments, email_message_id) 
         email_message_id=email_message_id,
         created_at=now,
     )
-    _store_attachments(message, attachments, by=by)
+    store_attachments(follow_up, message, attachments, by=by)
     _address(message, ticket=follow_up, author=by, at=now)
     return message
 

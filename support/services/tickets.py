@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.attachments import stored_uploads
 from core.batch import batched
 from core.errors import Conflict, DomainError
 from core.jobs import enqueue_on_commit
@@ -84,8 +85,33 @@ def _routing_team(category: Category | None) -> Team | None:
     return category.teams.order_by("pk").first()
 
 
+def create_ticket(*, attachments=(), **fields) -> Ticket:
+    """Open a ticket (`open_ticket`), with the files sent along with the request.
+
+    The files are validated and stored before the transaction that writes the ticket, as for a
+    reply (`add_message`); if writing fails they are deleted again.
+    """
+    if not attachments:
+        return open_ticket(**fields)
+    from .messages import ATTACHMENT_BUCKET, MAX_ATTACHMENTS_PER_MESSAGE, store_attachments
+
+    if len(attachments) > MAX_ATTACHMENTS_PER_MESSAGE:
+        raise DomainError(
+            f"At most {MAX_ATTACHMENTS_PER_MESSAGE} files per request.",
+            errors={"files": ["Too many files."]},
+        )
+    by = fields.get("by")
+    with (
+        stored_uploads(attachments, bucket=ATTACHMENT_BUCKET, uploader=by) as stored,
+        transaction.atomic(),
+    ):
+        ticket = open_ticket(**fields)
+        store_attachments(ticket, None, stored, by=by)
+        return ticket
+
+
 @transaction.atomic
-def create_ticket(
+def open_ticket(
     *,
     by: User | None,
     subject: str,

@@ -607,3 +607,52 @@ def test_a_public_reply_still_moves_last_activity(customer, agent):
     ticket.refresh_from_db()
     assert ticket.last_message_at == reply.created_at
     assert ticket.updated_at >= reply.created_at
+
+
+# --- files sent with the request itself -----------------------------------------------------
+
+
+def test_request_files_are_stored_with_the_new_ticket_and_visible_to_its_customer(
+    api_client, customer
+):
+    upload = SimpleUploadedFile("screen.png", png_bytes(), "image/png")
+    ticket = services.create_ticket(
+        by=customer, subject="Broken screen", description="See the photo", attachments=[upload]
+    )
+    [attachment] = Attachment.objects.filter(ticket=ticket)
+    assert attachment.message is None
+    assert attachment.content_type == "image/png"
+    api_client.force_authenticate(customer)
+    files = api_client.get(f"/api/v1/support/tickets/{ticket.pk}/attachments/").json()
+    assert [item["id"] for item in files["results"]] == [attachment.pk]
+    download, content = _download(api_client, ticket, attachment.pk)
+    assert content == png_bytes()
+
+
+def test_a_refused_request_file_creates_no_ticket(customer):
+    upload = SimpleUploadedFile("run.pdf", b"#!/bin/sh\nrm -rf /\n", "application/pdf")
+    before = Ticket.objects.count()
+    with pytest.raises(Exception) as caught:
+        services.create_ticket(by=customer, subject="Script", attachments=[upload])
+    assert hasattr(caught.value, "messages")
+    assert Ticket.objects.count() == before
+    assert not Attachment.objects.exists()
+
+
+def test_a_request_that_fails_after_storing_its_files_deletes_them(customer, monkeypatch):
+    from support.services import messages as message_services
+
+    stored_names = []
+
+    def failing_store(ticket, message, stored, *, by):
+        stored_names.extend(item.name for item in stored)
+        raise DomainError("database went away")
+
+    monkeypatch.setattr(message_services, "store_attachments", failing_store)
+    upload = SimpleUploadedFile("screen.png", png_bytes(), "image/png")
+    with pytest.raises(DomainError):
+        services.create_ticket(by=customer, subject="Broken", attachments=[upload])
+    assert stored_names
+    storage = Attachment._meta.get_field("file").storage
+    assert not any(storage.exists(name) for name in stored_names)
+    assert not Ticket.objects.filter(subject="Broken").exists()
