@@ -17,6 +17,10 @@ def wire_core() -> None:
     shell.add_nav("desk", "api", "API", "api-docs", order=910, visible=can_see_api_docs)
 
 
+def _signed_in(user) -> bool:
+    return user.is_authenticated
+
+
 def wire_support() -> None:
     # Staff land on the desk, everyone else on the help center.
     shell.add_area(
@@ -26,6 +30,8 @@ def wire_support() -> None:
     shell.add_nav("desk", "home", "Home", "desk-home", order=0)
     shell.add_nav("help", "home", "Home", "help-home", order=0)
     shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)
+    shell.add_nav("help", "requests", "My requests", "help-requests", order=10, visible=_signed_in)
+    shell.add_nav("help", "contact", "Contact us", "help-new-ticket", order=30)
 
 
 def wire_knowledge() -> None:

@@ -1,19 +1,21 @@
 """The account's own pages: sign-in and password reset with their limits, and API tokens."""
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import ratelimits
+from . import ratelimits, signup
 from .api.authentication import create_token, mark_signed_in, revoke_token
-from .forms import ApiTokenForm, OutboxPasswordResetForm
+from .forms import ApiTokenForm, OutboxPasswordResetForm, SignUpForm
 from .models import ApiToken
 
 TOO_MANY_SIGN_INS = "Too many sign-in attempts. Wait a few minutes and try again."
 TOO_MANY_RESETS = "Too many password reset requests. Wait a while and try again."
+TOO_MANY_SIGN_UPS = "Too many sign-ups from here. Wait a while and try again."
 TOO_MANY_TOKENS = "Too many API tokens created. Wait a while and try again."
 TOKENS_SHOWN = 100  # a person has a handful; the page never grows without bound
 
@@ -54,6 +56,49 @@ class LimitedPasswordResetView(auth_views.PasswordResetView):
             form.add_error(None, TOO_MANY_RESETS)  # the form has one field, an address
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    """The help center's sign-up: whatever the address, the answer is "check your inbox"."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimits.exceeded(request, ratelimits.SIGN_UP):
+            form = SignUpForm(initial={"full_name": request.POST.get("full_name", "")})
+            form.add_error(None, TOO_MANY_SIGN_UPS)
+            return render(request, "registration/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            signup.sign_up(
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                password=form.cleaned_data["password1"],
+            )
+            request.session["signup_email"] = form.cleaned_data["email"]
+            return redirect("signup-sent")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def sign_up_sent(request):
+    return render(
+        request, "registration/signup_sent.html", {"email": request.session.get("signup_email")}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up_confirm(request, token):
+    """GET shows a button and POST confirms: mail scanners open links, people press buttons."""
+    pending = signup.pending_user(token)
+    if request.method == "POST" and pending is not None:
+        user = signup.confirm(token)
+        if user is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            mark_signed_in(request)
+            messages.success(request, "Your address is confirmed. Welcome!")
+            return redirect("home")
+    status = 200 if pending is not None else 410
+    return render(request, "registration/signup_confirm.html", {"pending": pending}, status=status)
 
 
 def _tokens_page(request, form, *, status=200, rate_limited=""):

@@ -681,3 +681,20 @@ def download_url(storage: Storage, name: str, *, filename: str, content_type: st
         },
         expire=settings.SIGNED_URL_SECONDS,
     )
+
+
+def file_response(storage: Storage, name: str, *, filename: str, content_type: str):
+    """The response that hands a stored file to the person allowed to have it: a short-lived
+    signed URL where the storage has one (S3), else the bytes, as a download that the browser
+    may neither sniff nor run (no-store: it is someone's private file)."""
+    from django.http import FileResponse, HttpResponseRedirect
+
+    signed = download_url(storage, name, filename=filename, content_type=content_type)
+    if signed:
+        return HttpResponseRedirect(signed)
+    response = FileResponse(storage.open(name, "rb"), content_type=content_type)
+    response["Content-Disposition"] = content_disposition(content_type, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

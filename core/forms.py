@@ -1,9 +1,11 @@
+import time
 import uuid
 import zoneinfo
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.core import signing
 from django.template import loader
 
 from .api.authentication import token_expiry
@@ -90,3 +92,113 @@ class OutboxPasswordResetForm(PasswordResetForm):
             html_body=html_body,
             user=context["user"],
         )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern); cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        one = super().clean
+        if isinstance(data, (list, tuple)):
+            return [one(item, initial) for item in data if item]
+        return [one(data, initial)] if data else []
+
+
+_BOT_TRAP_SALT = "core.bot-trap"
+BOT_TRAP_MAX_AGE = 24 * 3600
+
+
+class BotTrapForm(forms.Form):
+    """A trap for form-filling bots that needs no third-party service.
+
+    Two signals, both invisible to people: a field hidden from them (`website`: screen readers
+    are told to skip it, keyboards cannot reach it) that bots fill in, and the time since the
+    form was shown, signed into `form_started`: a bot posts at once or replays an old form.
+    """
+
+    website = forms.CharField(required=False, label="Leave this empty")
+    form_started = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["website"].widget.attrs.update(
+            {"autocomplete": "off", "tabindex": "-1", "class": "trap-input"}
+        )
+        self.initial["form_started"] = self._started_now()
+
+    @staticmethod
+    def _started_now() -> str:
+        return signing.TimestampSigner(salt=_BOT_TRAP_SALT).sign(str(int(time.time())))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            raise forms.ValidationError(
+                "Your message could not be sent. Please try again.", code="bot_trap"
+            )
+        try:
+            shown = int(
+                signing.TimestampSigner(salt=_BOT_TRAP_SALT).unsign(
+                    cleaned.get("form_started") or "", max_age=BOT_TRAP_MAX_AGE
+                )
+            )
+        except (signing.BadSignature, ValueError):
+            self._refresh_started()
+            raise forms.ValidationError(
+                "This form was open too long. Please check it and send it again.",
+                code="bot_trap",
+            ) from None
+        if time.time() - shown < settings.BOT_TRAP_MIN_SECONDS:
+            raise forms.ValidationError(
+                "That was quicker than anyone types. Please check your message and send it again.",
+                code="bot_trap",
+            )
+        return cleaned
+
+    def _refresh_started(self) -> None:
+        # Shown again with a fresh start time, so a person sending it again gets through.
+        self.data = self.data.copy()
+        self.data["form_started"] = self._started_now()
+
+
+class SignUpForm(BotTrapForm):
+    full_name = forms.CharField(max_length=200, label="Your name")
+    email = forms.EmailField(max_length=254, label="E-mail address")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    field_order = ["full_name", "email", "password1", "password2"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+        self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+
+    def clean(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            try:
+                validate_password(first, User(email=cleaned.get("email", ""), full_name=""))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

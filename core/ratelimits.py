@@ -48,6 +48,15 @@ PASSWORD_RESET = (
     Limit("password-reset:account", _submitted_email("email"), "PASSWORD_RESET_LIMIT_PER_ACCOUNT"),
     Limit("password-reset:address", "ip", "PASSWORD_RESET_LIMIT_PER_ADDRESS"),
 )
+SIGN_UP = (
+    Limit("sign-up:account", _submitted_email("email"), "SIGN_UP_LIMIT_PER_ACCOUNT"),
+    Limit("sign-up:address", "ip", "SIGN_UP_LIMIT_PER_ADDRESS"),
+)
+# Anything an anonymous visitor sends us: the contact form and requests for a new access link.
+CONTACT = (
+    Limit("contact:account", _submitted_email("email"), "CONTACT_LIMIT_PER_ACCOUNT"),
+    Limit("contact:address", "ip", "CONTACT_LIMIT_PER_ADDRESS"),
+)
 TOKEN_CREATE = (
     Limit("token-create:user", _user, "TOKEN_CREATE_LIMIT_PER_USER"),
     Limit("token-create:address", "ip", "TOKEN_CREATE_LIMIT_PER_ADDRESS"),

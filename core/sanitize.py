@@ -262,19 +262,46 @@ def html_to_text(html_text: str) -> str:
 # --- plain text -> HTML -------------------------------------------------------------------------
 
 
-def text_to_html(text: str) -> str:
+# A web address as people type it: http(s) up to the next space or markup-like character. A
+# trailing full stop, comma or closing bracket is the sentence's, not the address's.
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}"
+
+
+def _line_to_html(line: str, *, linkify: bool) -> str:
+    if not linkify:
+        return html.escape(line)
+    parts, position = [], 0
+    for match in _URL.finditer(line):
+        url = match.group(0)
+        stripped = url.rstrip(_URL_TRAILING)
+        if stripped.endswith(("://", "//")) or len(stripped) <= len("https://"):
+            continue
+        parts.append(html.escape(line[position : match.start()]))
+        address = html.escape(stripped, quote=True)
+        parts.append(f'<a href="{address}" rel="{LINK_REL}">{address}</a>')
+        position = match.start() + len(stripped)
+    parts.append(html.escape(line[position:]))
+    return "".join(parts)
+
+
+def text_to_html(text: str, *, linkify: bool = False) -> str:
     """Return `text` as HTML: escaped, blank-line-separated paragraphs as `<p>`, single line breaks
-    as `<br>`.
+    as `<br>`; with `linkify`, http and https addresses become links (`rel` as `sanitize_html`
+    sets it), so what a customer typed reads as they typed it.
 
     Guarantees: every character of the input is escaped (the output contains no markup other
-    than `<p>` and `<br>`), so it needs no further sanitising; empty or blank input gives "".
+    than `<p>`, `<br>` and, with `linkify`, `<a href="http(s)://…" rel=…>`), so it needs no
+    further sanitising; empty or blank input gives "".
     """
     if not text:
         return ""
     normalised = text.replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [p.strip("\n") for p in re.split(r"\n[ \t]*\n", normalised)]
     rendered = [
-        "<p>" + "<br>\n".join(html.escape(line) for line in paragraph.split("\n")) + "</p>"
+        "<p>"
+        + "<br>\n".join(_line_to_html(line, linkify=linkify) for line in paragraph.split("\n"))
+        + "</p>"
         for paragraph in paragraphs
         if paragraph.strip()
     ]

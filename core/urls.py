@@ -6,6 +6,13 @@ from . import account_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path("accounts/signup/", account_views.sign_up, name="signup"),
+    path("accounts/signup/sent/", account_views.sign_up_sent, name="signup-sent"),
+    path(
+        "accounts/signup/confirm/<str:token>/",
+        account_views.sign_up_confirm,
+        name="signup-confirm",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",

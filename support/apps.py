@@ -8,13 +8,22 @@ class SupportConfig(AppConfig):
     def ready(self):
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
+        from core.signals import password_in_use
 
         from . import demo
+
+        password_in_use.connect(_revoke_access_links, dispatch_uid="support.revoke_access_links")
 
         register_role_permissions(Role.AGENT, AGENT_PERMISSIONS)
         register_role_permissions(Role.SUPPORT_LEAD, AGENT_PERMISSIONS | LEAD_PERMISSIONS)
         register_seeder(50, "support catalogue, teams and SLA defaults", demo.seed_catalogue)
         register_seeder(60, "support tickets", demo.seed_tickets)
+
+
+def _revoke_access_links(sender, user, **kwargs):
+    from .services import access
+
+    access.address_has_account(user)
 
 
 AGENT_PERMISSIONS = {

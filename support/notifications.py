@@ -81,13 +81,53 @@ def _email_customer(
     )
 
 
+def _access_context(issued) -> dict:
+    return {
+        "access_url": issued.url,
+        "access_expires": issued.link.expires_at,
+        "new_link_url": settings.SITE_URL + reverse("help-access-request"),
+    }
+
+
 def ticket_created(ticket: Ticket) -> None:
+    """The confirmation; a contact who cannot sign in gets a link that opens this ticket."""
+    from .services import access
+
+    context = {}
+    if access.needs_access_link(ticket):
+        context = _access_context(access.issue_link(ticket))
     _email_customer(
         key=f"ticket:{ticket.pk}:created:confirmation",
         ticket=ticket,
         subject=f"We received your request: {ticket.subject}",
         template="ticket_created",
-        context={},
+        context=context,
+    )
+
+
+def access_link(ticket: Ticket, issued) -> None:
+    """A new link to the ticket, asked for on the help center."""
+    _email_customer(
+        key=f"ticket:{ticket.pk}:access-link:{issued.link.pk}",
+        ticket=ticket,
+        subject=f"Your link to {ticket.number}",
+        template="access_link",
+        context=_access_context(issued),
+    )
+
+
+def sign_in_instead(ticket: Ticket, *, email: str) -> None:
+    """A link was asked for an address that has an account with a password: sign in instead.
+    Keyed by the hour, so repeated asking sends at most one an hour."""
+    from django.utils import timezone
+
+    hour = timezone.now().strftime("%Y%m%d%H")
+    _email_customer(
+        key=f"ticket:{ticket.pk}:sign-in-instead:{hour}",
+        ticket=ticket,
+        subject=f"Sign in to see {ticket.number}",
+        template="sign_in_instead",
+        context={"reset_url": settings.SITE_URL + reverse("password_reset")},
     )
 
 

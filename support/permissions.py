@@ -99,7 +99,9 @@ def can_close(user, ticket=None) -> bool:
 
 @action("support.rate", "Only the ticket's customer can rate it.")
 def can_rate(user, ticket=None) -> bool:
-    return ticket is None or ticket.customer_id == user.pk
+    """`user` None is the ticket's contact through an e-mailed link (the help center checked
+    the link before calling)."""
+    return ticket is None or user is None or ticket.customer_id == user.pk
 
 
 @action("support.link", "Only support staff may link tickets.")
@@ -307,4 +309,18 @@ def ticket_actions(user, ticket) -> dict:
             or (ticket.status == Status.CLOSED and not ticket.satisfaction_rating)
         ),
         "close": can_close(user, ticket) and Status.CLOSED in transitions,
+    }
+
+
+def help_actions(user, ticket) -> dict:
+    """The buttons the help center shows on a ticket, for a signed-in user who sees it or
+    (`user` None) its contact through an e-mailed link: always the customer's side of the
+    state machine. No queries."""
+    targets = allowed_targets(ticket.status, staff=False)
+    unrated_closed = ticket.status == Status.CLOSED and not ticket.satisfaction_rating
+    return {
+        "reply": ticket.status not in FINAL_STATUSES,
+        "rate": can_rate(user, ticket) and (ticket.status == Status.RESOLVED or unrated_closed),
+        "solved": ticket.status in ACTIVE_STATUSES or Status.CLOSED in targets,
+        "reopen": Status.IN_PROGRESS in targets,
     }

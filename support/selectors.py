@@ -6,7 +6,8 @@ from core.roles import is_staff_member
 from core.search import search
 
 from . import search as _ticket_document  # noqa: F401 - registers the ticket document
-from .models import Attachment, MessageRecipient, Ticket
+from .models import Attachment, MessageRecipient, Ticket, TicketEvent
+from .models.choices import Status
 
 # What list and detail serialisers and the desk queue show (the customer's name and address are
 # columns of the ticket itself).
@@ -94,3 +95,34 @@ def search_tickets(queryset, q: str, *, ordered: bool = False, snippets: bool = 
     if "@" in q and not any(c.isspace() for c in q):
         return queryset.filter(customer_email=q.lower())
     return search(queryset, q, ordered=ordered, snippets=snippets)
+
+
+def customer_requests(user):
+    """The help center's "my requests": what `user` may see, last updated first (the column the
+    list shows), with the requester for an organisation admin's colleagues."""
+    return Ticket.objects.visible_to(user).select_related("customer").order_by("-updated_at", "-id")
+
+
+def status_timeline(ticket: Ticket) -> list[dict]:
+    """The ticket's statuses over time as a customer may see them: only which status and when
+    (no actor, no note: those may be internal)."""
+    labels = dict(Status.choices)
+    rows = ticket.events.filter(
+        kind__in=[TicketEvent.Kind.CREATED, TicketEvent.Kind.STATUS_CHANGED]
+    )
+    timeline = []
+    for kind, after, at in rows.order_by("created_at", "pk").values_list(
+        "kind", "after", "created_at"
+    ):
+        status = (after or {}).get("status") or Status.OPEN
+        if timeline and timeline[-1]["status"] == status:
+            continue
+        timeline.append(
+            {
+                "status": status,
+                "label": labels.get(status, status),
+                "at": at,
+                "created": kind == TicketEvent.Kind.CREATED,
+            }
+        )
+    return timeline

@@ -1,13 +1,26 @@
 from django.urls import path
 
-from . import views
+from . import help_views, views
 
 urlpatterns = [
     path("desk/", views.desk_home, name="desk-home"),
     path("desk/tickets/<str:number>/", views.desk_ticket, name="desk-ticket"),
     path("desk/tickets/<str:number>/action/", views.desk_ticket_action, name="desk-ticket-action"),
-    path("help/", views.help_home, name="help-home"),
-    path("help/tickets/new/", views.help_new_ticket, name="help-new-ticket"),
-    path("help/tickets/<str:number>/", views.help_ticket, name="help-ticket"),
-    path("help/tickets/<str:number>/action/", views.help_ticket_action, name="help-ticket-action"),
+    path("help/", help_views.help_home, name="help-home"),
+    path("help/access/", help_views.help_access_request, name="help-access-request"),
+    path("help/access/<str:token>/", help_views.help_access, name="help-access"),
+    path("help/tickets/", help_views.help_requests, name="help-requests"),
+    path("help/tickets/new/", help_views.help_new_ticket, name="help-new-ticket"),
+    path("help/tickets/sent/", help_views.help_ticket_sent, name="help-ticket-sent"),
+    path("help/tickets/<str:number>/", help_views.help_ticket, name="help-ticket"),
+    path(
+        "help/tickets/<str:number>/files/<int:attachment_id>/",
+        help_views.help_ticket_file,
+        name="help-ticket-file",
+    ),
+    path(
+        "help/tickets/<str:number>/action/",
+        help_views.help_ticket_action,
+        name="help-ticket-action",
+    ),
 ]

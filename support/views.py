@@ -1,4 +1,4 @@
-"""Server-rendered support pages: the agent desk and the customer's help center.
+"""Server-rendered support pages: the agent desk (the help center is in `help_views`).
 
 They call the same selectors and services as the API.
 """
@@ -16,11 +16,10 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.paging import page_of
 from core.selectors import notifications_for
-from knowledge import services as knowledge_services
 
 from . import services, sla
-from .forms import NewTicketForm, RateForm, ReplyForm
-from .models.choices import ACTIVE_STATUSES, Channel, Status
+from .forms import ReplyForm
+from .models.choices import ACTIVE_STATUSES, Status
 from .permissions import can_use_desk, ticket_actions
 from .selectors import (
     attach_unread_counts,
@@ -162,84 +161,3 @@ def desk_ticket_action(request, number):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("desk-ticket", number=ticket.number)
-
-
-def help_home(request):
-    context = {}
-    if request.user.is_authenticated:
-        context["page"] = page_of(
-            tickets_for(request.user).order_by("-created_at", "-id"),
-            request.GET.get("page"),
-            HELP_PAGE_SIZE,
-        )
-    return render(request, "help/home.html", context)
-
-
-@login_required
-def help_new_ticket(request):
-    form = NewTicketForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        ticket = services.create_ticket(
-            by=request.user,
-            subject=form.cleaned_data["subject"],
-            description=form.cleaned_data["description"],
-            category=form.cleaned_data["category"],
-            priority=form.cleaned_data["priority"],
-            channel=Channel.WEB,
-        )
-        # The knowledge base's suggestions opened before this did not deflect it.
-        knowledge_services.note_ticket_followed(
-            user=request.user, session_key=request.session.session_key or ""
-        )
-        messages.success(request, f"Thanks! Your request is {ticket.number}.")
-        return redirect("help-ticket", number=ticket.number)
-    return render(request, "help/new_ticket.html", {"form": form})
-
-
-@login_required
-def help_ticket(request, number):
-    ticket = _ticket_or_404(request.user, number)
-    form = ReplyForm(request.POST or None)
-    form.fields.pop("internal")
-    form.fields.pop("files")
-    if request.method == "POST" and form.is_valid():
-        message = services.add_message(
-            ticket=ticket, by=request.user, body=form.cleaned_data["body"]
-        )
-        if message.ticket_id != ticket.pk:
-            messages.info(request, "This request was closed, so we opened a new one for you.")
-            return redirect("help-ticket", number=message.ticket.number)
-        return redirect("help-ticket", number=ticket.number)
-    context = {
-        "ticket": ticket,
-        "conversation": list(messages_for(ticket=ticket, user=request.user)),
-        "request_files": list(request_files(ticket)),
-        "form": form,
-        "rate_form": RateForm(initial={"rating": ticket.satisfaction_rating}),
-        "actions": ticket_actions(request.user, ticket),
-    }
-    services.mark_ticket_read(ticket=ticket, user=request.user)
-    return render(request, "help/ticket.html", context)
-
-
-@login_required
-@require_POST
-def help_ticket_action(request, number):
-    ticket = _ticket_or_404(request.user, number)
-    action = request.POST.get("action")
-    try:
-        if action == "rate":
-            form = RateForm(request.POST)
-            if not form.is_valid():
-                raise DomainError("Choose a rating from 1 to 5.")
-            services.rate_ticket(ticket=ticket, by=request.user, **form.cleaned_data)
-            messages.success(request, "Thank you for your rating!")
-        elif action == "close":
-            services.close_ticket(ticket=ticket, by=request.user)
-        elif action == "reopen":
-            services.reopen_ticket(ticket=ticket, by=request.user)
-        else:
-            raise DomainError("Unknown action.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("help-ticket", number=ticket.number)

@@ -197,6 +197,11 @@ SIGN_IN_LIMIT_PER_ACCOUNT = _rate("SIGN_IN_LIMIT_PER_ACCOUNT", "10/5m")
 SIGN_IN_LIMIT_PER_ADDRESS = _rate("SIGN_IN_LIMIT_PER_ADDRESS", "30/5m")
 PASSWORD_RESET_LIMIT_PER_ACCOUNT = _rate("PASSWORD_RESET_LIMIT_PER_ACCOUNT", "5/h")
 PASSWORD_RESET_LIMIT_PER_ADDRESS = _rate("PASSWORD_RESET_LIMIT_PER_ADDRESS", "20/h")
+SIGN_UP_LIMIT_PER_ACCOUNT = _rate("SIGN_UP_LIMIT_PER_ACCOUNT", "5/h")
+SIGN_UP_LIMIT_PER_ADDRESS = _rate("SIGN_UP_LIMIT_PER_ADDRESS", "20/h")
+# The contact form and new-link requests, open to anyone: per e-mail address and per client.
+CONTACT_LIMIT_PER_ACCOUNT = _rate("CONTACT_LIMIT_PER_ACCOUNT", "10/h")
+CONTACT_LIMIT_PER_ADDRESS = _rate("CONTACT_LIMIT_PER_ADDRESS", "30/h")
 TOKEN_CREATE_LIMIT_PER_USER = _rate("TOKEN_CREATE_LIMIT_PER_USER", "10/h")
 TOKEN_CREATE_LIMIT_PER_ADDRESS = _rate("TOKEN_CREATE_LIMIT_PER_ADDRESS", "30/h")
 RATELIMIT_IP_META_KEY = "core.clients.client_address"
@@ -528,3 +533,12 @@ TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 7)
 # The most urgent priority a customer may choose when filing (staff set any, audited).
 CUSTOMER_MAX_PRIORITY = env_str("CUSTOMER_MAX_PRIORITY", "high")
 SUPPORT_REPLY_DOMAIN = env_str("SUPPORT_REPLY_DOMAIN", "support.example.com")
+# The help center without an account: an e-mailed link opens one ticket once, within this many
+# hours; the browser that opened it keeps access for this many days.
+TICKET_ACCESS_LINK_HOURS = env_int("TICKET_ACCESS_LINK_HOURS", 72)
+TICKET_ACCESS_GRANT_DAYS = env_int("TICKET_ACCESS_GRANT_DAYS", 14)
+# The contact and sign-up forms' bot trap: a form sent sooner than this after it was shown is
+# refused (people take longer to type).
+BOT_TRAP_MIN_SECONDS = env_int("BOT_TRAP_MIN_SECONDS", 3)
+# Sign-up confirmation links stay valid this long.
+SIGN_UP_CONFIRM_HOURS = env_int("SIGN_UP_CONFIRM_HOURS", 72)

@@ -87,6 +87,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_staff = models.BooleanField(default=False, help_text="May sign in to the Django admin.")
     is_active = models.BooleanField(default=True)
+    signup_pending = models.BooleanField(
+        default=False,
+        help_text="Signed up on the help center and not yet confirmed by e-mail (inactive until).",
+    )
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -101,6 +105,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.full_name or self.email
+
+    def save(self, *args, **kwargs):
+        password_changed = self._password is not None
+        super().save(*args, **kwargs)
+        if password_changed and self.is_active and self.has_usable_password():
+            from core.signals import password_in_use
+
+            password_in_use.send(sender=type(self), user=self)
 
     def clean(self):
         super().clean()

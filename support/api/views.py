@@ -3,7 +3,7 @@
 import re
 
 from django.db.models import Count, Q, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -20,7 +20,7 @@ from core.api import parsers
 from core.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, run_idempotently
 from core.api.pagination import UncountedPageNumberPagination
 from core.api.permissions import ActionPermissions, IsAuthenticatedUser, allows
-from core.attachments import content_disposition, download_url
+from core.attachments import file_response
 from core.inputs import ID_PATTERN, parse_id
 from core.roles import is_staff_member
 from core.sanitize import text_to_html
@@ -359,25 +359,12 @@ class TicketViewSet(
         attachment = get_object_or_404(
             attachments_for(ticket=ticket, user=request.user), pk=attachment_id
         )
-        storage = attachment.file.storage
-        signed = download_url(
-            storage,
+        return file_response(
+            attachment.file.storage,
             attachment.file.name,
             filename=attachment.original_name,
             content_type=attachment.content_type,
         )
-        if signed:
-            return HttpResponseRedirect(signed)
-        response = FileResponse(
-            storage.open(attachment.file.name, "rb"), content_type=attachment.content_type
-        )
-        response["Content-Disposition"] = content_disposition(
-            attachment.content_type, attachment.original_name
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, no-store"
-        return response
 
     @extend_schema(
         summary="Audit trail, oldest first (customers see public events only)",

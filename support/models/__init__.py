@@ -1,3 +1,4 @@
+from .access import TicketAccessLink
 from .catalog import Category, ResponseTemplate, Tag
 from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
 from .sla import SLAPolicy
@@ -24,6 +25,7 @@ __all__ = [
     "Tag",
     "Team",
     "Ticket",
+    "TicketAccessLink",
     "TicketEscalation",
     "TicketEvent",
     "TicketLink",

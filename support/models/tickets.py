@@ -339,6 +339,7 @@ class TicketEvent(AuditEvent):
         SLA_BREACHED = "sla_breached", "SLA breached"
         ESCALATED = "escalated", "Escalated"
         REMINDED = "reminded", "Reminder sent"
+        ACCESS_LINK_OPENED = "access_opened", "Opened by e-mailed link"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=Kind.choices)

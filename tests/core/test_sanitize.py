@@ -342,3 +342,20 @@ def test_text_to_html_round_trips_through_html_to_text():
 def test_text_to_html_blank_input():
     assert text_to_html("") == ""
     assert text_to_html("\n \n") == ""
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_linkified_text_never_produces_markup_from_input(payload):
+    output = text_to_html(payload, linkify=True)
+    assert set(parse(output).tags) <= {"p", "br", "a"}
+    assert_safe(output)
+
+
+def test_linkify_makes_web_addresses_links_and_leaves_the_sentence_alone():
+    text = "See https://example.com/a?b=1&c=2. Or (http://x.org/path), not javascript:alert(1)"
+    assert text_to_html(text, linkify=True) == (
+        '<p>See <a href="https://example.com/a?b=1&amp;c=2" rel="noopener noreferrer nofollow">'
+        'https://example.com/a?b=1&amp;c=2</a>. Or (<a href="http://x.org/path" '
+        'rel="noopener noreferrer nofollow">http://x.org/path</a>), not javascript:alert(1)</p>'
+    )
+    assert text_to_html("just http:// here", linkify=True) == "<p>just http:// here</p>"

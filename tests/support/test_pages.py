@@ -44,11 +44,11 @@ def test_desk_queue_pages_without_counting_the_table(client, customer, lead, mon
 
 
 def test_help_center_lists_every_request_page_by_page(client, customer, monkeypatch):
-    monkeypatch.setattr("support.views.HELP_PAGE_SIZE", 2)
+    monkeypatch.setattr("support.help_views.HELP_PAGE_SIZE", 2)
     tickets = [make_ticket(by=customer, subject=f"Request {n}") for n in range(3)]
     client.force_login(customer)
-    first = client.get("/help/").content.decode()
-    second = client.get("/help/?page=2").content.decode()
+    first = client.get("/help/tickets/").content.decode()
+    second = client.get("/help/tickets/?page=2").content.decode()
     assert tickets[2].number in first and tickets[1].number in first
     assert tickets[0].number in second and tickets[2].number not in second
     assert "Older" in first and "Older" not in second
@@ -100,7 +100,7 @@ def test_customer_files_rates_and_closes_in_the_help_center(client, customer, ag
     resolve_ticket(ticket=ticket, by=agent)
     url = f"/help/tickets/{ticket.number}/action/"
     client.post(url, {"action": "rate", "rating": "5", "comment": "Great"})
-    client.post(url, {"action": "close"})
+    client.post(url, {"action": "solved"})
     ticket.refresh_from_db()
     assert (ticket.satisfaction_rating, ticket.status) == (5, "closed")
 

@@ -146,7 +146,7 @@ BUTTONS = {
     "remind_customer": '<option value="customer">',
     "claim": 'value="claim"',
     "rate": "How did we do?",
-    "close": "It's solved, close it",
+    "close": "Yes, it's solved: close it",
     "see_internal": 'name="internal"',
     "see_admin": ">Admin</a>",
 }
