@@ -67,8 +67,8 @@ def sign_up(request):
     if request.method == "POST":
         if ratelimits.exceeded(request, ratelimits.SIGN_UP):
             form = SignUpForm(initial={"full_name": request.POST.get("full_name", "")})
-            form.add_error(None, TOO_MANY_SIGN_UPS)
-            return render(request, "registration/signup.html", {"form": form}, status=429)
+            context = {"form": form, "rate_limited": TOO_MANY_SIGN_UPS}
+            return render(request, "registration/signup.html", context, status=429)
         if form.is_valid():
             signup.sign_up(
                 email=form.cleaned_data["email"],
