@@ -287,6 +287,8 @@ elif ANYMAIL["SENDGRID_API_KEY"]:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15)
+# How long the link of the e-mail that confirms a suppressed (bounced) address again is valid.
+EMAIL_CONFIRMATION_MAX_AGE_HOURS = env_int("EMAIL_CONFIRMATION_MAX_AGE_HOURS", 72)
 # anymail 15 keeps its SendGrid backend but warns that SendGrid is no longer officially supported;
 # SendGrid stays the default ESP of the design, and any other anymail ESP is one EMAIL_BACKEND away.
 SILENCED_SYSTEM_CHECKS = ["anymail.W003"]
@@ -528,3 +530,6 @@ TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 7)
 # The most urgent priority a customer may choose when filing (staff set any, audited).
 CUSTOMER_MAX_PRIORITY = env_str("CUSTOMER_MAX_PRIORITY", "high")
 SUPPORT_REPLY_DOMAIN = env_str("SUPPORT_REPLY_DOMAIN", "support.example.com")
+# A ticket e-mail's reply address (reply+<signed token>@SUPPORT_REPLY_DOMAIN) threads answers
+# back to its ticket for this many days after the e-mail was sent.
+SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS = env_int("SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS", 90)
