@@ -19,6 +19,8 @@ install: $(UV)
 	$(UV) sync --frozen --quiet
 
 ## make run: embedded mode (SQLite, filesystem Celery transport); web + worker + beat.
+# Links in e-mails point at the port this serves, unless SITE_URL says otherwise.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	@if [ ! -f var/.demo-seeded ]; then $(PY) manage.py seed_demo && touch var/.demo-seeded; fi

@@ -1,10 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from .models import (
     ApiToken,
     BusinessCalendar,
+    DeliveryEvent,
+    EmailOptOut,
+    EmailSuppression,
     Holiday,
     Notification,
     Organization,
@@ -66,7 +69,10 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ["organization"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["full_name", "phone", "time_zone", "language"]}),
+        (
+            "Profile",
+            {"fields": ["full_name", "phone", "sms_notifications", "time_zone", "language"]},
+        ),
         ("Organisation", {"fields": ["organization", "is_organization_admin"]}),
         (
             "Roles and access",
@@ -104,6 +110,15 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     inlines = [WorkingIntervalInline, HolidayInline]
 
 
+class DeliveryEventInline(ReadOnlyInline):
+    """What the ESP reported about this message (tracking webhooks), oldest first."""
+
+    model = DeliveryEvent
+    fields = ["occurred_at", "kind", "recipient", "description", "mta_response", "received_at"]
+    readonly_fields = fields
+    verbose_name_plural = "delivery events"
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
     """Delivery log. Read-only: rows change only through the dispatcher."""
@@ -116,11 +131,14 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "sent_at",
+        "delivery_state",
+        "delivery_state_at",
     ]
-    list_filter = ["status", "channel"]
-    search_fields = ["key", "recipient", "subject"]
+    list_filter = ["status", "channel", "delivery_state"]
+    search_fields = ["key", "recipient", "subject", "provider_message_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    inlines = [DeliveryEventInline]
 
     def has_add_permission(self, request):
         return False
@@ -157,3 +175,76 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
         for token in queryset:
             revoke_token(token=token)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeliveryEvent)
+class DeliveryEventAdmin(ReadOnlyAdmin):
+    """Every tracking event, matched or not (an unmatched one has no outbox message)."""
+
+    list_display = ["occurred_at", "kind", "recipient", "provider_message_id", "outbox_message"]
+    list_filter = ["kind", "esp_name", ("outbox_message", admin.EmptyFieldListFilter)]
+    search_fields = ["recipient", "provider_message_id"]
+    raw_id_fields = ["outbox_message"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+
+@admin.action(description="Lift the suppression (e-mail this address again)")
+def lift_suppressions(modeladmin, request, queryset):
+    from .models.notifications import LiftedBy
+    from .notifications.suppression import lift
+
+    lifted = sum(
+        lift(suppression=row, how=LiftedBy.STAFF, by=request.user)
+        for row in queryset.filter(lifted_at__isnull=True)
+    )
+    modeladmin.message_user(request, f"{lifted} suppression(s) lifted.", messages.SUCCESS)
+
+
+@admin.register(EmailSuppression)
+class EmailSuppressionAdmin(admin.ModelAdmin):
+    """The suppression list. Rows are written by tracking events and lifted, never edited."""
+
+    list_display = ["address", "reason", "since", "lifted_at", "lifted_how", "lifted_by"]
+    list_filter = ["reason", ("lifted_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["lifted_by"]
+    search_fields = ["address"]
+    readonly_fields = [
+        "address",
+        "reason",
+        "since",
+        "event",
+        "detail",
+        "lifted_at",
+        "lifted_how",
+        "lifted_by",
+    ]
+    actions = [lift_suppressions]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EmailOptOut)
+class EmailOptOutAdmin(ReadOnlyAdmin):
+    """Who opted out of what: changed only by the person (unsubscribe link, preferences)."""
+
+    list_display = ["address", "category", "source", "created_at"]
+    list_filter = ["category", "source"]
+    search_fields = ["address"]
+    show_full_result_count = False

@@ -6,11 +6,15 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from anymail.signals import tracking
         from django.db.models.signals import post_migrate
 
         from . import observability
+        from .notifications.tracking import on_tracking
         from .roles import sync_role_permissions
 
         observability.connect_celery_signals()
         # After every migrate, once all apps' permissions exist, so later apps' rights are granted.
         post_migrate.connect(sync_role_permissions, dispatch_uid="core.sync_role_permissions")
+        # The ESP's delivery events (anymail's tracking webhook) onto their outbox rows.
+        tracking.connect(on_tracking, dispatch_uid="core.record_delivery_event")

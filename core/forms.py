@@ -1,3 +1,4 @@
+import re
 import time
 import uuid
 import zoneinfo
@@ -10,18 +11,75 @@ from django.template import loader
 
 from .api.authentication import token_expiry
 from .models import User
+from .notifications import consent
+from .notifications.consent import EmailCategory
 from .notifications.services import notify_email
 
 COMMON_ZONES = sorted(zoneinfo.available_timezones())
 
 
 class PreferencesForm(forms.ModelForm):
+    """Profile and notification choices. The optional e-mail categories are opt-outs kept per
+    address (`core.notifications.consent`), so the unsubscribe link of an e-mail and this page
+    change the same thing; SMS is a field of the user, sent to `phone`."""
+
     time_zone = forms.ChoiceField(choices=[(z, z) for z in COMMON_ZONES])
     language = forms.ChoiceField(choices=settings.LANGUAGES)
+    email_updates = forms.BooleanField(
+        required=False,
+        label="E-mail me status updates about my requests",
+        help_text="When we need your answer, and when a request is resolved.",
+    )
+    email_surveys = forms.BooleanField(
+        required=False,
+        label="E-mail me satisfaction surveys",
+        help_text="One short question after a request is resolved.",
+    )
+
+    CATEGORY_FIELDS = {
+        "email_updates": EmailCategory.UPDATES,
+        "email_surveys": EmailCategory.SURVEYS,
+    }
 
     class Meta:
         model = User
-        fields = ["full_name", "time_zone", "language"]
+        fields = ["full_name", "time_zone", "language", "sms_notifications", "phone"]
+        labels = {"sms_notifications": "Text me when a request changes", "phone": "Mobile number"}
+        help_texts = {
+            "sms_notifications": "Only the request number and a link, never what it says.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        off = consent.opted_out_categories(self.instance.email)
+        for name, category in self.CATEGORY_FIELDS.items():
+            self.fields[name].initial = category not in off
+        # Replies to your own requests and confirmations are always sent: they are the request.
+
+    def clean_phone(self):
+        phone = " ".join(self.cleaned_data.get("phone", "").split())
+        if phone and not re.fullmatch(r"\+?[0-9][0-9 ().-]{5,30}", phone):
+            raise forms.ValidationError("Enter a phone number, e.g. +44 20 7946 0000.")
+        return phone
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sms_notifications") and not cleaned.get("phone"):
+            self.add_error("phone", "A mobile number is needed for text messages.")
+        return cleaned
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            consent.set_email_preferences(
+                address=user.email,
+                wanted={
+                    category: self.cleaned_data[name]
+                    for name, category in self.CATEGORY_FIELDS.items()
+                },
+                source="preferences",
+            )
+        return user
 
 
 class ApiTokenForm(forms.Form):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import account_views, views
+from . import account_views, email_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -41,6 +41,13 @@ urlpatterns = [
         account_views.api_token_revoke,
         name="api-token-revoke",
     ),
+    path(
+        "account/email/confirm-again/",
+        email_views.request_email_confirmation,
+        name="email-confirm-request",
+    ),
+    path("email/confirm/<str:token>/", email_views.confirm_email, name="email-confirm"),
+    path("email/unsubscribe/<str:token>/", email_views.unsubscribe, name="email-unsubscribe"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
 ]

@@ -15,6 +15,7 @@ from . import shell
 from .forms import PreferencesForm
 from .health import may_see_details, readiness
 from .notifications.services import mark_notifications_read
+from .notifications.suppression import active_suppression
 from .redirects import safe_next
 from .selectors import notifications_for
 
@@ -56,7 +57,11 @@ def preferences(request):
         form.save()
         messages.success(request, "Your preferences were saved.")
         return redirect("preferences")
-    return render(request, "core/preferences.html", {"form": form})
+    return render(
+        request,
+        "core/preferences.html",
+        {"form": form, "suppression": active_suppression(request.user.email)},
+    )
 
 
 @login_required

@@ -1,49 +1,110 @@
 """What support tells whom. Every message is an outbox row keyed by the effect that causes it.
 
-Customers hear about public things only (creation, public replies, resolution); internal notes
-never produce a customer message.
+Customers hear about public things only (creation, public replies, waiting on them, resolution,
+the satisfaction request); internal notes never produce a customer message.
+
+Required and optional: the confirmation of a new request and every public reply are what the
+customer asked for and always go; status updates (waiting on you, resolved, the manual nudge) and
+the satisfaction survey are optional (`core.notifications.consent`): skipped for an address that
+opted out of their category, and carrying one-click unsubscribe. SMS, when the customer turned it
+on, says the ticket number and a link only.
 """
 
 import functools
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from core.models import User
+from core.notifications import consent
 from core.notifications import services as outbox
-from core.notifications.services import notify_email, notify_in_app, notify_slack, notify_teams
+from core.notifications.consent import EmailCategory
+from core.notifications.services import (
+    notify_email,
+    notify_in_app,
+    notify_slack,
+    notify_sms,
+    notify_teams,
+)
 from core.roles import Role
 
 from .models import AgentProfile, Team, Ticket, TicketMessage
 from .models.choices import AgentStatus
 
 REPLY_SIGNER_SALT = "support.reply-to"
+REPLY_PREFIX = "reply+"
+REPLY_SIGNATURE_CHARS = 20  # 80 bits of HMAC-SHA256: forging one takes ~2^80 guesses
+_SECONDS_PER_DAY = 86400
 
 
-def thread_message_id(ticket: Ticket, message: TicketMessage | None = None) -> str:
-    suffix = f"msg-{message.pk}" if message else "created"
+def thread_message_id(
+    ticket: Ticket, message: TicketMessage | None = None, *, event: str | None = None
+) -> str:
+    """The Message-ID of one of the ticket's e-mails: the confirmation (the thread's root), a
+    public reply (`message`), or another e-mail (`event`, e.g. "resolved-1712345678"). Each
+    e-mail has its own: mail clients drop a second message with a Message-ID they have seen."""
+    suffix = f"msg-{message.pk}" if message else (event or "created")
     return f"<{ticket.number.lower()}.{suffix}@{settings.SUPPORT_REPLY_DOMAIN}>"
 
 
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if not number:
+            return text
+
+
+def _today() -> int:
+    """Days since 1970-01-01 (UTC): the reply token's date."""
+    return int(timezone.now().timestamp()) // _SECONDS_PER_DAY
+
+
+def _reply_signature(value: str) -> str:
+    return salted_hmac(REPLY_SIGNER_SALT, value, algorithm="sha256").hexdigest()[
+        :REPLY_SIGNATURE_CHARS
+    ]
+
+
 def reply_to_address(ticket: Ticket) -> str:
-    """`reply+<signed ticket id>@domain`: answers thread back to this ticket and no other."""
-    token = signing.Signer(salt=REPLY_SIGNER_SALT).sign(str(ticket.pk)).replace(":", ".")
-    return f"reply+{token}@{settings.SUPPORT_REPLY_DOMAIN}"
+    """`reply+<ticket id>.<day>.<signature>@domain`: answers thread back to this ticket and no
+    other, for SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS after the e-mail was sent.
+
+    Short and plain enough for any mail system: lower-case letters, digits and dots (the ticket
+    id and the day in base 36, 20 hex digits of HMAC), 41 characters of local part for a
+    million tickets, under the 64 that RFC 5321 allows until ids pass 10^27. Lower-case, because
+    some mail systems change the case of a local part on the way back.
+    """
+    value = f"{_base36(ticket.pk)}.{_base36(_today())}"
+    return f"{REPLY_PREFIX}{value}.{_reply_signature(value)}@{settings.SUPPORT_REPLY_DOMAIN}"
 
 
 def ticket_id_from_reply_address(address: str) -> int | None:
-    local = address.split("@", 1)[0]
-    if not local.startswith("reply+"):
+    """The ticket id a reply address names; None if it is not one of ours, was altered, or its
+    day is more than SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS ago."""
+    local = (address or "").strip().split("@", 1)[0].lower()
+    if not local.startswith(REPLY_PREFIX):
         return None
-    token = local[len("reply+") :]
-    value, _, signature = token.rpartition(".")
+    parts = local[len(REPLY_PREFIX) :].split(".")
+    if len(parts) != 3:
+        return None
+    ticket_part, day_part, signature = parts
+    if not constant_time_compare(signature, _reply_signature(f"{ticket_part}.{day_part}")):
+        return None
     try:
-        return int(signing.Signer(salt=REPLY_SIGNER_SALT).unsign(f"{value}:{signature}"))
-    except (signing.BadSignature, ValueError):
+        ticket_id, day = int(ticket_part, 36), int(day_part, 36)
+    except ValueError:
         return None
+    age = _today() - day
+    if not -1 <= age <= settings.SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS:
+        return None
+    return ticket_id
 
 
 def _ticket_url(ticket: Ticket, *, for_staff: bool) -> str:
@@ -51,10 +112,12 @@ def _ticket_url(ticket: Ticket, *, for_staff: bool) -> str:
     return settings.SITE_URL + reverse(name, args=[ticket.number])
 
 
-def _thread_headers(ticket: Ticket, message: TicketMessage | None) -> dict:
+def _thread_headers(ticket: Ticket, message: TicketMessage | None, event: str | None) -> dict:
+    """Message-ID of this e-mail; every e-mail but the root answers the root (In-Reply-To,
+    References), so mail clients show the ticket's e-mails as one conversation."""
     root = thread_message_id(ticket)
-    headers = {"Message-ID": thread_message_id(ticket, message)}
-    if message is not None:
+    headers = {"Message-ID": thread_message_id(ticket, message, event=event)}
+    if message is not None or event is not None:
         headers.update({"In-Reply-To": root, "References": root})
     return headers
 
@@ -67,17 +130,50 @@ def _email_customer(
     template: str,
     context: dict,
     message: TicketMessage | None = None,
+    event: str | None = None,
+    category: str | None = None,
 ) -> None:
+    """One e-mail to the ticket's customer: text and HTML parts from `template`, the number in
+    the subject, threading headers, the signed reply address. With a `category` it is optional:
+    not written when the address opted out, and it carries one-click unsubscribe (headers and
+    footer)."""
+    to = ticket.customer_email
     context = {"ticket": ticket, "ticket_url": _ticket_url(ticket, for_staff=False), **context}
+    if category is not None:
+        # `notify_email` writes nothing for an address that opted out of the category.
+        context["unsubscribe_url"] = consent.unsubscribe_url(to, category)
+        context["unsubscribe_label"] = EmailCategory(category).label.lower()
     notify_email(
         key=key,
-        to=ticket.customer_email,
+        to=to,
         subject=f"[{ticket.number}] {subject}",
         body=render_to_string(f"support/email/{template}.txt", context),
         html_body=render_to_string(f"support/email/{template}.html", context),
         user=ticket.customer,
-        headers=_thread_headers(ticket, message),
+        headers=_thread_headers(ticket, message, event),
         reply_to=reply_to_address(ticket),
+        category=category,
+    )
+
+
+# What a text message says: the ticket number and a link, never anything the ticket contains.
+SMS_TEXTS = {
+    "reply": "{number}: we answered your request. Read it at {url}",
+    "waiting": "{number}: we need your answer. Reply at {url}",
+    "resolved": "{number}: your request is resolved. See {url}",
+}
+
+
+def _text_customer(*, key: str, ticket: Ticket, what: str) -> None:
+    """An SMS when the customer turned them on and has a number (optional, like status mail)."""
+    customer = ticket.customer
+    if customer is None or not customer.sms_notifications or not customer.phone:
+        return
+    notify_sms(
+        key=key,
+        to=customer.phone,
+        body=SMS_TEXTS[what].format(number=ticket.number, url=_ticket_url(ticket, for_staff=False)),
+        user=customer,
     )
 
 
@@ -113,6 +209,7 @@ def access_link(ticket: Ticket, issued) -> None:
         subject=f"Your link to {ticket.number}",
         template="access_link",
         context=_access_context(issued),
+        event=f"access-{issued.link.pk}",
     )
 
 
@@ -128,6 +225,7 @@ def sign_in_instead(ticket: Ticket, *, email: str) -> None:
         subject=f"Sign in to see {ticket.number}",
         template="sign_in_instead",
         context={"reset_url": settings.SITE_URL + reverse("password_reset")},
+        event=f"sign-in-{hour}",
     )
 
 
@@ -142,6 +240,9 @@ def public_reply_added(message: TicketMessage) -> None:
         template="agent_reply",
         context={"message": message},
         message=message,
+    )
+    _text_customer(
+        key=f"ticket:{ticket.pk}:message:{message.pk}:customer-sms", ticket=ticket, what="reply"
     )
 
 
@@ -181,16 +282,61 @@ def ticket_assigned(ticket: Ticket, *, assignment_id: int, note: str = "") -> No
     )
 
 
+def waiting_on_customer(ticket: Ticket, *, change_id: int) -> None:
+    """The ticket now waits on the customer: "we need your answer" (a status update: optional).
+
+    Not the manual nudge (`reminder`), which an agent sends later when no answer came.
+    """
+    _email_customer(
+        key=f"ticket:{ticket.pk}:waiting:{change_id}:customer-email",
+        ticket=ticket,
+        subject=f"We need your answer: {ticket.subject}",
+        template="waiting_on_customer",
+        context={},
+        event=f"waiting-{change_id}",
+        category=EmailCategory.UPDATES,
+    )
+    _text_customer(
+        key=f"ticket:{ticket.pk}:waiting:{change_id}:customer-sms", ticket=ticket, what="waiting"
+    )
+
+
 def ticket_resolved(ticket: Ticket, *, resolution_id: int) -> None:
+    """The resolved e-mail (a status update: optional) and, in an e-mail of its own, the
+    satisfaction request (a survey: optional on its own), so each unsubscribes separately."""
     _email_customer(
         key=f"ticket:{ticket.pk}:resolved:{resolution_id}:customer-email",
         ticket=ticket,
         subject=f"Resolved: {ticket.subject}",
         template="resolved",
-        context={
-            "rate_url": _ticket_url(ticket, for_staff=False) + "#rate",
-            "auto_close_days": settings.TICKET_AUTO_CLOSE_DAYS,
-        },
+        context={"auto_close_days": settings.TICKET_AUTO_CLOSE_DAYS},
+        event=f"resolved-{resolution_id}",
+        category=EmailCategory.UPDATES,
+    )
+    _text_customer(
+        key=f"ticket:{ticket.pk}:resolved:{resolution_id}:customer-sms",
+        ticket=ticket,
+        what="resolved",
+    )
+    satisfaction_request(ticket, resolution_id=resolution_id)
+
+
+def satisfaction_request(ticket: Ticket, *, resolution_id: int) -> None:
+    """The "how did we do?" e-mail, linking to the help-center ticket page's rating form.
+
+    The link only opens the page; rating is the form's POST there (link scanners follow links).
+    Not sent for a ticket already rated (a re-resolution after a reopen).
+    """
+    if ticket.satisfaction_rating is not None:
+        return
+    _email_customer(
+        key=f"ticket:{ticket.pk}:resolved:{resolution_id}:survey-email",
+        ticket=ticket,
+        subject=f"How did we do? {ticket.subject}",
+        template="satisfaction_request",
+        context={"rate_url": _ticket_url(ticket, for_staff=False) + "#rate"},
+        event=f"survey-{resolution_id}",
+        category=EmailCategory.SURVEYS,
     )
 
 
@@ -427,4 +573,6 @@ def reminder(ticket: Ticket, *, target: str, message: str, reminder_id: int) -> 
         subject=f"We are waiting for your answer: {ticket.subject}",
         template="nudge",
         context={"message": message},
+        event=f"reminder-{reminder_id}",
+        category=EmailCategory.UPDATES,
     )

@@ -292,6 +292,8 @@ elif ANYMAIL["SENDGRID_API_KEY"]:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15)
+# How long the link of the e-mail that confirms a suppressed (bounced) address again is valid.
+EMAIL_CONFIRMATION_MAX_AGE_HOURS = env_int("EMAIL_CONFIRMATION_MAX_AGE_HOURS", 72)
 # anymail 15 keeps its SendGrid backend but warns that SendGrid is no longer officially supported;
 # SendGrid stays the default ESP of the design, and any other anymail ESP is one EMAIL_BACKEND away.
 SILENCED_SYSTEM_CHECKS = ["anymail.W003"]
@@ -542,3 +544,6 @@ TICKET_ACCESS_GRANT_DAYS = env_int("TICKET_ACCESS_GRANT_DAYS", 14)
 BOT_TRAP_MIN_SECONDS = env_int("BOT_TRAP_MIN_SECONDS", 3)
 # Sign-up confirmation links stay valid this long.
 SIGN_UP_CONFIRM_HOURS = env_int("SIGN_UP_CONFIRM_HOURS", 72)
+# A ticket e-mail's reply address (reply+<signed token>@SUPPORT_REPLY_DOMAIN) threads answers
+# back to its ticket for this many days after the e-mail was sent.
+SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS = env_int("SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS", 90)

@@ -1,12 +1,21 @@
 from .api import ApiToken, IdempotencyRecord
 from .calendars import BusinessCalendar, Holiday, WorkingInterval
-from .notifications import Notification, OutboxMessage
+from .notifications import (
+    DeliveryEvent,
+    EmailOptOut,
+    EmailSuppression,
+    Notification,
+    OutboxMessage,
+)
 from .numbering import NumberCounter
 from .users import Organization, User
 
 __all__ = [
     "ApiToken",
     "BusinessCalendar",
+    "DeliveryEvent",
+    "EmailOptOut",
+    "EmailSuppression",
     "Holiday",
     "IdempotencyRecord",
     "Notification",

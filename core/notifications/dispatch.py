@@ -172,7 +172,9 @@ def _deliver_claimed(message: OutboxMessage) -> Delivery:
     try:
         provider_id = providers.send(message)
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+        error = (
+            str(exc) if isinstance(exc, providers.Suppressed) else f"{type(exc).__name__}: {exc}"
+        )[:ERROR_MAX_CHARS]
         if isinstance(exc, providers.DeliveryError):
             logger.warning(
                 "Outbox %s (%s) attempt %s failed: %s",

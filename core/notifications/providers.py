@@ -85,7 +85,29 @@ def make_message_id() -> str:
     return f"<{os.urandom(16).hex()}@{domain}>"
 
 
+class Suppressed(PermanentDeliveryError):
+    """The address is on the suppression list (it bounced hard or complained): not sent."""
+
+    def __str__(self):
+        return f"Suppressed: {self.args[0]}"
+
+
+def _refuse_suppressed(message: OutboxMessage) -> None:
+    from .suppression import active_suppression
+
+    if message.ignore_suppression:
+        return
+    suppression = active_suppression(message.recipient)
+    if suppression is not None:
+        raise Suppressed(
+            f"{suppression.address} is on the suppression list "
+            f"({suppression.get_reason_display()} since {suppression.since:%Y-%m-%d %H:%M} UTC);"
+            " not sent until the address is confirmed again"
+        )
+
+
 def send_email(message: OutboxMessage) -> str:
+    _refuse_suppressed(message)
     headers = dict(message.headers or {})
     reply_to = headers.pop("Reply-To", "")
     message_id = next((v for k, v in headers.items() if k.lower() == "message-id"), "")

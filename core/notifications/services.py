@@ -31,6 +31,7 @@ from core.models import Notification, OutboxMessage
 from core.models.notifications import Channel, OutboxStatus
 from core.observability import current_request_id
 
+from . import consent
 from .providers import make_message_id
 
 logger = logging.getLogger(__name__)
@@ -313,6 +314,7 @@ def _enqueue(
     body: str = "",
     html_body: str = "",
     headers: dict | None = None,
+    ignore_suppression: bool = False,
 ) -> OutboxMessage:
     """Writes the outbox row for `key` (or finds the existing one) and dispatches it on commit.
 
@@ -332,6 +334,7 @@ def _enqueue(
         html_body=html_body,
         headers=headers or {},
         request_id="" if request_id == "-" else request_id,
+        ignore_suppression=ignore_suppression,
     )
     if batch.active():
         _OUTBOX.add(message)
@@ -358,18 +361,31 @@ def notify_email(
     user=None,
     headers: dict | None = None,
     reply_to: str | None = None,
-) -> OutboxMessage:
+    category: str | None = None,
+    ignore_suppression: bool = False,
+) -> OutboxMessage | None:
     """Sends one e-mail to `to` (once per key), with an HTML alternative when `html_body` is given.
 
     `headers` are kept as given (Message-ID, In-Reply-To, References for threading). A Message-ID
     is generated when absent and stored, so every retry carries the same one.
+
+    `category` (a `consent.EmailCategory`) makes the e-mail optional: nothing is written (None is
+    returned) when `to` opted out of it, and it carries RFC 8058 one-click unsubscribe headers
+    (put `consent.unsubscribe_url(to, category)` in its footer too). An address on the
+    suppression list is not sent to (the row fails when it is dispatched), unless
+    `ignore_suppression` (the confirmation e-mail of `suppression.request_confirmation` only).
     """
     headers = {str(name): str(value) for name, value in (headers or {}).items()}
     if not any(name.lower() == "message-id" for name in headers):
         headers["Message-ID"] = make_message_id()
     if reply_to:
         headers["Reply-To"] = reply_to
-    return _enqueue(
+    if category is not None:
+        if consent.opted_out(to, category):
+            logger.debug("%s opted out of %s e-mail; not sending %s", to, category, key)
+            return None
+        headers.update(consent.list_unsubscribe_headers(to, category))
+    message = _enqueue(
         key=key,
         channel=Channel.EMAIL,
         recipient=to,
@@ -378,7 +394,9 @@ def notify_email(
         body=body,
         html_body=html_body,
         headers=headers,
+        ignore_suppression=ignore_suppression,
     )
+    return message
 
 
 def notify_sms(*, key: str, to: str, body: str, user=None) -> OutboxMessage:

@@ -305,8 +305,9 @@ def change_status(
 ) -> Ticket:
     """Move a ticket along the state machine (409 naming the allowed targets otherwise).
 
-    Locks the ticket, re-reads its status, records one event and tells the customer when it is
-    resolved. `system=True` is for jobs (auto-close) acting with staff rights and no user.
+    Locks the ticket, re-reads its status, records one event and tells the customer when it
+    waits on them or is resolved (never the `note`, which may be for staff). `system=True` is
+    for jobs (auto-close) acting with staff rights and no user.
     """
     staff = system or (by is not None and is_staff_member(by))
     if not system:
@@ -322,6 +323,8 @@ def change_status(
     ticket.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     if to == Status.RESOLVED:
         notifications.ticket_resolved(ticket, resolution_id=int(now.timestamp()))
+    elif to == Status.WAITING_ON_CUSTOMER:
+        notifications.waiting_on_customer(ticket, change_id=int(now.timestamp()))
     return ticket
 
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0005_numbering_first_creators_race"),
+        ("core", "0007_outbox_provider_id_index"),
     ]
 
     operations = [
