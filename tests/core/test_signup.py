@@ -9,7 +9,7 @@ from core.models import OutboxMessage, User
 from support.models import Ticket
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 CONFIRM = re.compile(r"http://[^/\s]+(/accounts/signup/confirm/[^/\s]+/)")
 PASSWORD = "correct-horse-battery-9"

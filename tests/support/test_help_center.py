@@ -16,7 +16,7 @@ from tests.factories import UserFactory
 from .factories import make_ticket
 from .test_conversation import png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 LINK = re.compile(r"http://[^/\s]+(/help/access/[^/\s]+/)")
 
