@@ -6,10 +6,17 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self):
+        from anymail.signals import inbound
+
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
 
         from . import demo
+        from .inbound.services import on_anymail_inbound
+
+        # Mail the ESP posts to /anymail/<esp>/inbound/ (authenticated by anymail) becomes
+        # tickets and replies.
+        inbound.connect(on_anymail_inbound, dispatch_uid="support.inbound-email")
 
         register_role_permissions(Role.AGENT, AGENT_PERMISSIONS)
         register_role_permissions(Role.SUPPORT_LEAD, AGENT_PERMISSIONS | LEAD_PERMISSIONS)

@@ -528,3 +528,6 @@ TICKET_AUTO_CLOSE_DAYS = env_int("TICKET_AUTO_CLOSE_DAYS", 7)
 # The most urgent priority a customer may choose when filing (staff set any, audited).
 CUSTOMER_MAX_PRIORITY = env_str("CUSTOMER_MAX_PRIORITY", "high")
 SUPPORT_REPLY_DOMAIN = env_str("SUPPORT_REPLY_DOMAIN", "support.example.com")
+# Inbound e-mail: mails from one sender that may open tickets or add replies per hour (0: no cap);
+# the rest are kept on record as rate-limited. Stops a loop with a mailer that marks nothing.
+INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR = env_int("INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR", 30)

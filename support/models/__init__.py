@@ -1,5 +1,6 @@
 from .catalog import Category, ResponseTemplate, Tag
 from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
+from .inbound import InboundEmail
 from .sla import SLAPolicy
 from .teams import AgentProfile, Team
 from .tickets import (
@@ -18,6 +19,7 @@ __all__ = [
     "EscalationLevel",
     "EscalationPolicy",
     "EscalationTrigger",
+    "InboundEmail",
     "MessageRecipient",
     "ResponseTemplate",
     "SLAPolicy",
