@@ -39,6 +39,8 @@ AGENT_PERMISSIONS = {
     "support.view_agentprofile",
     "support.change_agentprofile",
     "support.view_ticketevent",
+    # The inbound mail log (admin, read-only; agents see the records of tickets they see).
+    "support.view_inboundemail",
 }
 LEAD_PERMISSIONS = {
     "support.add_responsetemplate",

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", help=".eml files or mbox archives")
 
-    def handle(self, *paths, **options):
+    def handle(self, *args, **options):
+        paths = options["paths"]
         missing = [path for path in paths if not Path(path).is_file()]
         if missing:
             raise CommandError(f"Not a file: {', '.join(missing)}")
