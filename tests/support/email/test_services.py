@@ -467,3 +467,32 @@ def test_on_commit_notifications_wait_for_the_whole_mail(jane):
     with transaction.atomic():
         ticket = feed(eml("new_plain_known_customer.eml")).ticket
     assert OutboxMessage.objects.filter(key=f"ticket:{ticket.pk}:created:confirmation").exists()
+
+
+def test_over_the_daily_upload_quota_the_mail_is_kept_without_its_files(jane, settings):
+    settings.ATTACHMENT_DAILY_QUOTA_BYTES = 100  # the PNG and the PDF are 194 bytes together
+
+    record = feed(eml("inline_image_and_pdf.eml"))
+
+    assert record.outcome == Outcome.TICKET_CREATED
+    assert not Attachment.objects.exists()
+    assert "file not kept: image001.png" in record.reason
+    assert "invoice-2026-031.pdf" in record.ticket.description_text
+
+
+def test_files_beyond_the_per_message_cap_are_named_not_kept(jane):
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Jane Doe <jane.doe@acme-corp.com>", "help@support.example.com"
+    mail["Subject"], mail["Message-ID"] = "Twelve logs", "<twelve-logs@acme-corp.com>"
+    mail.set_content("All the logs of the night.")
+    for n in range(1, 13):
+        mail.add_attachment(f"line {n}\n".encode(), "text", "plain", filename=f"night-{n:02}.log")
+    raw = bytes(mail)
+
+    record = feed(raw)
+
+    kept = Attachment.objects.filter(ticket=record.ticket).values_list("original_name", flat=True)
+    assert sorted(kept) == [f"night-{n:02}.log" for n in range(1, 11)]
+    assert "night-11.log: more than 10 files" in record.ticket.description_text

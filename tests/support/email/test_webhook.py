@@ -8,7 +8,7 @@ import pytest
 from support.models import InboundEmail, Ticket, TicketMessage
 from support.models.choices import Channel, SenderType
 
-from .conftest import eml, post_webhook
+from .conftest import WEBHOOK_AUTH, eml, post_webhook
 
 pytestmark = [
     pytest.mark.django_db,
@@ -102,3 +102,27 @@ def test_the_desk_shows_the_trimmed_reply_marked_by_e_mail(client, jane, jane_ti
     assert "the export works again with the new limit" in page
     assert "· by e-mail" in page
     assert "We raised the export limit to 100,000" not in page
+
+
+def test_the_esps_parsed_mode_works_too(client, jane):
+    """SendGrid without "send raw": headers, text and html as separate fields."""
+    headers = (
+        "From: Jane Doe <jane.doe@acme-corp.com>\n"
+        "To: help@support.example.com\n"
+        "Subject: Parsed mode works\n"
+        "Message-ID: <parsed-mode-1@acme-corp.com>\n"
+    )
+    response = client.post(
+        "/anymail/sendgrid/inbound/",
+        {
+            "headers": headers,
+            "text": "Plain words.\n\n-- \nJane",
+            "html": "<p>Plain <b>words</b>.</p>",
+        },
+        HTTP_AUTHORIZATION=WEBHOOK_AUTH,
+    )
+
+    assert response.status_code == 200
+    record = InboundEmail.objects.get()
+    assert record.email_message_id == "<parsed-mode-1@acme-corp.com>"
+    assert record.ticket.description == "<p>Plain <b>words</b>.</p>"
