@@ -8,6 +8,7 @@ channel, tags) are saved through `update_ticket`, so the change is audited like 
 
 from django.contrib import admin, messages
 from django.db.models import F
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.admin import AuditTrailInline, ReadOnlyInline
@@ -17,6 +18,7 @@ from . import services
 from .models import (
     AgentProfile,
     Category,
+    InboundEmail,
     ResponseTemplate,
     SLAPolicy,
     Tag,
@@ -27,6 +29,7 @@ from .models import (
 )
 from .models.choices import Status
 from .permissions import active_staff
+from .querysets import sees_all_tickets
 
 EXCERPT_CHARS = 120
 
@@ -347,3 +350,59 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+
+# The stored original shown in the admin: enough for any real mail's text; the rest is elided.
+RAW_PREVIEW_BYTES = 256 * 1024
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Every mail that reached support and what became of it; read-only (written by
+    `support.inbound.services.receive`). Leads and admins see all of them; an agent sees those
+    of the tickets the desk shows them. The original is shown escaped, as text."""
+
+    list_display = ["received_at", "sender", "subject", "outcome", "ticket"]
+    list_filter = ["outcome"]
+    list_select_related = ["ticket"]
+    search_fields = ["email_message_id", "sender", "ticket__number"]
+    fields = [
+        "received_at",
+        "email_message_id",
+        "sender",
+        "sender_name",
+        "recipients",
+        "subject",
+        "outcome",
+        "reason",
+        "ticket",
+        "message",
+        "original_text",
+        "original",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).defer("raw_message")
+        if sees_all_tickets(request.user):
+            return queryset
+        return queryset.filter(ticket__in=Ticket.objects.visible_to(request.user))
+
+    @admin.display(description="Original message (MIME)")
+    def original(self, record):
+        raw = InboundEmail.objects.filter(pk=record.pk).values_list("raw_message", flat=True)
+        data = bytes(raw.first() or b"")
+        more = len(data) - RAW_PREVIEW_BYTES
+        text = data[:RAW_PREVIEW_BYTES].decode("utf-8", "replace")
+        suffix = f"\n… {more} more bytes" if more > 0 else ""
+        return format_html("<pre style='white-space:pre-wrap'>{}{}</pre>", text, suffix)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -6,11 +6,18 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self):
+        from anymail.signals import inbound
+
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
         from core.signals import password_in_use
 
         from . import demo
+        from .inbound.services import on_anymail_inbound
+
+        # Mail the ESP posts to /anymail/<esp>/inbound/ (authenticated by anymail) becomes
+        # tickets and replies.
+        inbound.connect(on_anymail_inbound, dispatch_uid="support.inbound-email")
 
         password_in_use.connect(_revoke_access_links, dispatch_uid="support.revoke_access_links")
 
@@ -41,6 +48,8 @@ AGENT_PERMISSIONS = {
     "support.view_agentprofile",
     "support.change_agentprofile",
     "support.view_ticketevent",
+    # The inbound mail log (admin, read-only; agents see the records of tickets they see).
+    "support.view_inboundemail",
 }
 LEAD_PERMISSIONS = {
     "support.add_responsetemplate",

@@ -547,3 +547,6 @@ SIGN_UP_CONFIRM_HOURS = env_int("SIGN_UP_CONFIRM_HOURS", 72)
 # A ticket e-mail's reply address (reply+<signed token>@SUPPORT_REPLY_DOMAIN) threads answers
 # back to its ticket for this many days after the e-mail was sent.
 SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS = env_int("SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS", 90)
+# Inbound e-mail: mails from one sender that may open tickets or add replies per hour (0: no cap);
+# the rest are kept on record as rate-limited. Stops a loop with a mailer that marks nothing.
+INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR = env_int("INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR", 30)

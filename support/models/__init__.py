@@ -1,6 +1,7 @@
 from .access import TicketAccessLink
 from .catalog import Category, ResponseTemplate, Tag
 from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
+from .inbound import InboundEmail
 from .sla import SLAPolicy
 from .teams import AgentProfile, Team
 from .tickets import (
@@ -19,6 +20,7 @@ __all__ = [
     "EscalationLevel",
     "EscalationPolicy",
     "EscalationTrigger",
+    "InboundEmail",
     "MessageRecipient",
     "ResponseTemplate",
     "SLAPolicy",

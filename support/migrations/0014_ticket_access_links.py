@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("support", "0012_request_files"),
+        ("support", "0013_inbound_email"),
     ]
 
     operations = [
