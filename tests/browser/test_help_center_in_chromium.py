@@ -133,8 +133,10 @@ def test_a_customer_sees_only_their_requests_and_rates_a_resolved_one(browser, l
     rows = page.locator("table.requests tbody tr")
     assert rows.count() == 2
     assert "Someone else entirely" not in page.content()
-    assert page.locator("table.requests tbody tr").first.inner_text().startswith(
-        "Cannot export my data"
+    assert (
+        page.locator("table.requests tbody tr")
+        .first.inner_text()
+        .startswith("Cannot export my data")
     )  # last updated first: the answer and the resolution came after the second request
     both_widths(page, "requests")
 
