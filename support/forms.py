@@ -61,6 +61,7 @@ class ContactForm(BotTrapForm, NewTicketForm):
     def __init__(self, *args, signed_in: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["description"].label = "How can we help?"
+        self.fields["category"].empty_label = "Not sure"
         self.fields["email"].widget.attrs["autocomplete"] = "email"
         self.fields["name"].widget.attrs["autocomplete"] = "name"
         if signed_in:
