@@ -22,6 +22,12 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
     ["table", "strikethrough"]
 )
 
+# Replies written on the desk: a line break is a line break (people write e-mails, not
+# documents) and bare web addresses become links.
+_message_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": True, "breaks": True}
+).enable(["table", "strikethrough", "linkify"])
+
 _cleaner = nh3.Cleaner(
     tags=set(ALLOWED_TAGS) | {"h5", "h6"},
     clean_content_tags=set(DROP_CONTENT_TAGS),
@@ -38,6 +44,15 @@ def render(markdown_text: str) -> str:
     if not markdown_text:
         return ""
     return _cleaner.clean(_markdown.render(markdown_text))
+
+
+def render_message(markdown_text: str) -> str:
+    """Safe HTML for a reply or note typed in Markdown on the desk. Relative links pass here and
+    are dropped by the message sanitiser (`core.sanitize`): an e-mail has no site to be
+    relative to."""
+    if not markdown_text:
+        return ""
+    return _cleaner.clean(_message_markdown.render(markdown_text))
 
 
 def rendered(markdown_text: str) -> tuple[str, str]:

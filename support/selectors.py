@@ -126,3 +126,14 @@ def status_timeline(ticket: Ticket) -> list[dict]:
             }
         )
     return timeline
+
+
+def customer_other_tickets(ticket: Ticket, user):
+    """The same customer's other tickets that `user` may see, newest first (the customer panel).
+    Matched by account, else by address: a contact without an account is one address."""
+    others = Ticket.objects.visible_to(user).exclude(pk=ticket.pk)
+    if ticket.customer_id:
+        others = others.filter(customer_id=ticket.customer_id)
+    else:
+        others = others.filter(customer_email=ticket.customer_email)
+    return others.order_by("-created_at", "-id")

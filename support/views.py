@@ -7,22 +7,33 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.paging import page_of
+from core.sanitize import sanitize_html
 from core.selectors import notifications_for
+from knowledge.markdown import render_message
 
-from . import services, sla
-from .forms import ReplyForm
+from . import clock_words, event_words, services, templating
+from .desk_forms import (
+    ComposerForm,
+    PropertiesForm,
+    StatusForm,
+    TicketPickForm,
+    templates_for_reply,
+)
 from .models.choices import ACTIVE_STATUSES, Status
-from .permissions import can_use_desk, ticket_actions
+from .permissions import can_edit, can_link, can_use_desk, can_use_templates, ticket_actions
 from .selectors import (
     attach_unread_counts,
+    customer_other_tickets,
     messages_for,
     request_files,
     search_tickets,
@@ -33,7 +44,7 @@ from .services import escalation
 
 DESK_NOTIFICATIONS_SHOWN = 10
 QUEUE_PAGE_SIZE = 50
-HELP_PAGE_SIZE = 20
+CUSTOMER_TICKETS_SHOWN = 5
 
 
 def _staff_only(request):
@@ -85,49 +96,116 @@ def desk_home(request):
     return render(request, "desk/home.html", context)
 
 
+def _workspace(request, ticket, *, composer=None, properties=None, status_form=None, pick=None):
+    """Everything the ticket workspace shows, in a constant number of queries."""
+    user = request.user
+    actions = ticket_actions(user, ticket)
+    now = timezone.now()
+    clocks = clock_words.ticket_clocks(ticket, now=now)
+    context = {
+        "ticket": ticket,
+        "conversation": list(messages_for(ticket=ticket, user=user)),
+        "request_files": list(request_files(ticket)),
+        "composer": composer
+        or ComposerForm(allow_internal=actions["internal_note"], initial={"then": ""}),
+        "then_choices": list(ComposerForm.THEN.items()),
+        "templates": list(templates_for_reply()) if can_use_templates(user) else [],
+        "properties": properties
+        if properties is not None
+        else (PropertiesForm(ticket=ticket, user=user) if can_edit(user, ticket) else None),
+        "status_form": status_form
+        or StatusForm(targets=actions["transitions"], labels=dict(Status.choices)),
+        "pick": pick
+        or (TicketPickForm(ticket=ticket, user=user) if can_link(user, ticket) else None),
+        "actions": actions,
+        "history": event_words.history(ticket.events.select_related("actor")[:100]),
+        "clocks": clocks,
+        "badge": clock_words.next_due(clocks),
+        "escalations": list(ticket.escalations.select_related("actor")),
+        "customer_tickets": list(customer_other_tickets(ticket, user)[:CUSTOMER_TICKETS_SHOWN]),
+    }
+    return context
+
+
+def _send(request, ticket, form):
+    """Send the composer's reply or note, then set the status it asks for (one action)."""
+    data = form.cleaned_data
+    message = services.add_message(
+        ticket=ticket,
+        by=request.user,
+        body=render_message(data["body"]),
+        internal=data.get("internal", False),
+        attachments=data["files"],
+    )
+    then = data.get("then")
+    if then:
+        services.change_status(ticket=message.ticket, to=then, by=request.user)
+    return message
+
+
 @login_required
 def desk_ticket(request, number):
     refused = _staff_only(request)
     if refused:
         return refused
     ticket = _ticket_or_404(request.user, number)
-    form = ReplyForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_message(
-                ticket=ticket,
-                by=request.user,
-                body=form.cleaned_data["body"],
-                internal=form.cleaned_data["internal"],
-                attachments=[f for f in [form.cleaned_data.get("files")] if f],
-            )
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        except Exception as exc:  # attachment validation errors carry their own message
-            if not hasattr(exc, "messages"):
-                raise
-            form.add_error("files", exc.messages)
-        else:
-            messages.success(request, "Sent." if not form.cleaned_data["internal"] else "Noted.")
-            return redirect("desk-ticket", number=ticket.number)
-    conversation = list(messages_for(ticket=ticket, user=request.user))
-    services.mark_ticket_read(ticket=ticket, user=request.user)
     actions = ticket_actions(request.user, ticket)
-    if not actions["internal_note"]:
-        form.fields.pop("internal")
-    context = {
-        "ticket": ticket,
-        "conversation": conversation,
-        "request_files": list(request_files(ticket)),
-        "form": form,
-        "actions": actions,
-        "transitions": actions["transitions"],
-        "events": list(ticket.events.select_related("actor")[:100]),
-        "status_labels": dict(Status.choices),
-        "clocks": sla.read_clocks(ticket, now=timezone.now()),
-        "escalations": list(ticket.escalations.select_related("actor")),
-    }
-    return render(request, "desk/ticket.html", context)
+    composer = None
+    if request.method == "POST":
+        composer = ComposerForm(
+            request.POST, request.FILES, allow_internal=actions["internal_note"]
+        )
+        if composer.is_valid():
+            try:
+                with transaction.atomic():
+                    message = _send(request, ticket, composer)
+            except DomainError as exc:
+                composer.add_error(None, exc.message)
+            except ValidationError as exc:  # a file refused by content, size or quota
+                composer.add_error("files", exc.messages)
+            else:
+                note = message.is_internal
+                then = composer.cleaned_data.get("then")
+                done = "Noted." if note else "Sent."
+                if then:
+                    done = f"Sent, and the ticket is now {Status(then).label.lower()}."
+                messages.success(request, done)
+                return redirect("desk-ticket", number=ticket.number)
+    services.mark_ticket_read(ticket=ticket, user=request.user)
+    return render(request, "desk/ticket.html", _workspace(request, ticket, composer=composer))
+
+
+@login_required
+def desk_template(request, number):
+    """A canned response with its placeholders filled for this ticket, as plain text (the
+    composer's script inserts it at the cursor)."""
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    ticket = _ticket_or_404(request.user, number)
+    can_use_templates.require(request.user)
+    template_id = request.GET.get("template", "")
+    template = (
+        templates_for_reply().filter(pk=template_id).first() if template_id.isdigit() else None
+    )
+    if template is None:
+        raise Http404("No such template.")
+    text = templating.render(
+        template.body, templating.context_for(ticket=ticket, agent=request.user)
+    )
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+@require_POST
+def desk_preview(request, number):
+    """The composer's Markdown as the customer will read it (htmx)."""
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    _ticket_or_404(request.user, number)
+    html = sanitize_html(render_message(request.POST.get("body", "")[:100_000]))
+    return render(request, "desk/_preview.html", {"html": html})
 
 
 @login_required
@@ -138,26 +216,57 @@ def desk_ticket_action(request, number):
         return refused
     ticket = _ticket_or_404(request.user, number)
     action = request.POST.get("action", "")
+    user = request.user
     try:
         if action == "claim":
-            services.claim_ticket(ticket=ticket, by=request.user)
+            services.claim_ticket(ticket=ticket, by=user)
+            messages.success(request, "It's yours.")
+        elif action == "properties":
+            form = PropertiesForm(request.POST, ticket=ticket, user=user)
+            if not form.is_valid():
+                return _refused(request, ticket, properties=form)
+            changed = form.save()
+            messages.success(
+                request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed."
+            )
+        elif action == "status":
+            actions = ticket_actions(user, ticket)
+            form = StatusForm(
+                request.POST, targets=actions["transitions"], labels=dict(Status.choices)
+            )
+            if not form.is_valid():
+                return _refused(request, ticket, status_form=form)
+            services.change_status(
+                ticket=ticket,
+                to=form.cleaned_data["status"],
+                by=user,
+                note=form.cleaned_data["note"],
+            )
+            messages.success(request, f"Now {Status(form.cleaned_data['status']).label.lower()}.")
+        elif action in ("merge", "link"):
+            form = TicketPickForm(request.POST, ticket=ticket, user=user)
+            if not form.is_valid():
+                return _refused(request, ticket, pick=form)
+            result = form.save()
+            if action == "merge":
+                messages.success(request, f"Merged into {result.number}.")
+                return redirect("desk-ticket", number=result.number)
+            messages.success(request, f"Linked to {form.cleaned_data['other'].number}.")
         elif action == "escalate":
             escalation.escalate_ticket(
-                ticket=ticket, by=request.user, reason=request.POST.get("reason", "")
+                ticket=ticket, by=user, reason=request.POST.get("reason", "")
             )
             messages.success(request, "Escalated.")
         elif action == "remind":
-            escalation.remind(ticket=ticket, by=request.user, target=request.POST.get("target", ""))
+            escalation.remind(ticket=ticket, by=user, target=request.POST.get("target", ""))
             messages.success(request, "Reminder sent.")
-        elif action == "status":
-            services.change_status(
-                ticket=ticket,
-                to=request.POST.get("status", ""),
-                by=request.user,
-                note=request.POST.get("note", ""),
-            )
         else:
             raise DomainError("Unknown action.")
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("desk-ticket", number=ticket.number)
+
+
+def _refused(request, ticket, **forms):
+    """The workspace again with the refused form and its errors (status 400)."""
+    return render(request, "desk/ticket.html", _workspace(request, ticket, **forms), status=400)

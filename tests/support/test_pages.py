@@ -82,7 +82,7 @@ def test_desk_ticket_claim_escalate_remind(client, customer, agent):
     assert ticket.assigned_to == agent and ticket.escalation_level == 1
     assert ticket.events.filter(kind="reminded").count() == 1
     page = client.get(f"/desk/tickets/{ticket.number}/").content.decode()
-    assert "Angry customer" in page and "working min" in page
+    assert "Angry customer" in page and "(working time)" in page
 
 
 def test_customer_files_rates_and_closes_in_the_help_center(client, customer, agent):
