@@ -208,8 +208,8 @@ def set_related(*, article: Article, by, related) -> None:
     can_write.require(by, article)
     related = list({a.pk: a for a in related}.values())
     if any(a.pk == article.pk for a in related):
-        raise DomainError(f"{article.number} cannot be related to itself.",
-                          errors={"related": ["Not the article itself."]})  # fmt: skip
+        message = f"{article.number} cannot be related to itself."
+        raise DomainError(message, errors={"related": [message]})
     article = Article.objects.select_for_update().get(pk=article.pk)
     before = sorted(article.related.values_list("number", flat=True))
     after = sorted(a.number for a in related)
