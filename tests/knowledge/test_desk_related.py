@@ -123,9 +123,7 @@ def test_a_new_article_gets_its_related_articles(client, agent, three):
 def test_internal_related_articles_stay_hidden_from_customers(client, agent, lead, three):
     main, rules, runbook = three
     client.force_login(agent)
-    client.post(
-        f"/desk/kb/{main.number}/", form_data(main, related=[rules.number, runbook.number])
-    )
+    client.post(f"/desk/kb/{main.number}/", form_data(main, related=[rules.number, runbook.number]))
     client.logout()
     page = client.get(f"/help/kb/{main.slug}/").content.decode()
     assert "Password rules" in page and "Escalation runbook" not in page

@@ -31,9 +31,7 @@ def ticket(customer):
 
 
 def links(ticket) -> list[tuple[str, str]]:
-    return sorted(
-        TicketArticle.objects.filter(ticket=ticket).values_list("article__number", "how")
-    )
+    return sorted(TicketArticle.objects.filter(ticket=ticket).values_list("article__number", "how"))
 
 
 def queries_for(client, url) -> int:
@@ -56,9 +54,7 @@ def test_a_desk_reply_with_an_inserted_article_links_it(client, agent, ticket, r
     assert event.is_internal and event.after == {"article": reset.number, "how": "inserted"}
 
 
-def test_links_in_a_reply_s_html_count_once_and_only_published_articles(
-    agent, lead, ticket, reset
-):
+def test_links_in_a_reply_s_html_count_once_and_only_published_articles(agent, lead, ticket, reset):
     draft = make_article(by=lead, title="Unfinished", status=Status.DRAFT)
     archived = make_article(by=lead, title="Old way", status=Status.ARCHIVED)
     body = (
