@@ -194,3 +194,19 @@ def test_article_and_ticket_pages_cost_the_same_for_1_and_5_links(client, agent,
         services.link_article(ticket=tickets[n], article=articles[0], by=agent)
         services.link_article(ticket=tickets[0], article=articles[n], by=agent)
     assert (queries_for(client, article_url), queries_for(client, ticket_url)) == one
+
+
+# --- the API: staff read the ticket's articles, customers never ------------------------------
+
+
+def test_the_ticket_detail_lists_its_articles_for_staff_only(
+    api_client, agent, customer, ticket, reset
+):
+    services.link_article(ticket=ticket, article=reset, by=agent)
+    url = f"/api/v1/support/tickets/{ticket.pk}/"
+    api_client.force_authenticate(agent)
+    [article] = api_client.get(url).json()["articles"]
+    assert (article["id"], article["number"], article["how"]) == (reset.pk, reset.number, "linked")
+    api_client.force_authenticate(customer)
+    body = api_client.get(url).json()
+    assert "articles" not in body and reset.number not in str(body)
