@@ -7,8 +7,10 @@ imports it, and `core` names no app's pages.
 
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
+from support import views as support_views
 from support.permissions import can_use_desk
 
 
@@ -39,6 +41,12 @@ def wire_knowledge() -> None:
     shell.add_nav("desk", "knowledge", "Knowledge", "kb-desk", order=20, visible=can_write_articles)
     # Articles on the ticket's subject, to read or send, beside the ticket (staff only).
     shell.add_ticket_panel("knowledge", knowledge_views.suggested_articles_panel, areas=("desk",))
+    # The articles a ticket was answered with (support's rows), under the suggestions...
+    shell.add_ticket_panel(
+        "knowledge-links", support_views.ticket_articles_panel, areas=("desk",), order=110
+    )
+    # ...and, on the desk's article page, the tickets it served (knowledge cannot see them).
+    knowledge_panels.add_article_panel("tickets", support_views.article_tickets_panel)
 
 
 def wire() -> None:

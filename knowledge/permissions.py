@@ -28,3 +28,9 @@ def can_publish(user, article=None) -> bool:
 @action("knowledge.see_unanswered", "Only support staff may see unanswered searches.")
 def can_see_unanswered(user) -> bool:
     return is_staff(user)
+
+
+@action("knowledge.see_insights", "Only support staff may see the knowledge base's figures.")
+def can_see_insights(user) -> bool:
+    """Leads and authors (any staff member writes articles)."""
+    return is_staff(user)

@@ -1,6 +1,7 @@
 """Reading articles as a given person may see them."""
 
 import re
+from datetime import timedelta
 
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
@@ -88,6 +89,29 @@ def suggested_for(user, text: str, *, limit: int = 5, public_only: bool = False)
     return list(found.order_by("-is_pinned", "-search_rank", "-pk")[:limit])
 
 
+_ARTICLE_NUMBER = re.compile(r"^(?:kb-?)?(\d{1,12})$", re.IGNORECASE)
+
+
+def related_candidates(user, query: str, *, article_number: str = "", exclude_numbers=(),
+                       limit: int = 8) -> list[Article]:  # fmt: skip
+    """Articles `user` may see that could be related to the article `article_number` (blank
+    for a new one): matching `query`, typed as words or as a number ("kb-42", "42"), best
+    first; never the article itself, its current related ones nor `exclude_numbers`."""
+    query = query.strip()
+    if not query:
+        return []
+    queryset = articles_for(user).exclude(number__in=[article_number, *exclude_numbers])
+    if article_number:
+        current = Article.related.through.objects.filter(from_article__number=article_number)
+        queryset = queryset.exclude(pk__in=current.values("to_article"))
+    number = _ARTICLE_NUMBER.match(query)
+    if number:
+        wanted = f"KB-{int(number.group(1)):05d}"
+        return list(queryset.filter(number=wanted)[:1])
+    found = search(queryset, query, ordered=True, snippets=False)
+    return list(found.order_by("-is_pinned", "-search_rank", "-pk")[:limit])
+
+
 def category_counts(user) -> list[tuple[str, str, int]]:
     """(value, label, published articles `user` may see) for every category, in one query."""
     counts = dict(
@@ -149,3 +173,47 @@ def deflection(*, since, until):
     return settled.aggregate(
         opened=Count("pk"), deflected=Count("pk", filter=Q(ticket_followed_at__isnull=True))
     )
+
+
+# --- the desk's insights page ----------------------------------------------------------------
+
+INSIGHT_PERIODS = (7, 30, 90)  # days
+INSIGHT_ROWS = 10
+_INSIGHT_FIELDS = ("pk", "number", "title", "status", "is_internal", "view_count", "rating_count",
+                   "rating_average", "helpful_count", "not_helpful_count")  # fmt: skip
+
+
+def insights(*, days: int, now=None) -> dict:
+    """The knowledge base's health for the last `days` days, in five queries whatever the data:
+    suggestions opened and deflected (settled ones, `deflection`), the most frequent searches
+    that found nothing among those searched in the period, and, over all time, the articles
+    most often found not helpful, the lowest rated and the most viewed."""
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    figures = deflection(since=since, until=now)
+    opened, deflected = figures["opened"], figures["deflected"]
+    articles = Article.objects.only(*_INSIGHT_FIELDS).order_by()
+    return {
+        "days": days,
+        "since": since,
+        "opened": opened,
+        "deflected": deflected,
+        "followed": opened - deflected,
+        "deflection_rate": deflected / opened if opened else None,
+        "unanswered": list(
+            unanswered_searches().filter(last_searched_at__gte=since)[:INSIGHT_ROWS]
+        ),
+        "not_helpful": list(
+            articles.filter(not_helpful_count__gt=0).order_by(
+                "-not_helpful_count", "helpful_count", "pk"
+            )[:INSIGHT_ROWS]
+        ),
+        "lowest_rated": list(
+            articles.filter(rating_count__gt=0).order_by("rating_average", "-rating_count", "pk")[
+                :INSIGHT_ROWS
+            ]
+        ),
+        "most_viewed": list(
+            articles.filter(view_count__gt=0).order_by("-view_count", "pk")[:INSIGHT_ROWS]
+        ),
+    }

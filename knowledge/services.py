@@ -199,9 +199,26 @@ def restore_revision(*, article: Article, revision: ArticleRevision, by) -> Arti
     return article
 
 
+@transaction.atomic
 def set_related(*, article: Article, by, related) -> None:
+    """Replace the article's related articles (symmetrical: each lists the other), audited.
+
+    An article is not related to itself. Internal articles and drafts may be related to a
+    public one: readers see only those they may (`selectors.related_for`)."""
     can_write.require(by, article)
-    article.related.set([a for a in related if a.pk != article.pk])
+    related = list({a.pk: a for a in related}.values())
+    if any(a.pk == article.pk for a in related):
+        message = f"{article.number} cannot be related to itself."
+        raise DomainError(message, errors={"related": [message]})
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    before = sorted(article.related.values_list("number", flat=True))
+    after = sorted(a.number for a in related)
+    if before == after:
+        return
+    article.related.set(related)
+    audit.record(ArticleEvent, article=article, kind=ArticleEvent.Kind.UPDATED, actor=by,
+                 before={"related": before}, after={"related": after},
+                 immediate=True)  # fmt: skip
 
 
 # --- feedback ------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ urlpatterns = [
     path("desk/kb/new/", views.desk_new, name="kb-desk-new"),
     path("desk/kb/preview/", views.desk_preview, name="kb-desk-preview"),
     path("desk/kb/unanswered/", views.desk_unanswered, name="kb-desk-unanswered"),
+    path("desk/kb/insights/", views.desk_insights, name="kb-desk-insights"),
+    path("desk/kb/related-options/", views.desk_related_options, name="kb-desk-related-options"),
     path("desk/kb/<str:number>/", views.desk_article, name="kb-desk-article"),
     path("desk/kb/<str:number>/status/", views.desk_status, name="kb-desk-status"),
     path(

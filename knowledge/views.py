@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,15 +19,31 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import DomainError
 from core.paging import page_of
 
-from . import markdown, selectors, services, viewcounts
-from .forms import CONTENT_MAX_LENGTH, ArticleForm, DeskFilterForm, RatingForm, initial_of
-from .models import Category, Status
-from .permissions import can_publish, can_see_unanswered, can_see_unpublished, can_write, party_of
+from . import markdown, panels, selectors, services, viewcounts
+from .forms import (
+    CONTENT_MAX_LENGTH,
+    ArticleForm,
+    DeskFilterForm,
+    RatingForm,
+    article_numbers,
+    initial_of,
+)
+from .models import Article, Category, Status
+from .permissions import (
+    can_publish,
+    can_see_insights,
+    can_see_unanswered,
+    can_see_unpublished,
+    can_write,
+    party_of,
+)
 from .workflow import ARTICLE
 
 HELP_PAGE_SIZE = 20
 DESK_PAGE_SIZE = 50
 SUGGESTIONS = 5
+RELATED_OPTIONS = 8
+DEFAULT_INSIGHT_DAYS = 30
 QUERY_MAX_LENGTH = 200
 CATEGORY_LABELS = dict(Category.choices)
 STATUS_LABELS = dict(Status.choices)
@@ -188,7 +205,7 @@ def _staff_only(request):
 
 def _desk_article_or_404(user, number):
     # Numbers are stored upper-case; a typed or pasted "kb-00042" finds the same article.
-    queryset = selectors.articles_for(user).prefetch_related("tags")
+    queryset = selectors.articles_for(user).prefetch_related("tags", "related")
     article = queryset.filter(number=number.upper()).first()
     if article is None:
         raise Http404("No such article.")
@@ -244,19 +261,39 @@ def desk_new(request):
     if request.method == "POST" and form.is_valid():
         fields = form.article_fields()
         try:
-            article = services.create_article(
-                by=request.user,
-                title=fields.pop("title"),
-                category=fields.pop("category"),
-                tags=form.cleaned_data["tags"],
-                **fields,
-            )
+            with transaction.atomic():
+                article = services.create_article(
+                    by=request.user,
+                    title=fields.pop("title"),
+                    category=fields.pop("category"),
+                    tags=form.cleaned_data["tags"],
+                    **fields,
+                )
+                if form.related_articles():
+                    services.set_related(
+                        article=article, by=request.user, related=form.related_articles()
+                    )
         except (DomainError, ValidationError) as exc:
             _form_errors(form, exc)
         else:
             messages.success(request, f"{article.number} saved as a draft.")
             return redirect("kb-desk-article", number=article.number)
-    return render(request, "knowledge/desk/edit.html", {"form": form, "article": None})
+    context = {"form": form, "article": None, "related_chosen": _related_chosen(form, None)}
+    return render(request, "knowledge/desk/edit.html", context)
+
+
+def _related_chosen(form, article) -> list:
+    """The related articles the form shows ticked: those submitted (that exist), or the
+    article's current ones."""
+    if form.is_bound:
+        if form.is_valid():
+            chosen = form.related_articles()
+        else:
+            numbers = [n for v in form["related"].value() or () for n in article_numbers(v)]
+            chosen = list(Article.objects.filter(number__in=numbers))
+    else:
+        chosen = list(article.related.all()) if article else []
+    return sorted(chosen, key=lambda a: (a.title, a.pk))
 
 
 @login_required
@@ -273,13 +310,17 @@ def desk_article(request, number):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            article = services.update_article(
-                article=article,
-                by=request.user,
-                tags=form.cleaned_data["tags"],
-                note=form.cleaned_data.get("note", ""),
-                **form.article_fields(),
-            )
+            with transaction.atomic():  # the fields and the related articles, or neither
+                article = services.update_article(
+                    article=article,
+                    by=request.user,
+                    tags=form.cleaned_data["tags"],
+                    note=form.cleaned_data.get("note", ""),
+                    **form.article_fields(),
+                )
+                services.set_related(
+                    article=article, by=request.user, related=form.related_articles()
+                )
         except (DomainError, ValidationError) as exc:
             _form_errors(form, exc)
         else:
@@ -293,6 +334,8 @@ def desk_article(request, number):
             for to in ARTICLE.allowed(article.status, party=party_of(request.user))
         ],
         "revisions": list(selectors.revisions_of(article)),
+        "related_chosen": _related_chosen(form, article),
+        "article_panels": panels.article_panels_for(request, article),
     }
     return render(request, "knowledge/desk/edit.html", context)
 
@@ -380,11 +423,55 @@ def desk_preview(request):
 
 @login_required
 @require_GET
+def desk_related_options(request):
+    """The editor's related-article picker (htmx, as the author types): the boxes already
+    ticked in it (`related`), kept ticked, and articles matching `q` to tick, never the article
+    itself (`article`) nor its current related ones."""
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    picked = [n for v in request.GET.getlist("related") for n in article_numbers(v)]
+    context = {
+        "picked": list(selectors.articles_for(request.user).filter(number__in=picked)),
+        "matches": selectors.related_candidates(
+            request.user,
+            request.GET.get("q", "")[:QUERY_MAX_LENGTH],
+            article_number=request.GET.get("article", "").upper()[:20],
+            exclude_numbers=picked,
+            limit=RELATED_OPTIONS,
+        ),
+        "q": request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH],
+    }
+    return render(request, "knowledge/desk/_related_options.html", context)
+
+
+@login_required
+@require_GET
 def desk_unanswered(request):
     if not can_see_unanswered(request.user):
         return render(request, "desk/not_staff.html", status=403)
     page = page_of(selectors.unanswered_searches(), request.GET.get("page"), DESK_PAGE_SIZE)
     return render(request, "knowledge/desk/unanswered.html", {"page": page})
+
+
+@login_required
+@require_GET
+def desk_insights(request):
+    """Deflection and the articles' health for the last 7, 30 or 90 days (30 unless chosen)."""
+    if not can_see_insights(request.user):
+        return render(request, "desk/not_staff.html", status=403)
+    try:
+        days = int(request.GET.get("days", ""))
+    except ValueError:
+        days = DEFAULT_INSIGHT_DAYS
+    if days not in selectors.INSIGHT_PERIODS:
+        days = DEFAULT_INSIGHT_DAYS
+    context = {
+        **selectors.insights(days=days),
+        "periods": selectors.INSIGHT_PERIODS,
+        "can_see_unanswered": can_see_unanswered(request.user),
+    }
+    return render(request, "knowledge/desk/insights.html", context)
 
 
 # --- the desk ticket page's panel (wired in config/shell.py) -------------------------------

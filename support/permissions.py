@@ -109,6 +109,11 @@ def can_link(user, ticket=None) -> bool:
     return is_staff_member(user)
 
 
+@action("support.link_articles", "Only support staff may link articles to tickets.")
+def can_link_articles(user, ticket=None) -> bool:
+    return is_staff_member(user)
+
+
 @action("support.merge", "Only support staff may merge tickets.")
 def can_merge(user, ticket=None) -> bool:
     return is_staff_member(user)

@@ -6,7 +6,7 @@ from core.roles import is_staff_member
 from core.search import search
 
 from . import search as _ticket_document  # noqa: F401 - registers the ticket document
-from .models import Attachment, MessageRecipient, Ticket, TicketEvent
+from .models import Attachment, MessageRecipient, Ticket, TicketArticle, TicketEvent
 from .models.choices import Status
 
 # What list and detail serialisers and the desk queue show (the customer's name and address are
@@ -137,3 +137,27 @@ def customer_other_tickets(ticket: Ticket, user):
     else:
         others = others.filter(customer_email=ticket.customer_email)
     return others.order_by("-created_at", "-id")
+
+
+# --- knowledge base articles of tickets (staff only) ------------------------------------------
+
+
+def articles_of(ticket: Ticket):
+    """The articles linked to `ticket`, most recent first, with who linked them."""
+    return (
+        TicketArticle.objects.filter(ticket=ticket)
+        .select_related("article", "linked_by")
+        .order_by("-linked_at", "-pk")
+    )
+
+
+def tickets_of_article(user, article, *, limit: int = 10) -> tuple[int, list[TicketArticle]]:
+    """How many tickets `user` may see the article served, and the `limit` most recent links
+    (with their ticket), in two queries."""
+    links = TicketArticle.objects.filter(
+        article=article, ticket__in=Ticket.objects.visible_to(user).values("pk")
+    )
+    recent = links.select_related("ticket").only(
+        "how", "linked_at", "ticket__number", "ticket__subject", "ticket__status"
+    )
+    return links.count(), list(recent.order_by("-linked_at", "-pk")[:limit])

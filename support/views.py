@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.paging import page_of
 from core.sanitize import sanitize_html
 from core.selectors import notifications_for
+from knowledge import selectors as knowledge_selectors
 from knowledge.markdown import render_message
 
 from . import clock_words, event_words, services, templating
@@ -30,14 +31,23 @@ from .desk_forms import (
     templates_for_reply,
 )
 from .models.choices import ACTIVE_STATUSES, Status
-from .permissions import can_edit, can_link, can_use_desk, can_use_templates, ticket_actions
+from .permissions import (
+    can_edit,
+    can_link,
+    can_link_articles,
+    can_use_desk,
+    can_use_templates,
+    ticket_actions,
+)
 from .selectors import (
+    articles_of,
     attach_unread_counts,
     customer_other_tickets,
     messages_for,
     request_files,
     search_tickets,
     tickets_for,
+    tickets_of_article,
     with_number,
 )
 from .services import escalation
@@ -260,6 +270,12 @@ def desk_ticket_action(request, number):
         elif action == "remind":
             escalation.remind(ticket=ticket, by=user, target=request.POST.get("target", ""))
             messages.success(request, "Reminder sent.")
+        elif action in ("link_article", "unlink_article"):
+            article = _article_by_number(request.user, request.POST.get("article", ""))
+            change = services.link_article if action == "link_article" else services.unlink_article
+            change(ticket=ticket, article=article, by=request.user)
+            done = "linked to" if action == "link_article" else "unlinked from"
+            messages.success(request, f"{article.number} {done} this ticket.")
         else:
             raise DomainError("Unknown action.")
     except DomainError as exc:
@@ -270,3 +286,35 @@ def desk_ticket_action(request, number):
 def _refused(request, ticket, **forms):
     """The workspace again with the refused form and its errors (status 400)."""
     return render(request, "desk/ticket.html", _workspace(request, ticket, **forms), status=400)
+
+
+def _article_by_number(user, number: str):
+    number = number.strip().upper()[:20]
+    article = (
+        knowledge_selectors.articles_for(user).filter(number=number).first() if number else None
+    )
+    if article is None:
+        raise DomainError(f"No article {number}." if number else "Give an article number (KB-…).")
+    return article
+
+
+# --- knowledge base panels (wired in config/shell.py) -----------------------------------------
+
+ARTICLE_TICKETS_SHOWN = 10
+
+
+def ticket_articles_panel(request, ticket):
+    """The articles this ticket was answered with, beside it, to link or unlink (one query)."""
+    user = getattr(request, "user", None)
+    if not can_link_articles(user, ticket):
+        return None
+    return "desk/_ticket_articles.html", {"ticket_articles": list(articles_of(ticket))}
+
+
+def article_tickets_panel(request, article):
+    """On the desk's article page: how many tickets it served and the latest (two queries)."""
+    user = getattr(request, "user", None)
+    if not can_use_desk(user):
+        return None
+    count, recent = tickets_of_article(user, article, limit=ARTICLE_TICKETS_SHOWN)
+    return "desk/_article_tickets.html", {"count": count, "recent": recent}

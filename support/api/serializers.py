@@ -14,10 +14,12 @@ from ..models import (
     ResponseTemplate,
     Team,
     Ticket,
+    TicketArticle,
     TicketEvent,
     TicketMessage,
 )
 from ..models.choices import AgentStatus, Channel, Priority, Status
+from ..selectors import articles_of
 from ..services.tickets import check_customer_priority
 from ..sla import sla_state
 from ..templating import validate_template_text
@@ -202,9 +204,23 @@ class TicketListSerializer(api.ModelSerializer):
 _DATETIME = serializers.DateTimeField()
 
 
+class TicketArticleSerializer(api.Serializer):
+    id = serializers.IntegerField(source="article.id", help_text="The article's id.")
+    number = serializers.CharField(source="article.number")
+    title = serializers.CharField(source="article.title")
+    how = serializers.ChoiceField(
+        choices=TicketArticle.How.choices,
+        help_text="`inserted`: sent in a staff reply; `linked`: linked by hand.",
+    )
+    linked_at = serializers.DateTimeField()
+
+
 class TicketDetailSerializer(TicketListSerializer):
     allowed_transitions = serializers.SerializerMethodField()
     satisfaction = serializers.SerializerMethodField()
+    articles = serializers.SerializerMethodField(
+        help_text="Knowledge base articles sent in replies or linked by hand (staff only)."
+    )
 
     class Meta(TicketListSerializer.Meta):
         fields = [
@@ -216,6 +232,7 @@ class TicketDetailSerializer(TicketListSerializer):
             "merged_into",
             "allowed_transitions",
             "satisfaction",
+            "articles",
         ]
 
     def to_representation(self, ticket):
@@ -229,7 +246,13 @@ class TicketDetailSerializer(TicketListSerializer):
             "merged_into": ticket.merged_into_id,
             "allowed_transitions": self.get_allowed_transitions(ticket),
             "satisfaction": self.get_satisfaction(ticket),
+            "articles": self.get_articles(ticket),
         }
+
+    @extend_schema_field(TicketArticleSerializer(many=True))
+    def get_articles(self, ticket):
+        # Staff only: customers get `CustomerTicketSerializer`, which has no such field.
+        return TicketArticleSerializer(articles_of(ticket), many=True).data
 
     def get_allowed_transitions(self, ticket) -> list[str]:
         user = self.context["request"].user

@@ -1,4 +1,5 @@
 from .access import TicketAccessLink
+from .articles import TicketArticle
 from .catalog import Category, ResponseTemplate, Tag
 from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
 from .inbound import InboundEmail
@@ -28,6 +29,7 @@ __all__ = [
     "Team",
     "Ticket",
     "TicketAccessLink",
+    "TicketArticle",
     "TicketEscalation",
     "TicketEvent",
     "TicketLink",

@@ -340,6 +340,8 @@ class TicketEvent(AuditEvent):
         ESCALATED = "escalated", "Escalated"
         REMINDED = "reminded", "Reminder sent"
         ACCESS_LINK_OPENED = "access_opened", "Opened by e-mailed link"
+        ARTICLE_LINKED = "article_linked", "Article linked"
+        ARTICLE_UNLINKED = "article_unlinked", "Article unlinked"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=Kind.choices)

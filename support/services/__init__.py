@@ -1,5 +1,6 @@
 """Every write to support data that has a rule. Views, API, admin and tasks call these."""
 
+from .articles import link_article, unlink_article
 from .assignment import (
     assign_ticket,
     assign_waiting,
@@ -39,6 +40,7 @@ __all__ = [
     "close_ticket",
     "create_ticket",
     "mark_solved",
+    "link_article",
     "link_tickets",
     "mark_ticket_read",
     "merge_tickets",
@@ -46,6 +48,7 @@ __all__ = [
     "reopen_ticket",
     "resolve_ticket",
     "unassign_ticket",
+    "unlink_article",
     "update_agent_profile",
     "update_ticket",
     "wait_on_customer",

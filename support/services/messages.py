@@ -12,6 +12,7 @@ from core.sanitize import html_to_text, sanitize_html
 from .. import events, notifications, permissions, sla
 from ..models import Attachment, MessageRecipient, Ticket, TicketLink, TicketMessage
 from ..models.choices import FINAL_STATUSES, LinkKind, SenderType, Status
+from .articles import link_articles_in_reply
 from .common import lock_ticket
 
 Kind = events.Kind
@@ -119,6 +120,9 @@ def _write_message(
         actor=by,
         after={"message": message.pk, "attachments": len(stored)},
     )
+    if sender_type == SenderType.AGENT and not internal:
+        # The articles the reply sent are the ticket's ("Insert in reply" or a pasted link).
+        link_articles_in_reply(message)
     if not internal and sender_type in (SenderType.AGENT, SenderType.AI_BOT):
         notifications.public_reply_added(message)
     elif sender_type == SenderType.CUSTOMER:

@@ -6,11 +6,20 @@ Content-Security-Policy.
 """
 
 import os
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from knowledge import services
-from knowledge.models import Article, Category, Feedback, Status
+from knowledge.models import (
+    Article,
+    Category,
+    Feedback,
+    Status,
+    SuggestionOpened,
+    UnansweredSearch,
+)
 from tests.factories import UserFactory
 from tests.support.factories import make_ticket
 
@@ -160,4 +169,67 @@ def test_an_author_previews_markdown_live_and_an_agent_copies_a_suggestion(
     page.locator(".kb-panel [data-kb-copy]").first.click()
     page.wait_for_selector(".kb-panel button:has-text('Copied')")
     shot(page, "desk-ticket-panel")
+    assert reports == [], reports
+
+
+def test_an_author_picks_a_related_article_and_a_sent_one_shows_on_its_page(
+    browser, live_server, articles
+):
+    lead, reset = articles
+    invoices = Article.objects.get(title="Invoices and payment")
+    page = sign_in(browser, live_server, lead.email)
+    reports: list[str] = []
+    watch_for_csp_violations(page, reports)
+
+    page.goto(f"{live_server.url}/desk/kb/{reset.number}/")
+    current = page.locator("#kb-related-current")
+    assert "Password rules" in current.inner_text()
+    assert current.locator("input[type=checkbox]").is_checked()
+    page.locator("#kb-related-q").press_sequentially("invoi", delay=30)  # htmx, as one types
+    option = page.locator(f"#kb-related-options input[value='{invoices.number}']")
+    option.wait_for()
+    assert "Reset your password" not in page.locator("#kb-related-options").inner_text()
+    page.get_by_label(f"{invoices.number} Invoices and payment").check()
+    page.locator("#kb-related-q").fill("")
+    page.locator("#kb-related-q").press_sequentially("passw", delay=30)  # search on: kept
+    page.wait_for_selector("#kb-related-options :text('Internal password overrides')")
+    assert option.is_checked()
+    shot(page, "desk-related-picker")
+    page.click("button:has-text('Save')")
+    page.wait_for_load_state()
+    assert sorted(a.title for a in reset.related.all()) == [
+        "Invoices and payment",
+        "Password rules",
+    ]
+    assert "Invoices and payment" in page.locator("#kb-related-current").inner_text()
+
+    customer = UserFactory(roles=["customer"], email="kb-cust3@example.com")
+    ticket = make_ticket(by=customer, subject="Password reset link expired")
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.number}/")
+    page.locator(".kb-panel [data-kb-insert]").first.click()
+    page.click("button:has-text('Send')")
+    page.wait_for_load_state()
+    assert reset.title in page.locator(".ticket-articles").inner_text()
+    shot(page, "desk-ticket-linked-article")
+    page.goto(f"{live_server.url}/desk/kb/{reset.number}/")
+    tickets = page.locator(".article-tickets")
+    assert "Sent or linked on 1 ticket" in tickets.inner_text()
+    tickets.locator(f"a:has-text('{ticket.number}')").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == ticket.subject
+
+    Article.objects.filter(pk=reset.pk).update(
+        view_count=120, helpful_count=8, not_helpful_count=3, rating_count=4, rating_average=3.5
+    )
+    two_days_ago = timezone.now() - timedelta(days=2)
+    for followed in (None, None, None, two_days_ago):
+        SuggestionOpened.objects.create(
+            article=reset, viewer="v", opened_at=two_days_ago, ticket_followed_at=followed
+        )
+    UnansweredSearch.objects.create(query="teleporter", count=4)
+    page.goto(f"{live_server.url}/desk/kb/insights/?days=7")
+    figures = page.locator(".kb-figures").inner_text()
+    assert "Suggestions opened\n4" in figures and "75%" in figures
+    assert "teleporter" in page.content()
+    shot(page, "desk-insights")
     assert reports == [], reports
