@@ -4,13 +4,14 @@ through support's services, with the same permission predicates as the API."""
 from django import forms
 from django.db import transaction
 
+from core.errors import DomainError
 from core.forms import MultipleFileField
-from core.models import User
+from core.models import Organization, User
 
 from . import services
 from .models import Category, ResponseTemplate, Team, Ticket
-from .models.choices import FINAL_STATUSES, Priority, Status, TemplateChannel
-from .permissions import pickable_assignees
+from .models.choices import FINAL_STATUSES, Channel, Priority, Status, TemplateChannel
+from .permissions import active_staff, pickable_assignees
 
 
 class ComposerForm(forms.Form):
@@ -170,3 +171,134 @@ class TicketPickForm(forms.Form):
             return services.merge_tickets(source=self.ticket, target=other, by=by)
         services.link_tickets(source=self.ticket, target=other, by=by)
         return self.ticket
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters; each narrows the view's queryset, nothing widens it."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.filter(is_active=True).order_by("name"),
+        required=False,
+        empty_label="Any category",
+    )
+    channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, empty_label="Any team"
+    )
+    agent = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any agent")
+    tag = forms.CharField(required=False, max_length=50)
+    customer = forms.CharField(required=False, max_length=254, help_text="E-mail address")
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.order_by("name"),
+        required=False,
+        empty_label="Any organisation",
+    )
+    created_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = active_staff().order_by("full_name", "email")
+        self.fields["agent"].label_from_instance = lambda u: u.display_name
+
+    def apply(self, tickets):
+        data = self.cleaned_data
+        for name in ("status", "priority", "channel"):
+            if data.get(name):
+                tickets = tickets.filter(**{name: data[name]})
+        for name in ("category", "team", "organization"):
+            if data.get(name):
+                tickets = tickets.filter(**{name: data[name]})
+        if data.get("agent"):
+            tickets = tickets.filter(assigned_to=data["agent"])
+        if data.get("tag"):
+            tickets = tickets.filter(tags__name=data["tag"].strip().lower())
+        if data.get("customer"):
+            tickets = tickets.filter(customer_email=data["customer"].strip().lower())
+        if data.get("created_from"):
+            tickets = tickets.filter(created_at__date__gte=data["created_from"])
+        if data.get("created_to"):
+            tickets = tickets.filter(created_at__date__lte=data["created_to"])
+        return tickets
+
+    def active_filters(self) -> dict:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        return {
+            name: getattr(value, "pk", value)
+            for name, value in self.cleaned_data.items()
+            if value not in (None, "")
+        }
+
+
+class BulkForm(forms.Form):
+    """One action on the selected tickets, each through its service."""
+
+    ACTIONS = {
+        "assign_me": "Assign to me",
+        "assign": "Assign to…",
+        "status": "Set status…",
+        "priority": "Set priority…",
+        "tag": "Add tag…",
+        "merge": "Merge into the first selected",
+    }
+    action = forms.ChoiceField(choices=[("", "Bulk action…"), *ACTIONS.items()])
+    tickets = forms.ModelMultipleChoiceField(queryset=None, to_field_name="number")
+    agent = forms.ModelChoiceField(queryset=None, required=False)
+    status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
+    tag = forms.SlugField(required=False, max_length=50)
+    confirm = forms.BooleanField(required=False)
+
+    NEEDS = {"assign": "agent", "status": "status", "priority": "priority", "tag": "tag"}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["tickets"].queryset = Ticket.objects.visible_to(user)
+        self.fields["agent"].queryset = active_staff()
+
+    def clean(self):
+        cleaned = super().clean()
+        action = cleaned.get("action")
+        needed = self.NEEDS.get(action)
+        if needed and not cleaned.get(needed):
+            self.add_error(needed, "Choose a value for this action.")
+        final = action == "status" and cleaned.get("status") in FINAL_STATUSES
+        if (action == "merge" or final) and not cleaned.get("confirm"):
+            self.add_error("confirm", "This cannot be undone: tick the box to confirm.")
+        if action == "merge" and len(cleaned.get("tickets") or []) < 2:
+            self.add_error("tickets", "Select at least two tickets to merge.")
+        return cleaned
+
+    def save(self) -> tuple[int, list[str]]:
+        """Apply the action to each ticket; returns (done, problems) — one refusal (a state
+        that does not allow it, a permission) does not stop the others."""
+        data, by = self.cleaned_data, self.user
+        tickets = sorted(data["tickets"], key=lambda t: t.number)
+        action = data["action"]
+        done, problems = 0, []
+        target = tickets[0] if action == "merge" else None
+        for ticket in tickets:
+            try:
+                if action == "assign_me":
+                    services.assign_ticket(ticket=ticket, agent=by, by=by)
+                elif action == "assign":
+                    services.assign_ticket(ticket=ticket, agent=data["agent"], by=by)
+                elif action == "status":
+                    services.change_status(ticket=ticket, to=data["status"], by=by)
+                elif action == "priority":
+                    services.change_priority(ticket=ticket, by=by, priority=data["priority"])
+                elif action == "tag":
+                    names = sorted({*ticket.tags.values_list("name", flat=True), data["tag"]})
+                    services.update_ticket(ticket=ticket, by=by, tags=names)
+                elif action == "merge":
+                    if ticket.pk == target.pk:
+                        continue
+                    services.merge_tickets(source=ticket, target=target, by=by)
+                done += 1
+            except DomainError as exc:
+                problems.append(f"{ticket.number}: {exc.message}")
+        return done, problems

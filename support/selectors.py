@@ -1,12 +1,19 @@
 """Reads shared by the API, the desk, the help center and the admin."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
 from core.roles import is_staff_member
 from core.search import search
 
 from . import search as _ticket_document  # noqa: F401 - registers the ticket document
-from .models import Attachment, MessageRecipient, Ticket, TicketArticle, TicketEvent
+from .models import (
+    Attachment,
+    MessageRecipient,
+    Ticket,
+    TicketArticle,
+    TicketEvent,
+    TicketMessage,
+)
 from .models.choices import Status
 
 # What list and detail serialisers and the desk queue show (the customer's name and address are
@@ -41,6 +48,30 @@ def attach_unread_counts(tickets, user) -> None:
     )
     for ticket in tickets:
         ticket.unread_count = counts.get(ticket.pk, 0)
+
+
+LAST_MESSAGE_CHARS = 140
+
+
+def attach_last_messages(tickets) -> None:
+    """Set `last_message` on each ticket: the start of its latest public message (one query:
+    an indexed lookup per ticket shown, never a scan of the conversation)."""
+    tickets = list(tickets)
+    if not tickets:
+        return
+    latest = TicketMessage.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
+        "-created_at", "-pk"
+    )
+    snippets = dict(
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets])
+        .annotate(last=Subquery(latest.values("body_text")[:1]))
+        .values_list("pk", "last")
+    )
+    for ticket in tickets:
+        text = " ".join((snippets.get(ticket.pk) or "").split())
+        ticket.last_message = text[:LAST_MESSAGE_CHARS] + (
+            "…" if len(text) > LAST_MESSAGE_CHARS else ""
+        )
 
 
 def messages_for(*, ticket: Ticket, user):

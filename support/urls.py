@@ -4,6 +4,7 @@ from . import help_views, views
 
 urlpatterns = [
     path("desk/", views.desk_home, name="desk-home"),
+    path("desk/bulk/", views.desk_bulk, name="desk-bulk"),
     path("desk/tickets/<str:number>/", views.desk_ticket, name="desk-ticket"),
     path("desk/tickets/<str:number>/action/", views.desk_ticket_action, name="desk-ticket-action"),
     path("desk/tickets/<str:number>/preview/", views.desk_preview, name="desk-ticket-preview"),

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,15 +21,17 @@ from core.selectors import notifications_for
 from knowledge import selectors as knowledge_selectors
 from knowledge.markdown import render_message
 
-from . import clock_words, event_words, services, templating
+from . import clock_words, event_words, queue, services, templating
 from .desk_forms import (
+    BulkForm,
     ComposerForm,
     PropertiesForm,
+    QueueFilterForm,
     StatusForm,
     TicketPickForm,
     templates_for_reply,
 )
-from .models.choices import ACTIVE_STATUSES, Status
+from .models.choices import Status
 from .permissions import (
     can_edit,
     can_link,
@@ -41,6 +42,7 @@ from .permissions import (
 )
 from .selectors import (
     articles_of,
+    attach_last_messages,
     attach_unread_counts,
     customer_other_tickets,
     messages_for,
@@ -75,35 +77,67 @@ def desk_home(request):
     refused = _staff_only(request)
     if refused:
         return refused
-    tickets = tickets_for(request.user)
+    user, now = request.user, timezone.now()
     view = request.GET.get("view", "mine")
-    if view == "mine":
-        tickets = tickets.filter(assigned_to=request.user, status__in=ACTIVE_STATUSES)
-    elif view == "unassigned":
-        tickets = tickets.filter(assigned_to__isnull=True, status__in=ACTIVE_STATUSES)
-    elif view == "all":
-        tickets = tickets.filter(status__in=ACTIVE_STATUSES)
-    elif view == "done":
-        tickets = tickets.exclude(status__in=ACTIVE_STATUSES)
-    q = request.GET.get("q", "")
+    view = view if view in queue.VIEW_KEYS else "mine"
+    q = request.GET.get("q", "").strip()
+    sort = request.GET.get("sort") or ("updated" if view == "done" else "due")
+    sort = sort if sort in queue.SORTS else "due"
+    filters = QueueFilterForm(request.GET or None)
+    tickets = tickets_for(user).filter(queue.view_filter(view, user, now=now))
+    if filters.is_bound and filters.is_valid():
+        tickets = filters.apply(tickets)
     if q:
         tickets = search_tickets(tickets, q)
-    tickets = (
-        tickets.order_by(F("sla_due_at").asc(nulls_last=True), "-created_at")
-        if view != "done"
-        else tickets
-    )
-    # Uncounted: a total over the "done" view would count most of the table on every visit.
-    page = page_of(tickets, request.GET.get("page"), QUEUE_PAGE_SIZE)
-    attach_unread_counts(page.object_list, request.user)
+    page = page_of(queue.ordered(tickets, sort), request.GET.get("page"), QUEUE_PAGE_SIZE)
+    rows = page.object_list
+    attach_unread_counts(rows, user)
+    attach_last_messages(rows)
+    for ticket in rows:
+        ticket.badge = clock_words.next_due(clock_words.ticket_clocks(ticket, now=now))
+    keep = {"view": view, "q": q, "sort": sort, **filters.active_filters()}
     context = {
         "page": page,
-        "page_query": urlencode({"view": view, "q": q}) + "&",
+        "page_query": urlencode({k: v for k, v in keep.items() if v}) + "&",
         "view": view,
+        "views": queue.VIEWS,
+        "counts": queue.counts(user, now=now),
+        "sort": sort,
+        "sorts": {key: label for key, (label, _) in queue.SORTS.items()},
         "q": q,
-        "notifications": list(notifications_for(user=request.user)[:DESK_NOTIFICATIONS_SHOWN]),
+        "filters": filters,
+        "filtered": bool(filters.active_filters()),
+        "bulk": BulkForm(user=user),
+        "selected": set(request.GET.getlist("tickets")),
+        "refresh_query": urlencode({k: v for k, v in keep.items() if v}),
+        "notifications": list(notifications_for(user=user)[:DESK_NOTIFICATIONS_SHOWN]),
     }
+    if request.htmx and request.GET.get("part") == "rows":
+        # The page's own refresh: the rows and counts again, the ticked boxes kept ticked.
+        return render(request, "desk/_queue_rows.html", context)
     return render(request, "desk/home.html", context)
+
+
+@login_required
+@require_POST
+def desk_bulk(request):
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    form = BulkForm(request.POST, user=request.user)
+    back = request.POST.get("back", "")
+    back = back if back.startswith("/desk/") else "/desk/"
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(
+                request, f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors)
+            )
+        return redirect(back)
+    done, problems = form.save()
+    messages.success(request, f"Done for {done} ticket{'s' if done != 1 else ''}.")
+    for problem in problems[:10]:
+        messages.error(request, problem)
+    return redirect(back)
 
 
 def _workspace(request, ticket, *, composer=None, properties=None, status_form=None, pick=None):

@@ -19,3 +19,9 @@ def humanize_state(value: str) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, key)
+
+
+@register.filter
+def upto(value: str, delimiter: str) -> str:
+    """The text before `delimiter`: "2 days, 3 hours"|upto:"," is "2 days"."""
+    return str(value).split(delimiter, 1)[0]

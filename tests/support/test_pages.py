@@ -9,7 +9,16 @@ from .factories import make_ticket
 pytestmark = pytest.mark.django_db
 
 
+def _user(client):
+    from core.models import User
+
+    return User.objects.get(pk=client.session["_auth_user_id"])
+
+
 def queries_for(client, url):
+    from support import queue
+
+    queue.forget_counts(_user(client))  # the view counts are cached a few seconds per user
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
@@ -30,8 +39,14 @@ def test_desk_queue_pages_without_counting_the_table(client, customer, lead, mon
     client.force_login(lead)
     with CaptureQueriesContext(connection) as captured:
         first = client.get("/desk/?view=all").content.decode()
+    # The view counts are one FILTER aggregate over active tickets; the listed queryset itself
+    # is never counted.
     assert not [
-        q for q in captured if "COUNT(" in q["sql"].upper() and "support_ticket" in q["sql"]
+        q
+        for q in captured
+        if "COUNT(" in q["sql"].upper()
+        and "support_ticket" in q["sql"]
+        and "FILTER" not in q["sql"].upper()
     ]
     assert "page=2" in first and "Page 1" in first
     second = client.get("/desk/?view=all&page=2").content.decode()

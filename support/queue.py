@@ -1,0 +1,108 @@
+"""The desk's queue: its views with their counts, filters and sort orders, as querysets.
+
+Every view starts from `Ticket.objects.visible_to(user)`, so a view can only narrow what the
+user may see. The counts of all views but "finished" come from one aggregate over the user's
+active tickets (FILTER clauses), kept for a few seconds per user: the queue page polls.
+"""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from .models import Ticket
+from .models.choices import ACTIVE_STATUSES, FINAL_STATUSES, PRIORITY_RANK, Status
+
+COUNTS_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class View:
+    key: str
+    label: str
+    counted: bool = True
+
+
+VIEWS = [
+    View("mine", "My open"),
+    View("unassigned", "Unassigned"),
+    View("teams", "My teams"),
+    View("at_risk", "At risk"),
+    View("breached", "Breached"),
+    View("waiting", "Waiting on customer"),
+    View("all", "All open"),
+    # Uncounted: a total over finished tickets would count most of the table on every visit.
+    View("done", "Finished", counted=False),
+]
+VIEW_KEYS = {view.key for view in VIEWS}
+
+
+def _breached(now) -> Q:
+    return Q(response_breached=True) | Q(resolution_breached=True) | Q(sla_due_at__lte=now)
+
+
+def view_filter(key: str, user, *, now) -> Q:
+    active = Q(status__in=ACTIVE_STATUSES)
+    if key == "mine":
+        return active & Q(assigned_to=user)
+    if key == "unassigned":
+        return active & Q(assigned_to__isnull=True)
+    if key == "teams":
+        return active & Q(team__in=user.support_teams.values("pk"))
+    if key == "at_risk":
+        warned = Q(response_warned=True) | Q(resolution_warned=True)
+        return active & warned & ~_breached(now)
+    if key == "breached":
+        return active & _breached(now)
+    if key == "waiting":
+        return Q(status=Status.WAITING_ON_CUSTOMER)
+    if key == "done":
+        return Q(status__in=FINAL_STATUSES)
+    return active
+
+
+def _counts_key(user) -> str:
+    return f"support:queue-counts:{user.pk}"
+
+
+def forget_counts(user) -> None:
+    cache.delete(_counts_key(user))
+
+
+def counts(user, *, now=None) -> dict[str, int]:
+    """How many tickets each counted view holds for `user` (one query, cached briefly)."""
+    key = _counts_key(user)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    now = now or timezone.now()
+    visible = Ticket.objects.visible_to(user).filter(status__in=ACTIVE_STATUSES)
+    result = visible.aggregate(
+        **{
+            view.key: Count("pk", filter=view_filter(view.key, user, now=now))
+            for view in VIEWS
+            if view.counted
+        }
+    )
+    cache.set(key, result, COUNTS_SECONDS)
+    return result
+
+
+_PRIORITY_ORDER = Case(
+    *[When(priority=value, then=Value(rank)) for value, rank in PRIORITY_RANK.items()],
+    output_field=IntegerField(),
+)
+
+# key: (label, ordering). Every ordering ends on a unique column, so pages never overlap.
+SORTS = {
+    "due": ("SLA due", [F("sla_due_at").asc(nulls_last=True), "-created_at", "-id"]),
+    "priority": ("Priority", [_PRIORITY_ORDER.asc(), F("sla_due_at").asc(nulls_last=True), "-id"]),
+    "newest": ("Newest", ["-created_at", "-id"]),
+    "oldest": ("Oldest", ["created_at", "id"]),
+    "updated": ("Last update", ["-updated_at", "-id"]),
+}
+
+
+def ordered(tickets, sort: str):
+    return tickets.order_by(*SORTS.get(sort, SORTS["due"])[1])
