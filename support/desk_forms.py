@@ -55,10 +55,14 @@ class PropertiesForm(forms.Form):
     the service that makes it."""
 
     assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, empty_label="No team"
+    )
     priority = forms.ChoiceField(choices=Priority.choices)
     category = forms.ModelChoiceField(
-        queryset=Category.objects.filter(is_active=True).order_by("name"), required=False
+        queryset=Category.objects.filter(is_active=True).order_by("name"),
+        required=False,
+        empty_label="No category",
     )
     tags = forms.CharField(
         required=False, max_length=1000, help_text="Separated by commas.", label="Tags"
@@ -122,6 +126,7 @@ class StatusForm(forms.Form):
     confirm = forms.BooleanField(required=False, label="Yes, I understand this cannot be undone")
 
     def __init__(self, *args, targets, labels, **kwargs):
+        kwargs.setdefault("auto_id", "move_%s")  # ids apart from the other forms on the page
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "Choose a status…")] + [
             (target, labels[target]) for target in targets
@@ -148,6 +153,7 @@ class TicketPickForm(forms.Form):
 
     def __init__(self, *args, ticket: Ticket, user, **kwargs):
         self.ticket, self.user = ticket, user
+        kwargs.setdefault("auto_id", "pick_%s")
         super().__init__(*args, **kwargs)
 
     def clean(self):

@@ -117,7 +117,7 @@ def history(events) -> list[EventLine]:
         ):
             detail = _changes(event, names)
         elif event.kind == Kind.ESCALATED:
-            detail = f"to level {(event.after or {}).get('level', '?')}"
+            detail = f"to level {(event.after or {}).get('escalation_level', '?')}"
         elif event.kind == Kind.MERGED:
             detail = f"{(event.after or {}).get('source')} into {(event.after or {}).get('target')}"
         elif event.kind == Kind.LINKED:
