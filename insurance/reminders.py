@@ -109,7 +109,8 @@ def next_manual_reminder_at(document) -> datetime | None:
     sent = DocumentActivity.objects.filter(document=document, kind=ActivityKind.REMINDER_SENT)
     last_sent = sent.aggregate(at=Max("created_at"))["at"]
     asked = Reminder.objects.filter(document=document, manual=True)
-    last_asked = asked.exclude(state=WorkState.CANCELLED).aggregate(at=Max("created_at"))["at"]
+    # A manual reminder is due the moment it is asked for.
+    last_asked = asked.exclude(state=WorkState.CANCELLED).aggregate(at=Max("due_at"))["at"]
     last = max((at for at in (last_sent, last_asked) if at is not None), default=None)
     return last + cooldown if last is not None else None
 

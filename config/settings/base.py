@@ -479,6 +479,11 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "support.models.choices.AgentStatus",
         "TemplateChannelEnum": "support.models.choices.TemplateChannel",
         "NotificationChannelEnum": "core.models.notifications.Channel",
+        "TicketEventKindEnum": "support.models.tickets.TicketEvent.Kind",
+        "InsuranceDocumentStatusEnum": "insurance.models.Status",
+        "InsuranceActivityKindEnum": "insurance.models.ActivityKind",
+        "InsuranceReminderKindEnum": "insurance.models.ReminderKind",
+        "InsuranceCoverageTypeEnum": "insurance.models.CoverageType",
     },
 }
 
