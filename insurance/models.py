@@ -20,6 +20,8 @@ BUCKET = "insurance-docs"
 
 
 def document_storage():
+    """The bucket's storage as configured now (a FileField resolves its callable only once, at
+    class definition; reads go through this so a changed STORAGES setting is honoured)."""
     return get_bucket_storage(BUCKET)
 
 

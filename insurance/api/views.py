@@ -23,7 +23,14 @@ from core.audit import record
 from core.inputs import ID_PATTERN, parse_id
 
 from .. import export, selectors, services
-from ..models import ActivityKind, DocumentActivity, Reminder, ReminderKind, Status
+from ..models import (
+    ActivityKind,
+    DocumentActivity,
+    Reminder,
+    ReminderKind,
+    Status,
+    document_storage,
+)
 from ..permissions import (
     can_act_as_owner,
     can_export,
@@ -274,7 +281,7 @@ class DocumentViewSet(
         document = self.get_object()
         self._downloaded(document, file=document.file_name)
         return file_response(
-            document.file.storage,
+            document_storage(),
             document.file.name,
             filename=document.file_name,
             content_type=document.content_type,
