@@ -4,8 +4,10 @@ Keys name the document and the step (or the reminder row), so a retried transact
 redelivered task never sends twice.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.urls import reverse
 
 from core.notifications import notify_email, notify_in_app
 from core.roles import Role
@@ -19,10 +21,27 @@ def _describe(document) -> str:
     return f"{document.insurer} policy {document.policy_number}"
 
 
+def owner_url(document) -> str:
+    return settings.SITE_URL + reverse("insurance-help-document", args=[document.pk])
+
+
+def reviewer_url(document) -> str:
+    return settings.SITE_URL + reverse("insurance-desk-document", args=[document.pk])
+
+
 def _tell_owner(document, *, key: str, subject: str, body: str) -> None:
     owner = document.owner
-    notify_email(key=f"{key}:email", to=owner.email, user=owner, subject=subject, body=body)
-    notify_in_app(key=f"{key}:in-app", user=owner, title=subject, body=body.split("\n", 1)[0])
+    url = owner_url(document)
+    notify_email(
+        key=f"{key}:email",
+        to=owner.email,
+        user=owner,
+        subject=subject,
+        body=f"{body}\n\nYour document: {url}",
+    )
+    notify_in_app(
+        key=f"{key}:in-app", user=owner, title=subject, body=body.split("\n", 1)[0], url=url
+    )
 
 
 def reviewers():
@@ -113,6 +132,7 @@ def back_in_review(document) -> None:
         user=document.reviewer,
         title=f"Information provided: {_describe(document)}",
         body="Every requested item was provided; the document is back in review.",
+        url=reviewer_url(document),
     )
 
 
@@ -132,4 +152,5 @@ def expired(document) -> None:
             user=reviewer,
             title=f"Expired: {_describe(document)}",
             body=f"{document.owner.email}'s insurance ended on {document.coverage_end:%Y-%m-%d}.",
+            url=reviewer_url(document),
         )

@@ -189,7 +189,8 @@ def desk_action(request, pk, step):
 @login_required
 def my_insurance(request):
     if not can_use_insurance(request.user) or not can_submit(request.user):
-        return render(request, "insurance/not_owner.html", status=403)
+        context = {"can_review": can_review(request.user)}
+        return render(request, "insurance/not_owner.html", context, status=403)
     form = SubmitForm()
     if request.method == "POST":
         form = SubmitForm(request.POST, request.FILES)

@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.scheduling import WorkState
@@ -293,3 +295,21 @@ def test_reviewers_read_the_reminders(owner, reviewer):
     one = client.get(f"/api/v1/insurance/reminders/{listed['results'][0]['id']}/").json()
     assert one["status"] == "cancelled"
     assert client.post("/api/v1/insurance/reminders/", {}).status_code == 405
+
+
+def test_the_list_costs_the_same_queries_however_many_documents(owner, reviewer):
+    client = client_for(reviewer)
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(BASE).status_code == 200
+        return len(captured)
+
+    for _ in range(2):
+        services.request_info(
+            document=in_review(owner, reviewer), by=reviewer, items=[{"needed": "Page 2"}]
+        )
+    few = queries_for_list()
+    for _ in range(4):
+        approved(owner, reviewer)
+    assert queries_for_list() == few
