@@ -7,6 +7,8 @@ imports it, and `core` names no app's pages.
 
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from insurance.permissions import can_review as can_review_insurance
+from insurance.permissions import can_submit as can_submit_insurance
 from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
@@ -49,10 +51,22 @@ def wire_knowledge() -> None:
     knowledge_panels.add_article_panel("tickets", support_views.article_tickets_panel)
 
 
+def wire_insurance() -> None:
+    # Reviewers work the queue on the desk; reviewers are no support staff, so the help center
+    # (where they land) links to it too. Owners send and follow their documents there.
+    shell.add_nav("desk", "insurance", "Insurance", "insurance-desk", order=40,
+                  visible=can_review_insurance)  # fmt: skip
+    shell.add_nav("help", "insurance-review", "Insurance review", "insurance-desk", order=790,
+                  visible=can_review_insurance)  # fmt: skip
+    shell.add_nav("help", "insurance", "My insurance", "insurance-help", order=15,
+                  visible=can_submit_insurance)  # fmt: skip
+
+
 def wire() -> None:
     wire_core()
     wire_support()
     wire_knowledge()
+    wire_insurance()
 
 
 wire()

@@ -5,13 +5,16 @@ objects the schema's own examples name (template 3, agent 7, team 2, the tickets
 the merge and link examples) exist here under exactly those ids and numbers.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from core.api.authentication import create_token
 from core.roles import Role
+from insurance import services as insurance_services
 from support.models import EscalationLevel, EscalationPolicy, Ticket
 from support.services import add_message, create_ticket
 
@@ -46,12 +49,20 @@ class World:
     sla_policy_id: int = 0
     escalation_policy_id: int = 0
     article_id: int = 0
+    insurance_document_id: int = 0  # the customer's, under review
+    insurance_reminder_id: int = 0
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
 
     def path_value(self, role: str, path: str, name: str):
         """A real object for a path parameter, so the handler runs past its lookup."""
+        if path.startswith("/api/v1/insurance/") and name in ("id", "pk"):
+            if path.startswith("/api/v1/insurance/reminders/"):
+                return self.insurance_reminder_id
+            return self.insurance_document_id
+        if path.startswith("/api/v1/insurance/"):
+            return None
         ticket = self.tickets[role]
         if name == "ticket":
             return ticket.number
@@ -76,6 +87,20 @@ class World:
                 if path.startswith(prefix):
                     return value
         return None
+
+
+def _insurance_document(owner, reviewer):
+    today = timezone.now().date()
+    document = insurance_services.submit(
+        by=owner,
+        file=SimpleUploadedFile("policy.pdf", _PDF, content_type="application/pdf"),
+        policy_number="POL-2026-0001",
+        insurer="Acme Mutual",
+        coverage_type="general_liability",
+        coverage_start=today - dt.timedelta(days=30),
+        coverage_end=today + dt.timedelta(days=335),
+    )
+    return insurance_services.start_review(document=document, by=reviewer)
 
 
 def _with_id(factory, pk, **kwargs):
@@ -141,6 +166,16 @@ def build_world() -> World:
 
     world.article_id = make_article(by=lead, title="Export your data", tags=["export"]).pk
 
+    # Insurance: a reviewer (not a fuzzed role: the examples of the review actions are theirs),
+    # the customer's document under review, and an approved one with its reminders.
+    reviewer = UserFactory(roles=[Role.REVIEWER], full_name="Rita Reviewer")
+    world.users["reviewer"] = reviewer
+    world.insurance_document_id = _insurance_document(customer, reviewer).pk
+    approved = insurance_services.approve(
+        document=_insurance_document(customer, reviewer), by=reviewer
+    )
+    world.insurance_reminder_id = approved.reminders.order_by("due_at").first().pk
+
     for role, user in world.users.items():
         _, key = create_token(user=user, name="fuzz")
         world.tokens[role] = key
@@ -154,3 +189,4 @@ _PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81"
     b"\x84\x00\x00\x00\x00IEND\xaeB`\x82"
 )
+_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"

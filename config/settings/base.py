@@ -328,6 +328,17 @@ REQUEST_BODY_MAX_BYTES = env_int(
     "REQUEST_BODY_MAX_BYTES", 10 * ATTACHMENT_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
 )
 
+# --- Insurance documents --------------------------------------------------------------------
+# A proof of insurance (PDF or image) may be this large.
+INSURANCE_DOCUMENT_MAX_BYTES = env_int("INSURANCE_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Expiry reminders go out at this hour of the owner's own time zone (7, 3 and 0 days before).
+INSURANCE_REMINDER_HOUR = env_int("INSURANCE_REMINDER_HOUR", 9)
+# Missing-information reminders: every so many days while a checklist is open, at most so many.
+INSURANCE_MISSING_INFO_INTERVAL_DAYS = env_int("INSURANCE_MISSING_INFO_INTERVAL_DAYS", 3)
+INSURANCE_MISSING_INFO_MAX_REMINDERS = env_int("INSURANCE_MISSING_INFO_MAX_REMINDERS", 3)
+# A reviewer's manual reminder is refused this soon after the last reminder.
+INSURANCE_REMINDER_COOLDOWN_HOURS = env_int("INSURANCE_REMINDER_COOLDOWN_HOURS", 24)
+
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -395,6 +406,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
     "knowledge-flush-view-counts": {"task": "knowledge.tasks.flush_view_counts", "schedule": 60.0},
+    # Hourly, so that a document lapses within the hour after midnight in its owner's zone
+    # (each document is expired once, on its owner's first day past the coverage).
+    "insurance-expire-documents": {
+        "task": "insurance.tasks.expire_lapsed_documents",
+        "schedule": 3600.0,
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -462,6 +479,11 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "support.models.choices.AgentStatus",
         "TemplateChannelEnum": "support.models.choices.TemplateChannel",
         "NotificationChannelEnum": "core.models.notifications.Channel",
+        "TicketEventKindEnum": "support.models.tickets.TicketEvent.Kind",
+        "InsuranceDocumentStatusEnum": "insurance.models.Status",
+        "InsuranceActivityKindEnum": "insurance.models.ActivityKind",
+        "InsuranceReminderKindEnum": "insurance.models.ReminderKind",
+        "InsuranceCoverageTypeEnum": "insurance.models.CoverageType",
     },
 }
 

@@ -115,6 +115,10 @@ def test_sub_resources_document_no_ticket_filters_and_are_paginated():
 EXAMPLE_SENDERS = {
     ("post", "/api/v1/support/tickets/"): "customer",
     ("post", "/api/v1/support/tickets/{id}/rate/"): "customer",
+    ("patch", "/api/v1/insurance/documents/{id}/"): "customer",
+    ("post", "/api/v1/insurance/documents/{id}/approve/"): "reviewer",
+    ("post", "/api/v1/insurance/documents/{id}/reject/"): "reviewer",
+    ("post", "/api/v1/insurance/documents/{id}/request-info/"): "reviewer",
 }
 EXAMPLE_SETUP = {
     ("post", "/api/v1/support/tickets/{id}/rate/"): lambda world, role: services.change_status(

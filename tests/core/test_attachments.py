@@ -772,10 +772,14 @@ def _referenced(name: str):
 
 @pytest.mark.django_db
 def test_sweep_finds_the_fields_that_store_into_a_bucket(local_bucket):
+    from insurance.models import InfoRequestItem, InsuranceDocument
     from support.models import Attachment
 
     assert referencing_fields(SWEPT) == [(Attachment, "file")]
-    assert referencing_fields("insurance-docs") == []
+    assert set(referencing_fields("insurance-docs")) == {
+        (InsuranceDocument, "file"),
+        (InfoRequestItem, "file"),
+    }
 
 
 @pytest.mark.django_db
@@ -825,16 +829,17 @@ def test_sweep_is_bounded_per_run_and_resumes_where_it_stopped(local_bucket):
 
 @pytest.mark.django_db
 def test_sweep_leaves_a_bucket_no_model_stores_into_alone(settings, tmp_path):
+    settings.FILE_BUCKETS = {**settings.FILE_BUCKETS, "unused-bucket": "unused-bucket"}
     settings.STORAGES = {
         **settings.STORAGES,
-        "insurance-docs": {
+        "unused-bucket": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": tmp_path, "base_url": None},
         },
     }
-    name = get_bucket_storage("insurance-docs").save("2020/01/x/doc.pdf", ContentFile(b"%PDF"))
+    name = get_bucket_storage("unused-bucket").save("2020/01/x/doc.pdf", ContentFile(b"%PDF"))
     age(tmp_path, name, hours=24 * 30)
-    assert sweep_orphaned_files(buckets=["insurance-docs"]) == {"insurance-docs": 0}
+    assert sweep_orphaned_files(buckets=["unused-bucket"]) == {"unused-bucket": 0}
     assert stored_names(tmp_path) == {name}
 
 

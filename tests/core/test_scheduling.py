@@ -91,7 +91,7 @@ class TestSchedule:
         # The test app registered Reminder in its ready().
         with pytest.raises(ImproperlyConfigured):
             scheduling.register(Reminder, send_reminder)
-        assert [r.model for r in scheduling.registrations()] == [Reminder]
+        assert [r.model for r in scheduling.registrations()].count(Reminder) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -135,8 +135,11 @@ class TestSweep:
         first = run_scheduled_work()
         second = run_scheduled_work()
 
-        assert first == {
-            "scheduling_app.Reminder": {"done": 5, "retrying": 0, "failed": 0, "skipped": 0}
+        assert first["scheduling_app.Reminder"] == {
+            "done": 5,
+            "retrying": 0,
+            "failed": 0,
+            "skipped": 0,
         }
         assert second["scheduling_app.Reminder"]["done"] == 0
         assert set(work_counts().values()) == {1}
