@@ -5,9 +5,11 @@ from . import help_views, views
 urlpatterns = [
     path("desk/", views.desk_home, name="desk-home"),
     path("desk/bulk/", views.desk_bulk, name="desk-bulk"),
+    path("desk/availability/", views.desk_availability, name="desk-availability"),
     path("desk/tickets/<str:number>/", views.desk_ticket, name="desk-ticket"),
     path("desk/tickets/<str:number>/action/", views.desk_ticket_action, name="desk-ticket-action"),
     path("desk/tickets/<str:number>/preview/", views.desk_preview, name="desk-ticket-preview"),
+    path("desk/tickets/<str:number>/presence/", views.desk_presence, name="desk-ticket-presence"),
     path("desk/tickets/<str:number>/template/", views.desk_template, name="desk-ticket-template"),
     path("help/", help_views.help_home, name="help-home"),
     path("help/access/", help_views.help_access_request, name="help-access-request"),

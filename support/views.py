@@ -21,7 +21,7 @@ from core.selectors import notifications_for
 from knowledge import selectors as knowledge_selectors
 from knowledge.markdown import render_message
 
-from . import clock_words, event_words, queue, services, templating
+from . import clock_words, event_words, presence, queue, services, templating
 from .desk_forms import (
     BulkForm,
     ComposerForm,
@@ -31,7 +31,8 @@ from .desk_forms import (
     TicketPickForm,
     templates_for_reply,
 )
-from .models.choices import Status
+from .models import AgentProfile
+from .models.choices import AgentStatus, Status
 from .permissions import (
     can_edit,
     can_link,
@@ -111,6 +112,11 @@ def desk_home(request):
         "selected": set(request.GET.getlist("tickets")),
         "refresh_query": urlencode({k: v for k, v in keep.items() if v}),
         "notifications": list(notifications_for(user=user)[:DESK_NOTIFICATIONS_SHOWN]),
+        "availability": AgentProfile.objects.filter(user=user)
+        .values_list("status", flat=True)
+        .first()
+        or AgentStatus.AVAILABLE,
+        "availability_choices": AgentStatus.choices,
     }
     if request.htmx and request.GET.get("part") == "rows":
         # The page's own refresh: the rows and counts again, the ticked boxes kept ticked.
@@ -315,6 +321,38 @@ def desk_ticket_action(request, number):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("desk-ticket", number=ticket.number)
+
+
+@login_required
+@require_POST
+def desk_presence(request, number):
+    """The workspace's report that it is open (and whether its composer has text); answers with
+    who else is on the ticket (htmx swaps it into the page)."""
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    ticket = _ticket_or_404(request.user, number)
+    others = presence.report(ticket, request.user, state=request.POST.get("state", "viewing"))
+    return render(request, "desk/_presence.html", {"others": others})
+
+
+@login_required
+@require_POST
+def desk_availability(request):
+    """The agent's own availability (available, away, offline): automatic assignment follows."""
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    profile, _ = AgentProfile.objects.get_or_create(user=request.user)
+    try:
+        services.update_agent_profile(
+            profile=profile, by=request.user, status=request.POST.get("status", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"You are {profile.get_status_display().lower()}.")
+    return redirect("desk-home")
 
 
 def _refused(request, ticket, **forms):

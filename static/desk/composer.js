@@ -13,6 +13,15 @@
     });
   });
 
+  // Collision warnings: the page's presence report says "replying" while the composer has text.
+  var body = document.getElementById("id_body");
+  var presenceState = document.getElementById("presence-state");
+  if (body && presenceState) {
+    var mark = function () { presenceState.value = body.value.trim() ? "replying" : "viewing"; };
+    body.addEventListener("input", mark);
+    mark();
+  }
+
   var picker = document.getElementById("template-pick");
   if (picker) {
     picker.addEventListener("change", function () {

@@ -179,3 +179,31 @@ def test_the_workspace_costs_the_same_queries_at_1_and_50_messages(client, custo
         services.add_message(ticket=ticket, by=customer if n % 2 else agent, body=f"Message {n}")
     services.change_priority(ticket=ticket, by=agent, priority="high")
     assert count() == one
+
+
+def test_another_agent_on_the_ticket_is_named_and_whether_they_are_writing(client, customer):
+    ticket = make_ticket(by=customer)
+    avery = UserFactory(roles=["agent"], full_name="Avery Agent")
+    sam = UserFactory(roles=["agent"], full_name="Sam Second")
+    client.force_login(avery)
+    alone = client.post(_url(ticket, "presence/"), {"state": "viewing"}).content.decode()
+    assert "is viewing" not in alone and "writing" not in alone
+    client.force_login(sam)
+    client.post(_url(ticket, "presence/"), {"state": "replying"})
+    client.force_login(avery)
+    seen = client.post(_url(ticket, "presence/"), {"state": "viewing"}).content.decode()
+    assert "<strong>Sam Second</strong> is writing a reply" in seen
+    client.force_login(customer)
+    assert client.post(_url(ticket, "presence/"), {"state": "viewing"}).status_code == 403
+
+
+def test_an_agent_sets_their_own_availability_on_the_queue(client, agent):
+    from support.models import AgentProfile
+
+    client.force_login(agent)
+    client.post("/desk/availability/", {"status": "away"})
+    assert AgentProfile.objects.get(user=agent).status == "away"
+    page = client.get("/desk/").content.decode()
+    assert '<option value="away" selected>Away</option>' in page
+    client.post("/desk/availability/", {"status": "on-the-moon"})
+    assert AgentProfile.objects.get(user=agent).status == "away"
