@@ -106,3 +106,51 @@ SORTS = {
 
 def ordered(tickets, sort: str):
     return tickets.order_by(*SORTS.get(sort, SORTS["due"])[1])
+
+
+# The queue page's own parameters; a saved view keeps these and nothing else.
+SAVED_PARAMETERS = {
+    "view", "q", "sort", "status", "priority", "category", "channel", "team", "agent", "tag",
+    "customer", "organization", "created_from", "created_to",
+}  # fmt: skip
+MAX_SAVED_VIEWS = 20
+
+
+def saved_query(query_string: str) -> str:
+    """`query_string` reduced to the queue's own, non-empty parameters, in a stable order."""
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs = [
+        (key, value.strip())
+        for key, value in parse_qsl(query_string, keep_blank_values=False)
+        if key in SAVED_PARAMETERS and value.strip()
+    ]
+    return urlencode(sorted(dict(pairs).items()))
+
+
+def save_view(*, user, name: str, query_string: str):
+    """Save (or replace) `user`'s view called `name`; a user keeps at most MAX_SAVED_VIEWS."""
+    from core.errors import DomainError
+
+    from .models import SavedQueueView
+
+    name = " ".join(name.split())[:60]
+    if not name:
+        raise DomainError("Give the view a name.", errors={"name": ["Required."]})
+    query = saved_query(query_string)
+    if not query:
+        raise DomainError("Choose a view or a filter first: there is nothing to save.")
+    existing = SavedQueueView.objects.filter(user=user, name=name).first()
+    if existing is None and SavedQueueView.objects.filter(user=user).count() >= MAX_SAVED_VIEWS:
+        raise DomainError(f"You can keep {MAX_SAVED_VIEWS} views; delete one first.")
+    view, _ = SavedQueueView.objects.update_or_create(
+        user=user, name=name, defaults={"query": query}
+    )
+    return view
+
+
+def delete_view(*, user, view_id: int) -> int:
+    from .models import SavedQueueView
+
+    deleted, _ = SavedQueueView.objects.filter(user=user, pk=view_id).delete()
+    return deleted

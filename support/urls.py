@@ -6,6 +6,7 @@ urlpatterns = [
     path("desk/", views.desk_home, name="desk-home"),
     path("desk/bulk/", views.desk_bulk, name="desk-bulk"),
     path("desk/availability/", views.desk_availability, name="desk-availability"),
+    path("desk/views/", views.desk_saved_views, name="desk-saved-views"),
     path("desk/tickets/<str:number>/", views.desk_ticket, name="desk-ticket"),
     path("desk/tickets/<str:number>/action/", views.desk_ticket_action, name="desk-ticket-action"),
     path("desk/tickets/<str:number>/preview/", views.desk_preview, name="desk-ticket-preview"),

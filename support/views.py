@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -31,7 +32,7 @@ from .desk_forms import (
     TicketPickForm,
     templates_for_reply,
 )
-from .models import AgentProfile
+from .models import AgentProfile, SavedQueueView
 from .models.choices import AgentStatus, Status
 from .permissions import (
     can_edit,
@@ -117,6 +118,8 @@ def desk_home(request):
         .first()
         or AgentStatus.AVAILABLE,
         "availability_choices": AgentStatus.choices,
+        "saved_views": list(SavedQueueView.objects.filter(user=user)),
+        "current_query": queue.saved_query(request.GET.urlencode()),
     }
     if request.htmx and request.GET.get("part") == "rows":
         # The page's own refresh: the rows and counts again, the ticked boxes kept ticked.
@@ -334,6 +337,30 @@ def desk_presence(request, number):
     ticket = _ticket_or_404(request.user, number)
     others = presence.report(ticket, request.user, state=request.POST.get("state", "viewing"))
     return render(request, "desk/_presence.html", {"others": others})
+
+
+@login_required
+@require_POST
+def desk_saved_views(request):
+    """Save the current queue view under a name, or delete one of your own."""
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    try:
+        if request.POST.get("delete", "").isdigit():
+            queue.delete_view(user=request.user, view_id=int(request.POST["delete"]))
+            messages.success(request, "View deleted.")
+            return redirect("desk-home")
+        saved = queue.save_view(
+            user=request.user,
+            name=request.POST.get("name", ""),
+            query_string=request.POST.get("query", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("desk-home")
+    messages.success(request, f"Saved “{saved.name}”.")
+    return redirect(f"{reverse('desk-home')}?{saved.query}")
 
 
 @login_required

@@ -4,7 +4,7 @@ from .catalog import Category, ResponseTemplate, Tag
 from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
 from .inbound import InboundEmail
 from .sla import SLAPolicy
-from .teams import AgentProfile, Team
+from .teams import AgentProfile, SavedQueueView, Team
 from .tickets import (
     Attachment,
     MessageRecipient,
@@ -24,6 +24,7 @@ __all__ = [
     "InboundEmail",
     "MessageRecipient",
     "ResponseTemplate",
+    "SavedQueueView",
     "SLAPolicy",
     "Tag",
     "Team",

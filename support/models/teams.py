@@ -45,3 +45,24 @@ class AgentProfile(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.status})"
+
+
+class SavedQueueView(models.Model):
+    """An agent's own named queue view: a view, filters, search and sort, kept as the query
+    string of the queue page (only the queue's own parameters)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_queue_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="support_saved_view_name")
+        ]
+
+    def __str__(self):
+        return self.name

@@ -146,3 +146,34 @@ def test_the_refresh_returns_the_rows_and_keeps_the_ticked_boxes(client, agent, 
     ).content.decode()
     assert "<html" not in part and 'id="queue-rows"' in part
     assert f'value="{number}" form="bulk" aria-label="Select {number}" checked' in part
+
+
+def test_an_agent_saves_a_view_of_their_own_and_opens_it(client, agent, lead, world):
+    client.force_login(agent)
+    response = client.post(
+        "/desk/views/",
+        {"name": "  VIP  urgent ", "query": "view=all&tag=vip&page=3&part=rows&evil=1&priority="},
+    )
+    assert response.url == "/desk/?tag=vip&view=all"
+    page = client.get(response.url).content.decode()
+    assert 'href="?tag=vip&amp;view=all" aria-current="page">VIP urgent</a>' in page
+    assert world["unassigned"].number in page and world["late"].number not in page
+    client.force_login(lead)
+    assert "VIP urgent" not in client.get("/desk/").content.decode()  # views are personal
+    from support.models import SavedQueueView
+
+    saved = SavedQueueView.objects.get()
+    client.post("/desk/views/", {"delete": saved.pk})  # not the lead's: nothing happens
+    assert SavedQueueView.objects.count() == 1
+    client.force_login(agent)
+    client.post("/desk/views/", {"delete": saved.pk})
+    assert not SavedQueueView.objects.exists()
+
+
+def test_a_view_needs_a_name_and_something_to_keep(client, agent):
+    client.force_login(agent)
+    client.post("/desk/views/", {"name": "", "query": "view=all"})
+    client.post("/desk/views/", {"name": "Nothing", "query": "page=2"})
+    from support.models import SavedQueueView
+
+    assert not SavedQueueView.objects.exists()
