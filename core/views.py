@@ -17,7 +17,7 @@ from .health import may_see_details, readiness
 from .notifications.services import mark_notifications_read
 from .notifications.suppression import active_suppression
 from .redirects import safe_next
-from .selectors import notifications_for
+from .selectors import grouped_notifications
 
 NOTIFICATIONS_PAGE_SIZE = 50
 
@@ -66,7 +66,7 @@ def preferences(request):
 
 @login_required
 def notification_list(request):
-    notifications = list(notifications_for(user=request.user)[:NOTIFICATIONS_PAGE_SIZE])
+    notifications = grouped_notifications(user=request.user, limit=NOTIFICATIONS_PAGE_SIZE)
     return render(request, "core/notifications.html", {"notifications": notifications})
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.paging import page_of
 from core.sanitize import sanitize_html
-from core.selectors import notifications_for
+from core.selectors import grouped_notifications
 from knowledge import selectors as knowledge_selectors
 from knowledge.markdown import render_message
 
@@ -112,7 +112,7 @@ def desk_home(request):
         "bulk": BulkForm(user=user),
         "selected": set(request.GET.getlist("tickets")),
         "refresh_query": urlencode({k: v for k, v in keep.items() if v}),
-        "notifications": list(notifications_for(user=user)[:DESK_NOTIFICATIONS_SHOWN]),
+        "notifications": grouped_notifications(user=user, limit=DESK_NOTIFICATIONS_SHOWN),
         "availability": AgentProfile.objects.filter(user=user)
         .values_list("status", flat=True)
         .first()

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.models import Notification, OutboxMessage
 from core.notifications.dispatch import deliver
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,27 @@ def test_password_reset_for_unknown_address_reveals_nothing(client):
 def test_timezone_is_reset_for_anonymous_requests(client):
     client.get("/help/")
     assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_notifications_about_the_same_page_read_as_one_entry(client):
+    from core.models import Notification
+
+    user = UserFactory(roles=["agent"])
+    for n in range(5):
+        Notification.objects.create(
+            recipient=user, title=f"TKT-1 is at risk ({n})", url="/desk/tickets/TKT-1/"
+        )
+    Notification.objects.create(
+        recipient=user, title="TKT-2 was assigned", url="/desk/tickets/TKT-2/"
+    )
+    client.force_login(user)
+    page = client.get("/notifications/").content.decode()
+    assert page.count("<li class=") == 2
+    assert "TKT-1 is at risk (4)" in page and "TKT-1 is at risk (3)" not in page
+    assert "+4 more, 5 unread" in page
+    # Marking the entry read marks all five.
+    ids = list(Notification.objects.filter(url="/desk/tickets/TKT-1/").values_list("pk", flat=True))
+    client.post("/notifications/read/", {"id": [str(i) for i in ids]})
+    assert not Notification.objects.filter(
+        url="/desk/tickets/TKT-1/", read_at__isnull=True
+    ).exists()
