@@ -16,6 +16,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", docs_view, name="api-docs"),
     path("", include("core.api.urls")),
+    path("incidents/", include("incidents.api.urls")),
     path("knowledge/", include("knowledge.api.urls")),
     path("support/", include("support.api.urls")),
 ]

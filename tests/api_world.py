@@ -5,13 +5,18 @@ objects the schema's own examples name (template 3, agent 7, team 2, the tickets
 the merge and link examples) exist here under exactly those ids and numbers.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from core.api.authentication import create_token
 from core.roles import Role
+from incidents import services as incident_services
+from incidents.models import Category as IncidentCategory
+from incidents.models import Component
 from support.models import EscalationLevel, EscalationPolicy, Ticket
 from support.services import add_message, create_ticket
 
@@ -31,6 +36,7 @@ EXAMPLE_AGENT_ID = 7
 EXAMPLE_TEAM_ID = 2
 EXAMPLE_TEMPLATE_ID = 3
 EXAMPLE_TICKET_NUMBERS = ("TKT-20261125-0042", "TKT-20261124-0007")
+EXAMPLE_COMPONENT_ID = 1  # incidents/api/views.py
 
 
 @dataclass
@@ -46,6 +52,9 @@ class World:
     sla_policy_id: int = 0
     escalation_policy_id: int = 0
     article_id: int = 0
+    incident_id: int = 0
+    component_id: int = 0
+    maintenance_id: int = 0
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -65,6 +74,9 @@ class World:
             return 1
         if name in ("id", "pk"):
             for prefix, value in (
+                ("/api/v1/incidents/components/", self.component_id),
+                ("/api/v1/incidents/maintenance/", self.maintenance_id),
+                ("/api/v1/incidents/", self.incident_id),
                 ("/api/v1/support/tickets/", ticket.pk),
                 ("/api/v1/support/teams/", self.team_id),
                 ("/api/v1/support/templates/", self.template_id),
@@ -88,6 +100,10 @@ def _with_id(factory, pk, **kwargs):
                 f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
             )
     return obj
+
+
+def _component(**fields):
+    return Component.objects.create(**fields)
 
 
 def _numbered(ticket, number):
@@ -140,6 +156,24 @@ def build_world() -> World:
         world.attachment_ids[role] = message.attachments.get().pk
 
     world.article_id = make_article(by=lead, title="Export your data", tags=["export"]).pk
+
+    component = _with_id(_component, EXAMPLE_COMPONENT_ID, name="API", group="Platform")
+    world.component_id = component.pk
+    world.incident_id = incident_services.create_incident(
+        by=lead,
+        title="Exports fail",
+        severity="high",
+        category=IncidentCategory.APPLICATION,
+        impact="minor",
+        components={component: "partial_outage"},
+    ).pk
+    world.maintenance_id = incident_services.schedule_maintenance(
+        by=lead,
+        title="Database upgrade",
+        starts_at=timezone.now() + dt.timedelta(days=1),
+        ends_at=timezone.now() + dt.timedelta(days=1, hours=1),
+        components=[component],
+    ).pk
 
     for role, user in world.users.items():
         _, key = create_token(user=user, name="fuzz")

@@ -462,6 +462,12 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "support.models.choices.AgentStatus",
         "TemplateChannelEnum": "support.models.choices.TemplateChannel",
         "NotificationChannelEnum": "core.models.notifications.Channel",
+        "KindEnum": "support.events.Kind",
+        "IncidentStatusEnum": "incidents.models.Status",
+        "IncidentCategoryEnum": "incidents.models.Category",
+        "ComponentStateEnum": "incidents.models.ComponentState",
+        "AffectedStateEnum": "incidents.models.INCIDENT_STATE_CHOICES",
+        "IncidentUpdateKindEnum": "incidents.models.UpdateKind",
     },
 }
 
@@ -550,3 +556,18 @@ SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS = env_int("SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS", 9
 # Inbound e-mail: mails from one sender that may open tickets or add replies per hour (0: no cap);
 # the rest are kept on record as rate-limited. Stops a loop with a mailer that marks nothing.
 INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR = env_int("INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR", 30)
+
+# Incidents: when an incident is resolved, each open linked ticket gets this public reply
+# (placeholders of response templates, plus {{ incident.number }} and {{ incident.title }}) and
+# moves to this status ("resolved", or "waiting_on_customer" to let the customer confirm).
+INCIDENTS_RESOLVED_TICKET_STATUS = env_str("INCIDENTS_RESOLVED_TICKET_STATUS", "resolved")
+INCIDENTS_RESOLUTION_REPLY = (
+    "Hello {{ customer.name }},\n\n"
+    "The incident behind your request ({{ incident.number }}: {{ incident.title }}) is "
+    "resolved. If anything still does not work for you, just reply and we will pick it up.\n\n"
+    "{{ agent.name }}"
+)
+# A maintenance window is shorter than this many days.
+INCIDENTS_MAINTENANCE_MAX_DAYS = env_int("INCIDENTS_MAINTENANCE_MAX_DAYS", 14)
+# The status page's cache lives at most this long (it is also invalidated on every change).
+INCIDENTS_STATUS_CACHE_SECONDS = env_int("INCIDENTS_STATUS_CACHE_SECONDS", 300)
