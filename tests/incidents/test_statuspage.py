@@ -185,8 +185,8 @@ def _history(agent, components, count, start):
     """`count` resolved public incidents, each touching every component."""
     for n in range(count):
         with at((start + timedelta(hours=n)).isoformat()):
-            incident = make_incident(by=agent, title=f"Past {n}",
-                                     components=dict.fromkeys(components, "partial_outage"))  # fmt: skip
+            states = dict.fromkeys(components, "partial_outage")
+            incident = make_incident(by=agent, title=f"Past {n}", components=states)
             services.post_update(incident=incident, by=agent, body="Looking", public=True)
         with at((start + timedelta(hours=n, minutes=30)).isoformat()):
             services.change_status(incident=incident, by=agent, to=Status.RESOLVED)
