@@ -7,6 +7,7 @@ imports it, and `core` names no app's pages.
 
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from incidents import views as incident_views
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support.permissions import can_use_desk
@@ -41,10 +42,17 @@ def wire_knowledge() -> None:
     shell.add_ticket_panel("knowledge", knowledge_views.suggested_articles_panel, areas=("desk",))
 
 
+def wire_incidents() -> None:
+    shell.add_nav("help", "status", "Status", "status-page", order=40)
+    # Customers see a known incident before they write to us about it.
+    shell.add_banner("active-incident", incident_views.incident_banner, areas=("help",))
+
+
 def wire() -> None:
     wire_core()
     wire_support()
     wire_knowledge()
+    wire_incidents()
 
 
 wire()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from core.inputs import parse_count
 
 from . import statuspage
-from .models import Status
+from .models import ACTIVE_STATUSES, Status
 
 PUBLIC_MAX_AGE = 30  # seconds a browser or proxy may reuse an anonymous answer
 
@@ -99,3 +99,26 @@ def feed(request):
     return _public(
         HttpResponse(statuspage.cached("feed", build), content_type="application/atom+xml")
     )
+
+
+def incident_banner(request):
+    """The help center's banner while a public incident is active (`core.shell`): names the
+    newest one and links to its status page. Served from the status page's cache (no query
+    once warm), so every help page pays nothing for it."""
+
+    def build():
+        active = statuspage.public_incidents().filter(status__in=ACTIVE_STATUSES)
+        rows = active.order_by("-detected_at", "-pk").values_list("number", "title", "status")
+        return [(number, title, Status(status).label) for number, title, status in rows], None
+
+    active = statuspage.cached("banner", build)
+    if not active:
+        return None
+    number, title, status = active[0]
+    more = f" (and {len(active) - 1} more)" if len(active) > 1 else ""
+    return "core/_banner.html", {
+        "message": f"Known incident: {title} — {status.lower()}{more}.",
+        "level": "error",
+        "url": reverse("status-incident", args=[number]),
+        "link_label": "Status page",
+    }
