@@ -395,6 +395,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
     "knowledge-flush-view-counts": {"task": "knowledge.tasks.flush_view_counts", "schedule": 60.0},
+    "incidents-target-watch": {"task": "incidents.tasks.check_incident_targets", "schedule": 60.0},
 }
 
 # --- API ------------------------------------------------------------------------------------

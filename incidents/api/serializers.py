@@ -247,3 +247,28 @@ class MaintenanceWriteSerializer(api.Serializer):
     components = api.ScopedPrimaryKeyRelatedField(
         scope=lambda context: Component.objects.all(), many=True, required=False
     )
+
+
+class MetricsQuerySerializer(api.Serializer):
+    period = serializers.ChoiceField(choices=["day", "week", "month"], default="month")
+    since = serializers.DateTimeField(
+        required=False, help_text="Detected at or after (default: a year ago)."
+    )
+    until = serializers.DateTimeField(required=False, help_text="Detected before (default: now).")
+
+
+class MetricsRowSerializer(api.Serializer):
+    period_start = serializers.DateTimeField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    incidents = serializers.IntegerField()
+    acknowledged = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    mtta_seconds = serializers.FloatField(allow_null=True, help_text="Mean time to acknowledge.")
+    mttr_seconds = serializers.FloatField(allow_null=True, help_text="Mean time to resolve.")
+
+
+class MetricsSerializer(api.Serializer):
+    period = serializers.CharField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    rows = MetricsRowSerializer(many=True)

@@ -4,11 +4,13 @@ Views translate HTTP to `incidents.services` calls; the rules live there.
 """
 
 import re
+from datetime import timedelta
 
 import django_filters
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -22,11 +24,14 @@ from core.inputs import ID_PATTERN, as_utc, parse_id
 
 from .. import services
 from .. import tickets as linked
+from ..metrics import incident_metrics
 from ..models import Category, Component, Maintenance, Severity, Status
 from ..permissions import can_manage_components, can_run, can_see_incidents
 from ..selectors import incidents_with_details
 from . import serializers as s
 
+# A metrics answer stays small: at most about 400 periods of four severities.
+METRICS_MAX_DAYS = {"day": 400, "week": 2800, "month": 12000}
 INCIDENT_NUMBER = re.compile(r"[Ii][Nn][Cc]-[0-9]{8}-[0-9]+")
 INCIDENT_REF = rf"(?:{ID_PATTERN}|{INCIDENT_NUMBER.pattern})"
 
@@ -112,6 +117,7 @@ class IncidentViewSet(
         "transition": [allows(can_run)],
         "tickets": [allows(can_run)],
         "unlink_tickets": [allows(can_run)],
+        "metrics": [allows(can_see_incidents)],
     }
 
     def get_throttles(self):
@@ -293,6 +299,28 @@ class IncidentViewSet(
             incident=incident, by=request.user, tickets=data.validated_data["tickets"]
         )
         return self._link_result(incident, changed)
+
+    @extend_schema(
+        summary="MTTA and MTTR by severity and period (UTC), from detection",
+        parameters=[s.MetricsQuerySerializer],
+        responses={200: s.MetricsSerializer},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def metrics(self, request):
+        query = s.MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        period = query.validated_data["period"]
+        until = as_utc(query.validated_data.get("until") or timezone.now())
+        since = as_utc(query.validated_data.get("since") or until - timedelta(days=365))
+        if since >= until:
+            raise ValidationError({"since": ["Must be before until."]})
+        if (until - since).days > METRICS_MAX_DAYS[period]:
+            raise ValidationError(
+                {"since": [f"At most {METRICS_MAX_DAYS[period]} days by {period}."]}
+            )
+        rows = incident_metrics(period=period, since=since, until=until)
+        body = {"period": period, "since": since, "until": until, "rows": rows}
+        return Response(s.MetricsSerializer(body).data)
 
     def _link_result(self, incident, changed):
         count = linked.open_linked_tickets(incident).count()
