@@ -171,6 +171,12 @@ class Incident(models.Model):
                 condition=Q(resolved_at__isnull=True, resolution_breached_at__isnull=True),
             ),
             models.Index(fields=["-resolved_at"], name="incidents_history"),
+            # The help center's banner and the status page: the active public incidents.
+            models.Index(
+                fields=["-detected_at"],
+                name="incidents_active_public",
+                condition=Q(is_public=True, status__in=sorted(ACTIVE_STATUSES)),
+            ),
         ]
 
     def __str__(self):
@@ -310,6 +316,7 @@ class IncidentEvent(AuditEvent):
         TICKETS_NOTIFIED = "tickets_notified", "Linked tickets told of the resolution"
         RESPONSE_BREACHED = "response_breached", "Response target breached"
         RESOLUTION_BREACHED = "resolution_breached", "Resolution target breached"
+        POSTMORTEM_SAVED = "postmortem_saved", "Post-mortem saved"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -461,3 +461,70 @@ def cancel_maintenance(*, maintenance: Maintenance, by) -> Maintenance:
     maintenance.save(update_fields=["cancelled_at"])
     _invalidate_on_commit()
     return maintenance
+
+
+# --- post-mortems ----------------------------------------------------------------------------
+
+POSTMORTEM_TEXT = ("summary", "root_cause", "contributing_factors", "lessons")
+POSTMORTEM_NEEDS = ("summary", "root_cause", "lessons")
+
+
+@transaction.atomic
+def save_postmortem(*, incident: Incident, by, actions=None, complete=None, **fields):
+    """Write the incident's post-mortem (created on first save). `actions` replaces the action
+    items when given; `complete=True` marks it complete, which needs a summary, a root cause and
+    the lessons, and only once the incident is resolved; `complete=False` reopens it."""
+    from .models import ActionItem, PostMortem
+
+    can_run.require(by, incident)
+    unknown = set(fields) - set(POSTMORTEM_TEXT)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    incident = lock(incident)
+    if incident.status == Status.CLOSED:
+        raise Conflict("A closed incident's post-mortem is final.", code="incident_closed")
+    postmortem, _ = PostMortem.objects.get_or_create(incident=incident)
+    before = {name: getattr(postmortem, name) for name in POSTMORTEM_TEXT}
+    for name, value in fields.items():
+        setattr(postmortem, name, (value or "").strip())
+    if actions is not None:
+        for item in actions:
+            owner = item.get("owner")
+            if owner is not None:
+                _check_commander(owner)
+        postmortem.actions.all().delete()
+        ActionItem.objects.bulk_create(
+            [
+                ActionItem(
+                    postmortem=postmortem,
+                    description=item["description"].strip(),
+                    owner=item.get("owner"),
+                    due_on=item.get("due_on"),
+                    done=item.get("done", False),
+                )
+                for item in actions
+            ]
+        )
+    if complete is True and postmortem.completed_at is None:
+        if incident.status != Status.RESOLVED:
+            raise Conflict(
+                "A post-mortem is completed once the incident is resolved.",
+                code="not_resolved",
+            )
+        missing = [name for name in POSTMORTEM_NEEDS if not getattr(postmortem, name)]
+        if missing:
+            raise DomainError(
+                "A complete post-mortem needs a summary, a root cause and the lessons.",
+                errors={name: ["Required to complete."] for name in missing},
+            )
+        postmortem.completed_at, postmortem.completed_by = timezone.now(), by
+    elif complete is False:
+        postmortem.completed_at, postmortem.completed_by = None, None
+    postmortem.full_clean(exclude=["incident"])
+    postmortem.save()
+    after = {name: getattr(postmortem, name) for name in POSTMORTEM_TEXT}
+    old, new = _changes(before, after)
+    audit.record(IncidentEvent, incident=incident, kind=Kind.POSTMORTEM_SAVED, actor=by,
+                 before=old, after={**new, "complete": postmortem.is_complete,
+                                    "actions": postmortem.actions.count()})  # fmt: skip
+    return postmortem

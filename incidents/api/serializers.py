@@ -272,3 +272,44 @@ class MetricsSerializer(api.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     rows = MetricsRowSerializer(many=True)
+
+
+class ActionItemSerializer(api.Serializer):
+    description = serializers.CharField(max_length=500)
+    owner = api.ScopedPrimaryKeyRelatedField(
+        scope=lambda context: active_staff(), required=False, allow_null=True
+    )
+    due_on = serializers.DateField(required=False, allow_null=True)
+    done = serializers.BooleanField(required=False, default=False)
+
+
+class PostMortemSerializer(api.Serializer):
+    summary = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    root_cause = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    contributing_factors = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    lessons = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    action_items = ActionItemSerializer(many=True, required=False, max_length=100)
+    complete = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true completes it (needs summary, root cause, lessons); false reopens it.",
+    )
+
+
+class ActionItemReadSerializer(api.Serializer):
+    description = serializers.CharField()
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    due_on = serializers.DateField(allow_null=True)
+    done = serializers.BooleanField()
+
+
+class PostMortemReadSerializer(api.Serializer):
+    summary = serializers.CharField()
+    root_cause = serializers.CharField()
+    contributing_factors = serializers.CharField()
+    lessons = serializers.CharField()
+    action_items = ActionItemReadSerializer(source="actions.all", many=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_by = serializers.IntegerField(source="completed_by_id", allow_null=True)
+    updated_at = serializers.DateTimeField()

@@ -106,7 +106,7 @@ class IncidentViewSet(
     pagination_class = UncountedPageNumberPagination
     serializer_class = s.IncidentSerializer
     permission_classes = [ActionPermissions]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
     action_permissions = {
         "list": [allows(can_see_incidents)],
         "retrieve": [allows(can_see_incidents)],
@@ -118,6 +118,7 @@ class IncidentViewSet(
         "tickets": [allows(can_run)],
         "unlink_tickets": [allows(can_run)],
         "metrics": [allows(can_see_incidents)],
+        "postmortem": [allows(can_run)],
     }
 
     def get_throttles(self):
@@ -299,6 +300,46 @@ class IncidentViewSet(
             incident=incident, by=request.user, tickets=data.validated_data["tickets"]
         )
         return self._link_result(incident, changed)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The post-mortem (404 until one is written)",
+        responses={200: s.PostMortemReadSerializer},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        summary="Write the post-mortem; complete it once resolved (needed to close critical "
+        "and high incidents)",
+        request=s.PostMortemSerializer,
+        responses={200: s.PostMortemReadSerializer},
+        examples=request_example(
+            "Draft with an action",
+            {
+                "summary": "Exports failed for two hours after a release.",
+                "root_cause": "A migration locked the exports table.",
+                "action_items": [{"description": "Lint migrations for locks", "owner": 7}],
+            },
+        ),
+    )
+    @action(detail=True, methods=["get", "put"], filter_backends=[])
+    def postmortem(self, request, pk=None):
+        incident = self.get_object()
+        if request.method == "GET":
+            postmortem = getattr(incident, "postmortem", None)
+            if postmortem is None:
+                raise Http404
+            return Response(s.PostMortemReadSerializer(postmortem).data)
+        data = s.PostMortemSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        postmortem = services.save_postmortem(
+            incident=incident,
+            by=request.user,
+            actions=values.pop("action_items", None),
+            complete=values.pop("complete", None),
+            **values,
+        )
+        return Response(s.PostMortemReadSerializer(postmortem).data)
 
     @extend_schema(
         summary="MTTA and MTTR by severity and period (UTC), from detection",
