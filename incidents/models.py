@@ -369,3 +369,29 @@ class ActionItem(models.Model):
 
     def __str__(self):
         return self.description
+
+
+class StatusSubscriber(models.Model):
+    """Someone who gets the status page's public updates by e-mail, once they confirmed."""
+
+    email = models.EmailField(unique=True, help_text="Lower-cased.")
+    components = models.ManyToManyField(
+        Component, blank=True, related_name="subscribers", help_text="None: every component."
+    )
+    # Part of every token of this subscription: a new subscription (after an unsubscribe) has
+    # a new one, so the old links are dead.
+    nonce = models.CharField(max_length=32, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["email"],
+                name="incidents_confirmed_subscriber",
+                condition=Q(confirmed_at__isnull=False),
+            )  # fmt: skip
+        ]
+
+    def __str__(self):
+        return self.email

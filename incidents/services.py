@@ -30,6 +30,7 @@ from .models import (
     Status,
 )
 from .permissions import can_manage_components, can_run
+from .subscribers import notify_subscribers
 from .workflow import INCIDENT, STAFF
 
 Kind = IncidentEvent.Kind
@@ -251,7 +252,7 @@ def change_status(
     if to == Status.CLOSED:
         incident.closed_at = now
     incident.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-    IncidentUpdate.objects.create(
+    entry = IncidentUpdate.objects.create(
         incident=incident,
         kind=IncidentUpdate.Kind.STATUS_CHANGE,
         status=to,
@@ -269,6 +270,8 @@ def change_status(
         from .tickets import answer_linked_tickets
 
         answer_linked_tickets(incident, by=by)
+    if public:
+        notify_subscribers(entry)
     _invalidate_on_commit()
     return incident
 
@@ -294,6 +297,7 @@ def post_update(*, incident: Incident, by, body: str, public: bool = False) -> I
     audit.record(IncidentEvent, incident=incident, kind=Kind.UPDATE_POSTED, actor=by,
                  after={"update": update.pk, "public": public}, immediate=True)  # fmt: skip
     if public:
+        notify_subscribers(update)
         _invalidate_on_commit()
     return update
 

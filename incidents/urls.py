@@ -12,4 +12,9 @@ urlpatterns = [
         views.incident_page,
         name="status-incident",
     ),
+    path("status/subscribe/", views.subscribe, name="status-subscribe"),
+    path(
+        "status/subscribe/confirm/<str:token>/", views.confirm_subscription, name="status-confirm"
+    ),  # fmt: skip
+    path("status/unsubscribe/<str:token>/", views.unsubscribe, name="status-unsubscribe"),
 ]

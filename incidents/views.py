@@ -6,16 +6,21 @@ no CSRF token and times in UTC. A request on a warm cache reads two cache keys a
 
 import json
 
+from django import forms
 from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.views.decorators.http import require_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
 
+from core import ratelimits
 from core.inputs import parse_count
 
-from . import statuspage
-from .models import ACTIVE_STATUSES, Status
+from . import statuspage, subscribers
+from .models import ACTIVE_STATUSES, Component, Status
 
 BANNER_COUNT = 2  # the newest, and whether there are more
 PUBLIC_MAX_AGE = 30  # seconds a browser or proxy may reuse an anonymous answer
@@ -123,3 +128,58 @@ def incident_banner(request):
         "url": reverse("status-incident", args=[number]),
         "link_label": "Status page",
     }
+
+
+# --- subscribers (not cached: these pages carry a form and a CSRF token) ------------------------
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.order_by("group", "order", "name", "pk"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to hear about every component.",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def subscribe(request):
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimits.exceeded(request, ratelimits.CONTACT):
+            return render(request, "status/subscribe.html", {"form": form, "limited": True},
+                          status=429)  # fmt: skip
+        if form.is_valid():
+            subscribers.subscribe(
+                email=form.cleaned_data["email"], components=form.cleaned_data["components"]
+            )
+            # The same answer whether or not the address was subscribed already.
+            return render(request, "status/subscribe_sent.html")
+    return render(request, "status/subscribe.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm_subscription(request, token):
+    """GET shows a button (mail scanners open links); POST confirms."""
+    if request.method == "GET":
+        return render(request, "status/confirm.html", {"token": token})
+    subscriber = subscribers.confirm(token)
+    if subscriber is None:
+        raise Http404("This confirmation link is not valid or has expired.")
+    return render(request, "status/confirmed.html", {"subscriber": subscriber})
+
+
+@csrf_exempt  # RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` with no CSRF token
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    subscriber = subscribers.subscriber_for_unsubscribe(token)
+    if subscriber is None:
+        raise Http404("This unsubscribe link is not valid.")
+    if request.method == "POST":
+        subscribers.unsubscribe(subscriber)
+        return render(request, "status/unsubscribed.html", {"email": subscriber.email})
+    return render(request, "status/unsubscribe.html", {"email": subscriber.email, "token": token})

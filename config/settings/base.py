@@ -568,6 +568,8 @@ INCIDENTS_RESOLUTION_REPLY = (
     "resolved. If anything still does not work for you, just reply and we will pick it up.\n\n"
     "{{ agent.name }}"
 )
+# A status page subscription's confirmation link stays valid this long.
+INCIDENTS_SUBSCRIBE_CONFIRM_HOURS = env_int("INCIDENTS_SUBSCRIBE_CONFIRM_HOURS", 48)
 # A maintenance window is shorter than this many days.
 INCIDENTS_MAINTENANCE_MAX_DAYS = env_int("INCIDENTS_MAINTENANCE_MAX_DAYS", 14)
 # The status page's cache lives at most this long (it is also invalidated on every change).
