@@ -8,6 +8,7 @@ imports it, and `core` names no app's pages.
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
 from incidents import views as incident_views
+from incidents.permissions import can_see_incidents
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support.permissions import can_use_desk
@@ -44,6 +45,8 @@ def wire_knowledge() -> None:
 
 def wire_incidents() -> None:
     shell.add_nav("help", "status", "Status", "status-page", order=40)
+    shell.add_nav("desk", "incidents", "Incidents", "desk-incidents", order=30,
+                  visible=can_see_incidents)  # fmt: skip
     # Customers see a known incident before they write to us about it.
     shell.add_banner("active-incident", incident_views.incident_banner, areas=("help",))
 
