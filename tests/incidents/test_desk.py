@@ -63,8 +63,11 @@ def test_acknowledge_move_post_and_link_from_the_page(client, agent, customer):
     client.post(f"{page}tickets/", {"tickets": ticket.number})
     incident.refresh_from_db()
     assert (incident.commander, incident.status) == (agent, Status.INVESTIGATING)
-    assert list(IncidentUpdate.objects.filter(incident=incident).values_list(
-        "body", "is_public").order_by("pk")) == [("Looking", True), ("Internal note", False)]  # fmt: skip
+    entries = IncidentUpdate.objects.filter(incident=incident).order_by("pk")
+    assert list(entries.values_list("body", "is_public")) == [
+        ("Looking", True),
+        ("Internal note", False),
+    ]
     assert IncidentTicket.objects.filter(incident=incident, ticket=ticket).exists()
     refused = client.post(f"{page}transition/", {"to": "closed"}, follow=True)
     assert "cannot go from investigating to closed" in refused.content.decode()
