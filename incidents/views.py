@@ -23,12 +23,13 @@ from . import statuspage, subscribers
 from .models import ACTIVE_STATUSES, Component, Status
 
 BANNER_COUNT = 2  # the newest, and whether there are more
-PUBLIC_MAX_AGE = 30  # seconds a browser or proxy may reuse an anonymous answer
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    # The privacy middleware still marks a signed-in caller's answer private.
-    response["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+    # Anyone may store it, but must ask again each time: our own cache makes asking cheap, and
+    # a resolved incident must not linger in browsers. (The privacy middleware still marks a
+    # signed-in caller's answer private.)
+    response["Cache-Control"] = "public, no-cache"
     return response
 
 

@@ -211,9 +211,9 @@ def test_a_rebuild_costs_the_same_queries_at_two_history_sizes(client, agent, ur
     assert rebuild() == few
 
 
-def test_the_page_is_public_and_cacheable_by_browsers(client, outage):
+def test_the_page_is_public_but_asked_for_again_each_time(client, outage):
     response = client.get(PAGE)
-    assert response["Cache-Control"] == "public, max-age=30"
+    assert response["Cache-Control"] == "public, no-cache"
 
 
 def test_component_states_on_the_page_follow_the_incident(client, agent):
