@@ -17,6 +17,7 @@ urlpatterns = [
     path("docs/", docs_view, name="api-docs"),
     path("", include("core.api.urls")),
     path("insurance/", include("insurance.api.urls")),
+    path("incidents/", include("incidents.api.urls")),
     path("knowledge/", include("knowledge.api.urls")),
     path("support/", include("support.api.urls")),
 ]

@@ -7,6 +7,8 @@ imports it, and `core` names no app's pages.
 
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from incidents import views as incident_views
+from incidents.permissions import can_see_incidents
 from insurance.permissions import can_review as can_review_insurance
 from insurance.permissions import can_submit as can_submit_insurance
 from knowledge import panels as knowledge_panels
@@ -62,11 +64,20 @@ def wire_insurance() -> None:
                   visible=can_submit_insurance)  # fmt: skip
 
 
+def wire_incidents() -> None:
+    shell.add_nav("help", "status", "Status", "status-page", order=40)
+    shell.add_nav("desk", "incidents", "Incidents", "desk-incidents", order=30,
+                  visible=can_see_incidents)  # fmt: skip
+    # Customers see a known incident before they write to us about it.
+    shell.add_banner("active-incident", incident_views.incident_banner, areas=("help",))
+
+
 def wire() -> None:
     wire_core()
     wire_support()
     wire_knowledge()
     wire_insurance()
+    wire_incidents()
 
 
 wire()

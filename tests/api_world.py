@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from core.api.authentication import create_token
 from core.roles import Role
+from incidents import services as incident_services
+from incidents.models import Category as IncidentCategory
+from incidents.models import Component
 from insurance import services as insurance_services
 from support.models import EscalationLevel, EscalationPolicy, Ticket
 from support.services import add_message, create_ticket
@@ -34,6 +37,7 @@ EXAMPLE_AGENT_ID = 7
 EXAMPLE_TEAM_ID = 2
 EXAMPLE_TEMPLATE_ID = 3
 EXAMPLE_TICKET_NUMBERS = ("TKT-20261125-0042", "TKT-20261124-0007")
+EXAMPLE_COMPONENT_ID = 1  # incidents/api/views.py
 
 
 @dataclass
@@ -51,6 +55,9 @@ class World:
     article_id: int = 0
     insurance_document_id: int = 0  # the customer's, under review
     insurance_reminder_id: int = 0
+    incident_id: int = 0
+    component_id: int = 0
+    maintenance_id: int = 0
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -76,6 +83,9 @@ class World:
             return 1
         if name in ("id", "pk"):
             for prefix, value in (
+                ("/api/v1/incidents/components/", self.component_id),
+                ("/api/v1/incidents/maintenance/", self.maintenance_id),
+                ("/api/v1/incidents/", self.incident_id),
                 ("/api/v1/support/tickets/", ticket.pk),
                 ("/api/v1/support/teams/", self.team_id),
                 ("/api/v1/support/templates/", self.template_id),
@@ -113,6 +123,10 @@ def _with_id(factory, pk, **kwargs):
                 f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
             )
     return obj
+
+
+def _component(**fields):
+    return Component.objects.create(**fields)
 
 
 def _numbered(ticket, number):
@@ -175,6 +189,23 @@ def build_world() -> World:
         document=_insurance_document(customer, reviewer), by=reviewer
     )
     world.insurance_reminder_id = approved.reminders.order_by("due_at").first().pk
+    component = _with_id(_component, EXAMPLE_COMPONENT_ID, name="API", group="Platform")
+    world.component_id = component.pk
+    world.incident_id = incident_services.create_incident(
+        by=lead,
+        title="Exports fail",
+        severity="high",
+        category=IncidentCategory.APPLICATION,
+        impact="minor",
+        components={component: "partial_outage"},
+    ).pk
+    world.maintenance_id = incident_services.schedule_maintenance(
+        by=lead,
+        title="Database upgrade",
+        starts_at=timezone.now() + dt.timedelta(days=1),
+        ends_at=timezone.now() + dt.timedelta(days=1, hours=1),
+        components=[component],
+    ).pk
 
     for role, user in world.users.items():
         _, key = create_token(user=user, name="fuzz")

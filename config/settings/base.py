@@ -412,6 +412,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "insurance.tasks.expire_lapsed_documents",
         "schedule": 3600.0,
     },
+    "incidents-target-watch": {"task": "incidents.tasks.check_incident_targets", "schedule": 60.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -484,6 +485,11 @@ SPECTACULAR_SETTINGS = {
         "InsuranceActivityKindEnum": "insurance.models.ActivityKind",
         "InsuranceReminderKindEnum": "insurance.models.ReminderKind",
         "InsuranceCoverageTypeEnum": "insurance.models.CoverageType",
+        "IncidentStatusEnum": "incidents.models.Status",
+        "IncidentCategoryEnum": "incidents.models.Category",
+        "ComponentStateEnum": "incidents.models.ComponentState",
+        "AffectedStateEnum": "incidents.models.INCIDENT_STATE_CHOICES",
+        "IncidentUpdateKindEnum": "incidents.models.UpdateKind",
     },
 }
 
@@ -572,3 +578,20 @@ SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS = env_int("SUPPORT_REPLY_TOKEN_MAX_AGE_DAYS", 9
 # Inbound e-mail: mails from one sender that may open tickets or add replies per hour (0: no cap);
 # the rest are kept on record as rate-limited. Stops a loop with a mailer that marks nothing.
 INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR = env_int("INBOUND_EMAIL_MAX_PER_SENDER_PER_HOUR", 30)
+
+# Incidents: when an incident is resolved, each open linked ticket gets this public reply
+# (placeholders of response templates, plus {{ incident.number }} and {{ incident.title }}) and
+# moves to this status ("resolved", or "waiting_on_customer" to let the customer confirm).
+INCIDENTS_RESOLVED_TICKET_STATUS = env_str("INCIDENTS_RESOLVED_TICKET_STATUS", "resolved")
+INCIDENTS_RESOLUTION_REPLY = (
+    "Hello {{ customer.name }},\n\n"
+    "The incident behind your request ({{ incident.number }}: {{ incident.title }}) is "
+    "resolved. If anything still does not work for you, just reply and we will pick it up.\n\n"
+    "{{ agent.name }}"
+)
+# A status page subscription's confirmation link stays valid this long.
+INCIDENTS_SUBSCRIBE_CONFIRM_HOURS = env_int("INCIDENTS_SUBSCRIBE_CONFIRM_HOURS", 48)
+# A maintenance window is shorter than this many days.
+INCIDENTS_MAINTENANCE_MAX_DAYS = env_int("INCIDENTS_MAINTENANCE_MAX_DAYS", 14)
+# The status page's cache lives at most this long (it is also invalidated on every change).
+INCIDENTS_STATUS_CACHE_SECONDS = env_int("INCIDENTS_STATUS_CACHE_SECONDS", 300)

@@ -1,0 +1,134 @@
+"""The desk's incident pages: the list (active first) and an incident's page, where staff
+acknowledge, move, write the timeline and link tickets. Every write is a service call."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import DomainError
+from core.paging import page_of
+
+from . import services
+from . import tickets as linked
+from .models import ACTIVE_STATUSES, Status
+from .permissions import can_run, can_see_incidents
+from .selectors import incidents_with_details
+from .workflow import INCIDENT, STAFF
+
+PAGE_SIZE = 25
+
+
+def _refused(request):
+    if not can_see_incidents(request.user):
+        return render(request, "desk/not_staff.html", status=403)
+    return None
+
+
+def _incident_or_404(number: str):
+    incident = incidents_with_details().filter(number=number.upper()).first()
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+@login_required
+@require_GET
+def incident_list(request):
+    if refused := _refused(request):
+        return refused
+    incidents = incidents_with_details().order_by(
+        Case(When(status__in=ACTIVE_STATUSES, then=Value(0)), default=Value(1),
+             output_field=IntegerField()),
+        "-detected_at",
+        "-pk",
+    )  # fmt: skip
+    page = page_of(incidents, request.GET.get("page"), PAGE_SIZE)
+    return render(request, "incidents/desk/list.html", {"page": page, "page_query": ""})
+
+
+@login_required
+@require_GET
+def incident_page(request, number):
+    if refused := _refused(request):
+        return refused
+    incident = _incident_or_404(number)
+    context = {
+        "incident": incident,
+        "updates": incident.updates.select_related("author").order_by("-created_at", "-pk"),
+        "transitions": [
+            (to, Status(to).label) for to in INCIDENT.allowed(incident.status, party=STAFF)
+        ],  # fmt: skip
+        "can_run": can_run(request.user, incident),
+    }
+    return render(request, "incidents/desk/incident.html", context)
+
+
+def _act(request, number, write, done: str):
+    if refused := _refused(request):
+        return refused
+    incident = _incident_or_404(number)
+    try:
+        write(incident)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("desk-incident", number=incident.number)
+
+
+@login_required
+@require_POST
+def acknowledge(request, number):
+    return _act(request, number,
+                lambda incident: services.acknowledge(incident=incident, by=request.user),
+                "Acknowledged: you command this incident.")  # fmt: skip
+
+
+@login_required
+@require_POST
+def transition(request, number):
+    to = request.POST.get("to", "")
+    return _act(
+        request,
+        number,
+        lambda incident: services.change_status(
+            incident=incident,
+            by=request.user,
+            to=to,
+            message=request.POST.get("message", "")[:10000],
+            public=request.POST.get("public") == "on",
+        ),
+        f"Moved to {to.replace('_', ' ')}.",
+    )
+
+
+@login_required
+@require_POST
+def post_update(request, number):
+    return _act(
+        request,
+        number,
+        lambda incident: services.post_update(
+            incident=incident,
+            by=request.user,
+            body=request.POST.get("body", "")[:10000],
+            public=request.POST.get("public") == "on",
+        ),
+        "Update posted.",
+    )
+
+
+@login_required
+@require_POST
+def link_tickets(request, number):
+    refs = [ref for ref in request.POST.get("tickets", "").replace(",", " ").split() if ref]
+    if not refs:
+        messages.error(request, "Name one or more tickets (ids or TKT-… numbers).")
+        return redirect("desk-incident", number=number.upper())
+    return _act(request, number,
+                lambda incident: linked.link_tickets(incident=incident, by=request.user,
+                                                     tickets=refs),
+                "Tickets linked.")  # fmt: skip

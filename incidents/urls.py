@@ -1,0 +1,36 @@
+from django.urls import path, re_path
+
+from . import desk_views, views
+
+NUMBER = r"[Ii][Nn][Cc]-[0-9]{8}-[0-9]{1,9}"
+
+urlpatterns = [
+    path("status/", views.status_page, name="status-page"),
+    path("status/summary.json", views.summary_json, name="status-summary"),
+    path("status/feed.atom", views.feed, name="status-feed"),
+    path("status/history/", views.history, name="status-history"),
+    re_path(
+        rf"^status/incidents/(?P<number>{NUMBER})/$",
+        views.incident_page,
+        name="status-incident",
+    ),
+    path("status/subscribe/", views.subscribe, name="status-subscribe"),
+    path(
+        "status/subscribe/confirm/<str:token>/", views.confirm_subscription, name="status-confirm"
+    ),  # fmt: skip
+    path("status/unsubscribe/<str:token>/", views.unsubscribe, name="status-unsubscribe"),
+]
+
+urlpatterns += [
+    path("desk/incidents/", desk_views.incident_list, name="desk-incidents"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/$", desk_views.incident_page,
+            name="desk-incident"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/acknowledge/$", desk_views.acknowledge,
+            name="desk-incident-acknowledge"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/transition/$", desk_views.transition,
+            name="desk-incident-transition"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/updates/$", desk_views.post_update,
+            name="desk-incident-update"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/tickets/$", desk_views.link_tickets,
+            name="desk-incident-link"),
+]  # fmt: skip
