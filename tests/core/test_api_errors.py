@@ -295,7 +295,7 @@ def test_a_crash_gets_the_500_page_and_json_under_the_api(agent, monkeypatch, se
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "notifications_for", broken)
+    monkeypatch.setattr(views, "grouped_notifications", broken)
     client = Client(raise_request_exception=False)
     client.force_login(agent)
     response = client.get("/notifications/")

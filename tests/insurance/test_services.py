@@ -349,7 +349,7 @@ def test_providing_info_when_none_is_requested_is_refused(owner, reviewer):
 # --- replacing --------------------------------------------------------------------------------
 
 
-def test_replacing_a_document_under_review_supersedes_it_at_once(owner, reviewer):
+def test_replacing_a_document_waiting_for_information_supersedes_it_at_once(owner, reviewer):
     document, _ = two_item_request(owner, reviewer)
 
     newer = services.replace(document=document, by=owner, file=pdf("v2.pdf"), policy_number="P2")
@@ -494,3 +494,38 @@ def test_expiry_follows_the_owner_s_calendar_and_tells_owner_and_reviewers(
     assert services.expire_lapsed() == 1
     pacific.refresh_from_db()
     assert pacific.status == Status.EXPIRED
+
+
+# Replacing: a version that is not in force is superseded at once, from every status that may
+# be; an approved one only when its replacement is approved (above); a superseded one never.
+SUPERSEDED_AT_ONCE = [
+    Status.SUBMITTED,
+    Status.UNDER_REVIEW,
+    Status.INFO_REQUESTED,
+    Status.REJECTED,
+    Status.EXPIRED,
+]
+
+
+@pytest.mark.parametrize("status", SUPERSEDED_AT_ONCE)
+def test_replacing_supersedes_a_version_not_in_force_at_once(owner, status):
+    document = submit(owner)
+    InsuranceDocument.objects.filter(pk=document.pk).update(status=status)
+    newer = services.replace(document=document, by=owner, file=pdf("v2.pdf"))
+    document.refresh_from_db()
+    assert document.status == Status.SUPERSEDED
+    assert (newer.status, newer.replaces) == (Status.SUBMITTED, document)
+    assert kinds(document)[-1] in (ActivityKind.SUPERSEDED, ActivityKind.REMINDER_CANCELLED)
+
+
+@pytest.mark.parametrize("status", [s for s in Status.values if s != Status.APPROVED])
+def test_only_an_approved_document_expires(owner, status, clock):
+    document = submit(owner)
+    InsuranceDocument.objects.filter(pk=document.pk).update(
+        status=status, coverage_end=dt.date(2000, 1, 1), coverage_start=dt.date(1999, 1, 1)
+    )
+    activities = DocumentActivity.objects.count()
+    assert services.expire(document=document) is None
+    document.refresh_from_db()
+    assert document.status == status
+    assert DocumentActivity.objects.count() == activities
