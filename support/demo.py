@@ -225,17 +225,42 @@ def seed_catalogue() -> None:
 
 
 DEMO_TICKETS = 300
-# How the demo tickets end up: (status, share).
+# How the demo tickets end up: (status, share). A queue a team can hold: about 70 active
+# tickets, some 54 of them with four agents of capacity 20, so automatic assignment has room.
 OUTCOMES = [
-    (Status.OPEN, 0.12),
-    (Status.ASSIGNED, 0.10),
-    (Status.IN_PROGRESS, 0.18),
-    (Status.WAITING_ON_CUSTOMER, 0.12),
-    (Status.WAITING_ON_INTERNAL, 0.05),
-    (Status.RESOLVED, 0.15),
-    (Status.CLOSED, 0.23),
-    (Status.CANCELLED, 0.05),
+    (Status.OPEN, 0.06),
+    (Status.ASSIGNED, 0.04),
+    (Status.IN_PROGRESS, 0.07),
+    (Status.WAITING_ON_CUSTOMER, 0.05),
+    (Status.WAITING_ON_INTERNAL, 0.02),
+    (Status.RESOLVED, 0.18),
+    (Status.CLOSED, 0.50),
+    (Status.CANCELLED, 0.08),
 ]
+ACTIVE_OUTCOMES = {Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_ON_INTERNAL}
+# Where an active ticket stands against the clock that runs: (bucket, share, fraction range of
+# the target used). Most are on track, a few at risk, a few breached: a story, not a wall of
+# breach alerts in the first minute of `make run`.
+CLOCK_BUCKETS = [
+    ("on_track", 0.80, (0.05, 0.6)),
+    ("at_risk", 0.12, (0.82, 0.95)),
+    ("late", 0.08, (1.1, 1.6)),
+]
+
+
+def _active_age_minutes(rng, status, priority) -> tuple[float, str]:
+    """How long ago an active demo ticket was filed, from its SLA targets and a bucket."""
+    response, resolution = SLA_DEFAULTS[priority]
+    bucket, _, (low, high) = rng.choices(CLOCK_BUCKETS, weights=[b[1] for b in CLOCK_BUCKETS])[0]
+    if status == Status.OPEN:
+        return response * rng.uniform(low, high), bucket  # not answered yet
+    if status == Status.ASSIGNED:
+        # Not answered yet, but assigned (up to 0.3 of the target after filing).
+        return max(response * rng.uniform(low, high), response * 0.32), bucket
+    # Answered within the response target (late only in the late bucket), then working on it:
+    # old enough for the answer and the events that follow it.
+    answered = response * 1.6
+    return max(resolution * rng.uniform(low, high), answered + 30), bucket
 
 
 def seed_tickets() -> None:
@@ -253,14 +278,20 @@ def seed_tickets() -> None:
     for index, final_status in enumerate(statuses):
         customer = customers[index % len(customers)]
         slug = rng.choice(list(SUBJECTS))
-        # Active tickets are recent (live clocks); finished ones are spread over six weeks.
-        age_hours = (
-            rng.uniform(0.2, 30)
-            if final_status in (Status.OPEN, Status.ASSIGNED, Status.IN_PROGRESS)
-            else rng.uniform(8, 24 * 42)
-        )
-        at = now - dt.timedelta(hours=age_hours)
+        # Active tickets are placed against their SLA targets (live clocks); waiting and
+        # finished ones are spread over six weeks.
         priority = rng.choices(list(Priority), weights=[1, 3, 5, 3])[0]
+        bucket = "history"
+        if final_status in ACTIVE_OUTCOMES:
+            age_minutes, bucket = _active_age_minutes(rng, final_status, priority)
+        elif final_status == Status.WAITING_ON_CUSTOMER:
+            # Answered in time, then waiting (the clocks are paused): old enough for both.
+            bucket = "waiting"
+            response = SLA_DEFAULTS[priority][0]
+            age_minutes = max(rng.uniform(3, 30) * 60, response * 1.6 + 30)
+        else:
+            age_minutes = rng.uniform(8, 24 * 42) * 60
+        at = now - dt.timedelta(minutes=age_minutes)
         with clock_at(at):
             ticket = services.create_ticket(
                 by=customer,
@@ -287,8 +318,11 @@ def seed_tickets() -> None:
             with clock_at(at + dt.timedelta(minutes=30)):
                 services.cancel_ticket(ticket=ticket, by=customer, note="No longer needed.")
             continue
+        # History has its late answers (one in seven); an active ticket answers late only in
+        # the late bucket.
+        late = [1.2] if bucket in ("history", "late") else []
         at += dt.timedelta(
-            minutes=response_budget * rng.choice([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.2])
+            minutes=response_budget * rng.choice([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, *late])
         )
         with clock_at(at):
             services.add_message(ticket=ticket, by=agent, body=f"<p>{rng.choice(AGENT_LINES)}</p>")
