@@ -34,6 +34,7 @@ def wire_support() -> None:
     )
     shell.add_area("help", home="help-home", layout="help/base.html", order=100)
     shell.add_nav("desk", "home", "Home", "desk-home", order=0)
+    shell.add_nav("desk", "dashboard", "Dashboard", "desk-dashboard", order=5)
     shell.add_nav("help", "home", "Home", "help-home", order=0)
     shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)
     shell.add_nav("help", "requests", "My requests", "help-requests", order=10, visible=_signed_in)

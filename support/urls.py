@@ -5,6 +5,7 @@ from . import help_views, views
 urlpatterns = [
     path("desk/", views.desk_home, name="desk-home"),
     path("desk/bulk/", views.desk_bulk, name="desk-bulk"),
+    path("desk/dashboard/", views.desk_dashboard, name="desk-dashboard"),
     path("desk/availability/", views.desk_availability, name="desk-availability"),
     path("desk/views/", views.desk_saved_views, name="desk-saved-views"),
     path("desk/tickets/<str:number>/", views.desk_ticket, name="desk-ticket"),

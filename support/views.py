@@ -22,7 +22,7 @@ from core.selectors import grouped_notifications
 from knowledge import selectors as knowledge_selectors
 from knowledge.markdown import render_message
 
-from . import clock_words, event_words, presence, queue, services, templating
+from . import clock_words, dashboard, event_words, presence, queue, services, templating
 from .desk_forms import (
     BulkForm,
     ComposerForm,
@@ -125,6 +125,20 @@ def desk_home(request):
         # The page's own refresh: the rows and counts again, the ticked boxes kept ticked.
         return render(request, "desk/_queue_rows.html", context)
     return render(request, "desk/home.html", context)
+
+
+@login_required
+def desk_dashboard(request):
+    refused = _staff_only(request)
+    if refused:
+        return refused
+    context = dashboard.dashboard(request.user)
+    context["availability"] = (
+        AgentProfile.objects.filter(user=request.user).values_list("status", flat=True).first()
+        or AgentStatus.AVAILABLE
+    )
+    context["availability_choices"] = AgentStatus.choices
+    return render(request, "desk/dashboard.html", context)
 
 
 @login_required

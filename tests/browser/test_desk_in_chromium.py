@@ -115,6 +115,11 @@ def test_an_agent_works_a_ticket_from_the_queue_to_resolved(browser, live_server
     page.click("button:has-text('Go')")
     assert Ticket.objects.get(pk=duplicate.pk).status == Status.CLOSED
     assert page.url.endswith(f"/desk/tickets/{ticket.number}/")
+
+    page.click("nav >> text=Dashboard")
+    assert page.locator("h1").inner_text() == "Dashboard"
+    assert page.locator("svg.chart rect.solved").count() == 14
+    shot(page, "dashboard")
     assert reports == [], reports
 
     # The customer reads the answer and never the note.
