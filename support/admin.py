@@ -6,13 +6,19 @@ per ticket and report refusals instead of failing. The plain fields (subject, ca
 channel, tags) are saved through `update_ticket`, so the change is audited like any other.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.admin import AuditTrailInline, ReadOnlyInline
 from core.errors import DomainError
+from knowledge.markdown import render_message
 
 from . import services
 from .models import (
@@ -28,10 +34,21 @@ from .models import (
     TicketMessage,
 )
 from .models.choices import Status
-from .permissions import active_staff
+from .permissions import active_staff, can_reply, can_write_internal_note
 from .querysets import sees_all_tickets
+from .selectors import messages_for, search_tickets
 
 EXCERPT_CHARS = 120
+
+
+class AdminReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), max_length=100_000)
+    internal = forms.BooleanField(required=False, label="Internal note (staff only)")
+
+    def __init__(self, *args, allow_internal: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not allow_internal:
+            del self.fields["internal"]
 
 
 class TicketMessageInline(ReadOnlyInline):
@@ -143,11 +160,69 @@ class TicketAdmin(admin.ModelAdmin):
     fieldsets = TICKET_FIELDSETS
     readonly_fields = TICKET_READONLY_FIELDS
     inlines = [TicketMessageInline, TicketEventInline]
-    actions = ["assign_to_me", "resolve", "close"]
+    actions = ["claim", "assign_to_me", "resolve", "close"]
+    change_form_template = "admin/support/ticket/change_form.html"
 
     def get_queryset(self, request):
         # The desk's scoping, not the admin's own: superusers and leads see all, agents theirs.
         return super().get_queryset(request).visible_to(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The kernel's search, as on the desk: numbers and addresses exactly, words by full text.
+        if not search_term.strip():
+            return queryset, False
+        return search_tickets(queryset, search_term), False
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/reply/",
+                self.admin_site.admin_view(self.reply_view),
+                name="support_ticket_reply",
+            )
+        ]
+        return own + super().get_urls()
+
+    def reply_view(self, request, object_id):
+        """A reply or an internal note from the admin, through `add_message` like everywhere."""
+        ticket = self.get_queryset(request).filter(pk=object_id).first()
+        if ticket is None or not can_reply(request.user, ticket):
+            raise Http404("No such ticket.")
+        allow_note = can_write_internal_note(request.user, ticket)
+        form = AdminReplyForm(request.POST or None, allow_internal=allow_note)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.add_message(
+                    ticket=ticket,
+                    by=request.user,
+                    body=render_message(form.cleaned_data["body"]),
+                    internal=form.cleaned_data.get("internal", False),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request, "Noted." if form.cleaned_data.get("internal") else "Sent."
+                )
+                return redirect("admin:support_ticket_change", ticket.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reply to {ticket.number}",
+            "ticket": ticket,
+            "form": form,
+            "opts": self.model._meta,
+            "conversation": list(messages_for(ticket=ticket, user=request.user)),
+        }
+        return TemplateResponse(request, "admin/support/ticket/reply.html", context)
+
+    @admin.action(description="Claim (unassigned only)")
+    def claim(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Claimed",
+            lambda ticket: services.claim_ticket(ticket=ticket, by=request.user),
+        )
 
     def has_add_permission(self, request):
         return False  # tickets are opened through create_ticket (numbers, SLA, routing)

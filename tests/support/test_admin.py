@@ -237,3 +237,49 @@ def test_the_ticket_autocompletes_answer(superuser_client, field):
         {"app_label": "support", "model_name": "ticket", "field_name": field, "term": "a"},
     )
     assert response.status_code == 200
+
+
+# --- an agent's tool: scoped lists, kernel search, claim, reply and note -----------------------
+
+
+@pytest.fixture
+def agent_admin(client, db):
+    agent = UserFactory(roles=[Role.AGENT], is_staff=True, full_name="Avery Admin")
+    client.force_login(agent)
+    return client, agent
+
+
+def test_an_agent_works_a_ticket_in_the_admin(agent_admin, customer):
+    client, agent = agent_admin
+    ticket = make_ticket(by=customer, subject="Printer jammed on page two")
+    found = client.get("/admin/support/ticket/?q=printer jamed").content.decode()
+    assert ticket.number in found  # the kernel's search: words, typos forgiven
+    client.post(
+        "/admin/support/ticket/",
+        {"action": "claim", "_selected_action": [ticket.pk]},
+    )
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == agent
+    change = client.get(f"/admin/support/ticket/{ticket.pk}/change/").content.decode()
+    assert f"/admin/support/ticket/{ticket.pk}/reply/" in change
+    client.post(
+        f"/admin/support/ticket/{ticket.pk}/reply/",
+        {"body": "Noted **internally**", "internal": "on"},
+    )
+    client.post(f"/admin/support/ticket/{ticket.pk}/reply/", {"body": "We are on it."})
+    note, reply = ticket.messages.order_by("pk")
+    assert note.is_internal and "<strong>internally</strong>" in note.body_html
+    assert not reply.is_internal and reply.author == agent
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is not None
+
+
+def test_an_agent_cannot_reach_another_teams_ticket_in_the_admin(agent_admin, customer):
+    client, _ = agent_admin
+    ticket = make_ticket(by=customer)
+    Ticket.objects.filter(pk=ticket.pk).update(team=TeamFactory())
+    assert client.get(f"/admin/support/ticket/{ticket.pk}/reply/").status_code == 404
+    response = client.post(f"/admin/support/ticket/{ticket.pk}/reply/", {"body": "sneaky"})
+    assert response.status_code == 404
+    assert not ticket.messages.exists()
+    assert ticket.number not in client.get("/admin/support/ticket/").content.decode()
