@@ -42,6 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.no_migrate:
         seed_tickets.manage(args.database_url, "migrate", "--noinput", "-v", "0")
+    # The pages name their assets through the manifest, as in production.
+    seed_tickets.manage(args.database_url, "collectstatic", "--noinput", "-v", "0")
     os.environ.update(seed_tickets.django_env(args.database_url))
     import django
 
@@ -71,7 +73,7 @@ def main() -> None:
         pages.append((f"/desk/tickets/{busy.number}/", "workspace, 50 messages"))
     results = []
     for role, user in people.items():
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
         for path, label in pages:
             timings, statements = [], 0

@@ -220,10 +220,10 @@ def seed_customers(conn, count: int) -> tuple[int, int]:
             """
             INSERT INTO core_user (password, is_superuser, email, full_name, phone,
                 is_organization_admin, time_zone, language, is_staff, is_active, date_joined,
-                organization_id)
+                signup_pending, sms_notifications, organization_id)
             SELECT '!', false, 'bench-customer-' || g || '@customer' || (g %% 97) || '.example',
                 'Customer ' || g, '', false, 'UTC', 'en', false, true,
-                now() - interval '800 days',
+                now() - interval '800 days', false, false,
                 CASE WHEN g %% 10 = 0 THEN (%(orgs)s::bigint[])[1 + g %% cardinality(%(orgs)s)]
                 END
             FROM generate_series(%(start)s::bigint, %(stop)s::bigint) g
