@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import DomainError
 from core.paging import page_of
 
+from . import articles as kb
 from . import services
 from . import tickets as linked
 from .models import ACTIVE_STATUSES, Status
@@ -62,6 +63,7 @@ def incident_page(request, number):
             (to, Status(to).label) for to in INCIDENT.allowed(incident.status, party=STAFF)
         ],  # fmt: skip
         "can_run": can_run(request.user, incident),
+        "article_links": kb.linked_articles(incident).order_by("linked_at", "pk"),
     }
     return render(request, "incidents/desk/incident.html", context)
 
@@ -132,3 +134,40 @@ def link_tickets(request, number):
                 lambda incident: linked.link_tickets(incident=incident, by=request.user,
                                                      tickets=refs),
                 "Tickets linked.")  # fmt: skip
+
+
+@login_required
+@require_POST
+def draft_article(request, number):
+    if refused := _refused(request):
+        return refused
+    incident = _incident_or_404(number)
+    try:
+        article, created = kb.draft_known_issue(incident=incident, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("desk-incident", number=incident.number)
+    if created:
+        messages.success(request, f"Drafted {article.number}: review it, then publish it.")
+    else:
+        messages.info(request, f"{article.number} was drafted before; here it is.")
+    return redirect("kb-desk-article", number=article.number)
+
+
+@login_required
+@require_POST
+def link_article(request, number):
+    ref = request.POST.get("article", "")[:40]
+    return _act(request, number,
+                lambda incident: kb.link_article(incident=incident, by=request.user, article=ref),
+                "Article linked.")  # fmt: skip
+
+
+@login_required
+@require_POST
+def unlink_article(request, number):
+    ref = request.POST.get("article", "")[:40]
+    return _act(request, number,
+                lambda incident: kb.unlink_article(incident=incident, by=request.user,
+                                                   article=ref),
+                "Article unlinked.")  # fmt: skip

@@ -33,4 +33,10 @@ urlpatterns += [
             name="desk-incident-update"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/tickets/$", desk_views.link_tickets,
             name="desk-incident-link"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/postmortem/article/$", desk_views.draft_article,
+            name="desk-incident-draft-article"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/articles/$", desk_views.link_article,
+            name="desk-incident-link-article"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/articles/unlink/$", desk_views.unlink_article,
+            name="desk-incident-unlink-article"),
 ]  # fmt: skip
