@@ -15,7 +15,14 @@ from core.paging import page_of
 from . import articles as kb
 from . import services
 from . import tickets as linked
-from .forms import ActionItemFormSet, IncidentForm, PostMortemForm, action_items, form_errors
+from .forms import (
+    ActionItemFormSet,
+    ComponentStatesForm,
+    IncidentForm,
+    PostMortemForm,
+    action_items,
+    form_errors,
+)
 from .models import ACTIVE_STATUSES, PostMortem, Status
 from .permissions import can_run, can_see_incidents
 from .selectors import incidents_with_details
@@ -66,6 +73,9 @@ def incident_page(request, number):
         ],  # fmt: skip
         "can_run": can_run(request.user, incident),
         "article_links": kb.linked_articles(incident).order_by("linked_at", "pk"),
+        "components_form": ComponentStatesForm(
+            current={a.component_id: a.state for a in incident.affected.all()}
+        ),
     }
     return render(request, "incidents/desk/incident.html", context)
 
@@ -255,3 +265,20 @@ def postmortem_edit(request, number):
     context = {"incident": incident, "form": form, "actions": actions, "postmortem": postmortem}
     return render(request, "incidents/desk/postmortem.html", context,
                   status=_status(form, actions))  # fmt: skip
+
+
+@login_required
+@require_POST
+def set_components(request, number):
+    """The components the incident affects, each in its state (the whole set, as on the API)."""
+    if refused := _refused(request):
+        return refused
+    incident = _incident_or_404(number)
+    form = ComponentStatesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a listed state for each component.")
+        return redirect("desk-incident", number=incident.number)
+    return _act(request, number,
+                lambda incident: services.set_components(incident=incident, by=request.user,
+                                                         states=form.component_states()),
+                "Components updated.")  # fmt: skip

@@ -29,7 +29,43 @@ def _staff_choice(**kwargs):
     )
 
 
-class IncidentForm(forms.Form):
+class ComponentStatesMixin:
+    """A choice per component: not affected, or the state the incident puts it in."""
+
+    def add_component_fields(self, current=None):
+        current = current or {}
+        self.components = list(Component.objects.order_by("group", "order", "name", "pk"))
+        for component in self.components:
+            self.fields[self.component_field(component)] = forms.ChoiceField(
+                label=component.name,
+                choices=[("", "Not affected"), *INCIDENT_STATE_CHOICES],
+                required=False,
+                initial=current.get(component.pk, ""),
+            )
+
+    @staticmethod
+    def component_field(component) -> str:
+        return f"component_{component.pk}"
+
+    def component_fields(self):
+        return [self[self.component_field(component)] for component in self.components]
+
+    def component_states(self) -> dict:
+        states = {}
+        for component in self.components:
+            state = self.cleaned_data.get(self.component_field(component))
+            if state:
+                states[component] = state
+        return states
+
+
+class ComponentStatesForm(ComponentStatesMixin, forms.Form):
+    def __init__(self, *args, current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_component_fields(current)
+
+
+class IncidentForm(ComponentStatesMixin, forms.Form):
     """Declare an incident, with the state it puts each affected component in."""
 
     title = forms.CharField(max_length=200)
@@ -46,34 +82,13 @@ class IncidentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.components = list(Component.objects.order_by("group", "order", "name", "pk"))
-        for component in self.components:
-            self.fields[self.component_field(component)] = forms.ChoiceField(
-                label=component.name,
-                choices=[("", "Not affected"), *INCIDENT_STATE_CHOICES],
-                required=False,
-            )
-
-    @staticmethod
-    def component_field(component) -> str:
-        return f"component_{component.pk}"
-
-    def component_fields(self):
-        return [self[self.component_field(component)] for component in self.components]
+        self.add_component_fields()
 
     def incident_fields(self) -> dict:
         data = self.cleaned_data
         names = ("title", "description", "severity", "category", "impact", "is_public",
                  "commander", "team", "reported_by")  # fmt: skip
         return {name: data[name] for name in names}
-
-    def component_states(self) -> dict:
-        states = {}
-        for component in self.components:
-            state = self.cleaned_data.get(self.component_field(component))
-            if state:
-                states[component] = state
-        return states
 
 
 class PostMortemForm(forms.Form):

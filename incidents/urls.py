@@ -36,6 +36,8 @@ urlpatterns += [
             name="desk-incident-link"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/postmortem/article/$", desk_views.draft_article,
             name="desk-incident-draft-article"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/components/$", desk_views.set_components,
+            name="desk-incident-components"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/postmortem/$", desk_views.postmortem_edit,
             name="desk-incident-postmortem"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/articles/$", desk_views.link_article,

@@ -141,3 +141,22 @@ def test_a_postmortem_refused_changes_nothing(client, agent, customer):
     client.force_login(customer)
     assert client.post(url, _postmortem_data()).status_code == 403
     assert not PostMortem.objects.exists()
+
+
+def test_component_states_change_on_the_incident_page(client, agent, customer):
+    api, web = make_component(name="API"), make_component(name="Web", order=1)
+    incident = make_incident(by=agent, components={api: "major_outage"})
+    page = f"/desk/incidents/{incident.number}/"
+    client.force_login(agent)
+    assert "Save component states" in client.get(page).content.decode()
+    client.post(f"{page}components/", {f"component_{api.pk}": "partial_outage",
+                                       f"component_{web.pk}": "degraded_performance"})  # fmt: skip
+    states = dict(IncidentComponent.objects.values_list("component__name", "state"))
+    assert states == {"API": "partial_outage", "Web": "degraded_performance"}
+    client.post(f"{page}components/", {f"component_{web.pk}": "exploded"})
+    client.force_login(customer)
+    assert client.post(f"{page}components/", {}).status_code == 403
+    states = dict(IncidentComponent.objects.values_list("component__name", "state"))
+    assert states == {"API": "partial_outage", "Web": "degraded_performance"}
+    web.refresh_from_db()
+    assert web.state == "degraded_performance"
