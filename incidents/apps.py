@@ -17,6 +17,9 @@ class IncidentsConfig(AppConfig):
         from core.roles import Role, register_role_permissions
 
         from . import workflow  # noqa: F401  (registers the state machine)
+        from .articles import connect_signals
+
+        connect_signals()
 
         if settings.INCIDENTS_RESOLVED_TICKET_STATUS not in TICKET_TARGETS:
             raise ImproperlyConfigured(

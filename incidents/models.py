@@ -276,6 +276,29 @@ class IncidentTicket(models.Model):
         return f"{self.incident_id} ↔ ticket {self.ticket_id}"
 
 
+class IncidentArticle(models.Model):
+    """A knowledge-base article about the incident (DESIGN §5: an article's links). The status
+    page shows only the published, non-internal ones."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="article_links")
+    article = models.ForeignKey(
+        "knowledge.Article", on_delete=models.CASCADE, related_name="incident_links"
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["linked_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "article"], name="incidents_article_link")
+        ]
+
+    def __str__(self):
+        return f"{self.incident_id} ↔ article {self.article_id}"
+
+
 class Maintenance(models.Model):
     """A planned window: its components show under maintenance while it runs."""
 
@@ -317,6 +340,9 @@ class IncidentEvent(AuditEvent):
         RESPONSE_BREACHED = "response_breached", "Response target breached"
         RESOLUTION_BREACHED = "resolution_breached", "Resolution target breached"
         POSTMORTEM_SAVED = "postmortem_saved", "Post-mortem saved"
+        ARTICLE_DRAFTED = "article_drafted", "Known-issue article drafted"
+        ARTICLE_LINKED = "article_linked", "Article linked"
+        ARTICLE_UNLINKED = "article_unlinked", "Article unlinked"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -343,6 +369,16 @@ class PostMortem(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The known-issue article drafted from it (`incidents.articles`): drafted once, whatever
+    # is retried; deleting the article lets a new one be drafted.
+    article = models.ForeignKey(
+        "knowledge.Article",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

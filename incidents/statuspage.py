@@ -20,12 +20,15 @@ from django.core.cache import cache
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from knowledge.models import Article
+
 from .models import (
     ACTIVE_STATUSES,
     STATE_RANK,
     Component,
     ComponentState,
     Incident,
+    IncidentArticle,
     IncidentComponent,
     IncidentUpdate,
     Maintenance,
@@ -354,12 +357,21 @@ def history_page(number: int):
 
 
 def public_incident(number: str) -> Incident | None:
+    """A public incident's page: its public updates and the articles anyone may read about it
+    (published and not internal; drafts and internal articles never reach the page)."""
     return (
         public_incidents()
         .filter(number=number.upper())
         .prefetch_related(
             _public_updates(),
             Prefetch("affected", queryset=IncidentComponent.objects.select_related("component")),
+            Prefetch(
+                "article_links",
+                queryset=IncidentArticle.objects.filter(article__in=Article.objects.public())
+                .select_related("article")
+                .order_by("linked_at", "pk"),
+                to_attr="public_articles",
+            ),
         )
         .first()
     )

@@ -23,6 +23,7 @@ urlpatterns = [
 
 urlpatterns += [
     path("desk/incidents/", desk_views.incident_list, name="desk-incidents"),
+    path("desk/incidents/new/", desk_views.incident_new, name="desk-incident-new"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/$", desk_views.incident_page,
             name="desk-incident"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/acknowledge/$", desk_views.acknowledge,
@@ -33,4 +34,14 @@ urlpatterns += [
             name="desk-incident-update"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/tickets/$", desk_views.link_tickets,
             name="desk-incident-link"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/postmortem/article/$", desk_views.draft_article,
+            name="desk-incident-draft-article"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/components/$", desk_views.set_components,
+            name="desk-incident-components"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/postmortem/$", desk_views.postmortem_edit,
+            name="desk-incident-postmortem"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/articles/$", desk_views.link_article,
+            name="desk-incident-link-article"),
+    re_path(rf"^desk/incidents/(?P<number>{NUMBER})/articles/unlink/$", desk_views.unlink_article,
+            name="desk-incident-unlink-article"),
 ]  # fmt: skip

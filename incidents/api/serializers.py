@@ -209,6 +209,36 @@ class LinkedTicketSerializer(api.Serializer):
     answered_at = serializers.DateTimeField(allow_null=True)
 
 
+class ArticleRefSerializer(api.Serializer):
+    article = serializers.RegexField(
+        r"^(?:[0-9]{1,19}|[Kk][Bb]-[0-9]{1,12})$",
+        help_text="A knowledge-base article by id or number (KB-NNNNN).",
+    )
+
+
+class LinkedArticleSerializer(api.Serializer):
+    id = serializers.IntegerField(source="article.id")
+    number = serializers.CharField(source="article.number")
+    title = serializers.CharField(source="article.title")
+    status = serializers.CharField(source="article.status")
+    is_internal = serializers.BooleanField(source="article.is_internal")
+    linked_at = serializers.DateTimeField()
+
+
+class ArticleLinkResultSerializer(api.Serializer):
+    changed = serializers.BooleanField(help_text="Whether this request made (or removed) a link.")
+    articles = LinkedArticleSerializer(many=True)
+
+
+class DraftedArticleSerializer(api.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    is_internal = serializers.BooleanField()
+    created = serializers.BooleanField(help_text="False when the draft was made before.")
+
+
 class ComponentSerializer(api.ModelSerializer):
     class Meta:
         model = Component
@@ -312,4 +342,7 @@ class PostMortemReadSerializer(api.Serializer):
     action_items = ActionItemReadSerializer(source="actions.all", many=True)
     completed_at = serializers.DateTimeField(allow_null=True)
     completed_by = serializers.IntegerField(source="completed_by_id", allow_null=True)
+    article = serializers.IntegerField(
+        source="article_id", allow_null=True, help_text="The known-issue article drafted from it."
+    )
     updated_at = serializers.DateTimeField()

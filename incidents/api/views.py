@@ -22,6 +22,7 @@ from core.api.pagination import UncountedPageNumberPagination
 from core.api.permissions import ActionPermissions, allows
 from core.inputs import ID_PATTERN, as_utc, parse_id
 
+from .. import articles as kb
 from .. import services
 from .. import tickets as linked
 from ..metrics import incident_metrics
@@ -119,6 +120,9 @@ class IncidentViewSet(
         "unlink_tickets": [allows(can_run)],
         "metrics": [allows(can_see_incidents)],
         "postmortem": [allows(can_run)],
+        "postmortem_article": [allows(can_run)],
+        "articles": [allows(can_run)],
+        "unlink_article": [allows(can_run)],
     }
 
     def get_throttles(self):
@@ -340,6 +344,75 @@ class IncidentViewSet(
             **values,
         )
         return Response(s.PostMortemReadSerializer(postmortem).data)
+
+    @extend_schema(
+        summary="Draft a known-issue article from the completed post-mortem (once: asked again, "
+        "the same draft, 200)",
+        request=None,
+        responses={201: s.DraftedArticleSerializer, 200: s.DraftedArticleSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="postmortem/article", filter_backends=[])
+    def postmortem_article(self, request, pk=None):
+        incident = self.get_object()
+        article, created = kb.draft_known_issue(incident=incident, by=request.user)
+        body = s.DraftedArticleSerializer(
+            {
+                "id": article.pk,
+                "number": article.number,
+                "title": article.title,
+                "status": article.status,
+                "is_internal": article.is_internal,
+                "created": created,
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Linked knowledge-base articles",
+        responses={200: s.LinkedArticleSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Link an article (linking twice is harmless)",
+        request=s.ArticleRefSerializer,
+        responses={200: s.ArticleLinkResultSerializer},
+        examples=request_example("Link one", {"article": "KB-00001"}),
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def articles(self, request, pk=None):
+        incident = self.get_object()
+        if request.method == "GET":
+            paginator = UncountedPageNumberPagination()
+            queryset = kb.linked_articles(incident)
+            page = paginator.paginate_queryset(queryset, request, view=self)
+            return paginator.get_paginated_response(s.LinkedArticleSerializer(page, many=True).data)
+        data = s.ArticleRefSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _, changed = kb.link_article(
+            incident=incident, by=request.user, article=data.validated_data["article"]
+        )
+        return self._article_result(incident, changed)
+
+    @extend_schema(
+        summary="Unlink an article",
+        request=s.ArticleRefSerializer,
+        responses={200: s.ArticleLinkResultSerializer},
+        examples=request_example("Unlink one", {"article": "KB-00001"}),
+    )
+    @action(detail=True, methods=["post"], url_path="articles/unlink", filter_backends=[])
+    def unlink_article(self, request, pk=None):
+        incident = self.get_object()
+        data = s.ArticleRefSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changed = kb.unlink_article(
+            incident=incident, by=request.user, article=data.validated_data["article"]
+        )
+        return self._article_result(incident, changed)
+
+    def _article_result(self, incident, changed):
+        links = kb.linked_articles(incident).order_by("linked_at", "pk")[:100]
+        return Response(s.ArticleLinkResultSerializer({"changed": changed, "articles": links}).data)
 
     @extend_schema(
         summary="MTTA and MTTR by severity and period (UTC), from detection",
