@@ -120,6 +120,8 @@ EXAMPLE_SENDERS = {
     ("post", "/api/v1/insurance/documents/{id}/reject/"): "reviewer",
     ("post", "/api/v1/insurance/documents/{id}/request-info/"): "reviewer",
 }
+
+
 def _article_numbered_as_in_the_examples(world, role):
     # The examples name "KB-00001"; numbers come from a sequence that other tests advance.
     Article.objects.filter(pk=world.article_id).update(number="KB-00001")
