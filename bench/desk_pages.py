@@ -39,6 +39,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=15)
     parser.add_argument("--json")
     parser.add_argument("--no-migrate", action="store_true")
+    parser.add_argument(
+        "--only", default="", help="measure only pages whose label contains this, e.g. workspace"
+    )
+    parser.add_argument("--roles", default="lead,agent", help="comma-separated: lead, agent")
     args = parser.parse_args()
     if not args.no_migrate:
         seed_tickets.manage(args.database_url, "migrate", "--noinput", "-v", "0")
@@ -71,6 +75,8 @@ def main() -> None:
     ]
     if busy is not None:
         pages.append((f"/desk/tickets/{busy.number}/", "workspace, 50 messages"))
+    pages = [(path, label) for path, label in pages if args.only in label]
+    people = {role: user for role, user in people.items() if role in args.roles.split(",")}
     results = []
     for role, user in people.items():
         client = Client(HTTP_HOST="127.0.0.1")
