@@ -62,6 +62,12 @@ def _activity(document, kind, *, by=None, reason="", before=None, after=None, **
     )
 
 
+@transaction.atomic
+def record_download(*, document, by, **what) -> None:
+    """A file of `document` was handed to `by` (the page or the API): on the record."""
+    _activity(document, ActivityKind.DOWNLOADED, by=by, **what)
+
+
 def _locked(document) -> InsuranceDocument:
     return InsuranceDocument.objects.select_for_update().select_related("owner").get(pk=document.pk)
 

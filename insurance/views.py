@@ -5,19 +5,17 @@ document the user may not see is a 404 (`selectors.documents_for`)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.attachments import file_response
-from core.audit import record
 from core.errors import DomainError
 from core.paging import page_of
 
 from . import selectors, services
 from .forms import InfoRequestForm, ProvideForm, ReasonForm, SubmitForm
-from .models import ActivityKind, DocumentActivity, document_storage
+from .models import document_storage
 from .permissions import can_review, can_submit, can_use_insurance
 from .workflow import DOCUMENT, REVIEWER
 
@@ -59,19 +57,11 @@ def _page_context(document, user):
 # --- files (permission-checked) -----------------------------------------------------------------
 
 
-def _downloaded(user, document, **what):
-    with transaction.atomic():
-        record(
-            DocumentActivity, kind=ActivityKind.DOWNLOADED, actor=user, document=document,
-            metadata=what,
-        )  # fmt: skip
-
-
 @login_required
 @require_GET
 def document_file(request, pk):
     document = _document_or_404(request.user, pk)
-    _downloaded(request.user, document, file=document.file_name)
+    services.record_download(document=document, by=request.user, file=document.file_name)
     return file_response(
         document_storage(),
         document.file.name,
@@ -87,7 +77,9 @@ def item_file(request, pk, item):
     answered = selectors.answered_items(document).filter(pk=item).first()
     if answered is None:
         raise Http404("No such file.")
-    _downloaded(request.user, document, item=answered.pk, file=answered.file_name)
+    services.record_download(
+        document=document, by=request.user, item=answered.pk, file=answered.file_name
+    )
     return file_response(
         document_storage(),
         answered.file.name,

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import django_filters
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -19,12 +18,10 @@ from rest_framework.response import Response
 from core.api.pagination import UncountedPageNumberPagination
 from core.api.permissions import ActionPermissions, allows
 from core.attachments import file_response
-from core.audit import record
 from core.inputs import ID_PATTERN, parse_id
 
 from .. import export, selectors, services
 from ..models import (
-    ActivityKind,
     DocumentActivity,
     Reminder,
     ReminderKind,
@@ -259,16 +256,6 @@ class DocumentViewSet(
         page = paginator.paginate_queryset(selectors.activities_of(document), request, view=self)
         return paginator.get_paginated_response(s.ActivitySerializer(page, many=True).data)
 
-    def _downloaded(self, document, **what):
-        with transaction.atomic():
-            record(
-                DocumentActivity,
-                kind=ActivityKind.DOWNLOADED,
-                actor=self.request.user,
-                document=document,
-                metadata=what,
-            )
-
     @extend_schema(
         summary="The document's file (a short-lived signed URL on S3); on the record",
         responses={
@@ -279,7 +266,7 @@ class DocumentViewSet(
     @action(detail=True, methods=["get"], filter_backends=[])
     def download(self, request, pk=None):
         document = self.get_object()
-        self._downloaded(document, file=document.file_name)
+        services.record_download(document=document, by=request.user, file=document.file_name)
         return file_response(
             document_storage(),
             document.file.name,
@@ -303,9 +290,11 @@ class DocumentViewSet(
     def download_item(self, request, pk=None, item_id=None):
         document = self.get_object()
         item = get_object_or_404(selectors.answered_items(document), pk=parse_id(item_id))
-        self._downloaded(document, item=item.pk, file=item.file_name)
+        services.record_download(
+            document=document, by=request.user, item=item.pk, file=item.file_name
+        )
         return file_response(
-            item.file.storage,
+            document_storage(),
             item.file.name,
             filename=item.file_name,
             content_type=item.content_type,
