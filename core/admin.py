@@ -178,6 +178,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """A model written only by its services (or by nobody: a log): shown, never edited here."""
+
     def has_add_permission(self, request):
         return False
 

@@ -6,20 +6,9 @@ reminders; here nothing can be added, changed or deleted by hand.
 
 from django.contrib import admin
 
-from core.admin import AuditTrailInline, ReadOnlyInline
+from core.admin import AuditTrailInline, ReadOnlyAdmin, ReadOnlyInline
 
 from .models import DocumentActivity, InfoRequest, InfoRequestItem, InsuranceDocument, Reminder
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ActivityInline(AuditTrailInline):

@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from core.admin import AuditTrailInline, ReadOnlyInline
+from core.admin import AuditTrailInline, ReadOnlyAdmin, ReadOnlyInline
 from core.errors import DomainError
 from knowledge.markdown import render_message
 
@@ -300,7 +300,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketMessage)
-class TicketMessageAdmin(admin.ModelAdmin):
+class TicketMessageAdmin(ReadOnlyAdmin):
     """Read-only: messages are written by add_message (sanitising, notifying, SLA clocks)."""
 
     list_display = ["created_at", "ticket", "sender_type", "author", "is_internal"]
@@ -322,15 +322,6 @@ class TicketMessageAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         visible = Ticket.objects.visible_to(request.user)
         return super().get_queryset(request).filter(ticket__in=visible)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ResponseTemplate)
@@ -432,7 +423,7 @@ RAW_PREVIEW_BYTES = 256 * 1024
 
 
 @admin.register(InboundEmail)
-class InboundEmailAdmin(admin.ModelAdmin):
+class InboundEmailAdmin(ReadOnlyAdmin):
     """Every mail that reached support and what became of it; read-only (written by
     `support.inbound.services.receive`). Leads and admins see all of them; an agent sees those
     of the tickets the desk shows them. The original is shown escaped, as text."""
@@ -472,12 +463,3 @@ class InboundEmailAdmin(admin.ModelAdmin):
         text = data[:RAW_PREVIEW_BYTES].decode("utf-8", "replace")
         suffix = f"\n… {more} more bytes" if more > 0 else ""
         return format_html("<pre style='white-space:pre-wrap'>{}{}</pre>", text, suffix)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
