@@ -71,7 +71,7 @@ def main() -> None:
     pages = [
         (f"/desk/?view={v.key}&sort={s}", f"queue {v.key} by {s}")
         for v in queue.VIEWS
-        for s in queue.SORTS
+        for s in queue.sorts_for(v.key)
     ]
     if busy is not None:
         pages.append((f"/desk/tickets/{busy.number}/", "workspace, 50 messages"))

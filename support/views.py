@@ -83,8 +83,9 @@ def desk_home(request):
     view = request.GET.get("view", "mine")
     view = view if view in queue.VIEW_KEYS else "mine"
     q = request.GET.get("q", "").strip()
-    sort = request.GET.get("sort") or ("updated" if view == "done" else "due")
-    sort = sort if sort in queue.SORTS else "due"
+    sorts = queue.sorts_for(view)
+    sort = request.GET.get("sort")
+    sort = sort if sort in sorts else next(iter(sorts))
     filters = QueueFilterForm(request.GET or None)
     tickets = tickets_for(user).filter(queue.view_filter(view, user, now=now))
     if filters.is_bound and filters.is_valid():
@@ -105,7 +106,7 @@ def desk_home(request):
         "views": queue.VIEWS,
         "counts": queue.counts(user, now=now),
         "sort": sort,
-        "sorts": {key: label for key, (label, _) in queue.SORTS.items()},
+        "sorts": sorts,
         "q": q,
         "filters": filters,
         "filtered": bool(filters.active_filters()),

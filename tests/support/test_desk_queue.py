@@ -177,3 +177,57 @@ def test_a_view_needs_a_name_and_something_to_keep(client, agent):
     from support.models import SavedQueueView
 
     assert not SavedQueueView.objects.exists()
+
+
+def test_counts_agree_with_each_views_list(agent, world):
+    """The counts test only what a view adds to "active"; each must still be its list's size."""
+    now = timezone.now()
+    counts = queue.counts(agent, now=now)
+    visible = Ticket.objects.visible_to(agent)
+    for view in queue.VIEWS:
+        if view.counted:
+            listed = visible.filter(queue.view_filter(view.key, agent, now=now)).count()
+            assert counts[view.key] == listed, view.key
+
+
+def test_my_teams_is_empty_without_a_query_for_an_agent_in_no_team(
+    agent, world, django_assert_num_queries
+):
+    assert not agent.support_teams.exists()
+    with django_assert_num_queries(1):  # the team ids; the view is then empty by construction
+        wanted = queue.view_filter("teams", agent, now=timezone.now())
+    assert not Ticket.objects.filter(wanted).exists()
+    team = TeamFactory()
+    team.members.add(agent)
+    Ticket.objects.filter(pk=world["late"].pk).update(team=team)
+    wanted = queue.view_filter("teams", agent, now=timezone.now())
+    assert list(Ticket.objects.filter(wanted).values_list("pk", flat=True)) == [world["late"].pk]
+
+
+def test_priority_order_is_urgent_first_then_due_soonest(client, agent, customer, world):
+    soon = make_ticket(by=customer, subject="High, due soon", priority="high")
+    Ticket.objects.filter(pk=soon.pk).update(sla_due_at=timezone.now() + timedelta(minutes=5))
+    later = make_ticket(by=customer, subject="High, due later", priority="high")
+    Ticket.objects.filter(pk=later.pk).update(sla_due_at=timezone.now() + timedelta(days=2))
+    ordered = list(
+        queue.ordered(
+            Ticket.objects.filter(queue.view_filter("all", agent, now=timezone.now())), "priority"
+        ).values_list("priority", "pk")
+    )
+    ranks = [["urgent", "high", "medium", "low"].index(priority) for priority, _ in ordered]
+    assert ranks == sorted(ranks)
+    pks = [pk for _, pk in ordered]
+    assert pks.index(world["late"].pk) < pks.index(soon.pk) < pks.index(later.pk)
+
+
+def test_the_finished_view_offers_no_clock_orders(client, agent, world):
+    Ticket.objects.filter(pk=world["mine"].pk).update(status=Status.CLOSED)
+    client.force_login(agent)
+    page = _page(client, "view=done&sort=due")  # not offered there: falls back to its default
+    assert world["mine"].number in page
+    offered = page[page.index('id="sort"') :].split("</select>")[0]
+    assert "Oldest" in offered and "SLA due" not in offered and "Priority" not in offered
+    assert list(queue.sorts_for("done")) == ["updated", "newest", "oldest"]
+    assert next(iter(queue.sorts_for("all"))) == "due"
+    all_view = _page(client, "view=all")
+    assert "Priority" in all_view[all_view.index('id="sort"') :].split("</select>")[0]
