@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "incidents",
     "insurance",
     "bookings",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -415,6 +416,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "incidents-target-watch": {"task": "incidents.tasks.check_incident_targets", "schedule": 60.0},
+    "analytics-refresh-rollups": {"task": "analytics.tasks.refresh_rollups", "schedule": 60.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -597,3 +599,11 @@ INCIDENTS_SUBSCRIBE_CONFIRM_HOURS = env_int("INCIDENTS_SUBSCRIBE_CONFIRM_HOURS",
 INCIDENTS_MAINTENANCE_MAX_DAYS = env_int("INCIDENTS_MAINTENANCE_MAX_DAYS", 14)
 # The status page's cache lives at most this long (it is also invalidated on every change).
 INCIDENTS_STATUS_CACHE_SECONDS = env_int("INCIDENTS_STATUS_CACHE_SECONDS", 300)
+
+# Analytics (issue 16): the organisation's days are days in this zone.
+ANALYTICS_TIME_ZONE = env_str("ANALYTICS_TIME_ZONE", TIME_ZONE)
+# Alerts: a team's SLA compliance below this share (of the clocks stopped today) alerts leads;
+# an hour's intake this many times its usual level (and at least the minimum) is a spike.
+ANALYTICS_SLA_TARGET = float(env_str("ANALYTICS_SLA_TARGET", "0.9"))
+ANALYTICS_SPIKE_FACTOR = float(env_str("ANALYTICS_SPIKE_FACTOR", "3"))
+ANALYTICS_SPIKE_MIN_TICKETS = env_int("ANALYTICS_SPIKE_MIN_TICKETS", 10)

@@ -1,0 +1,367 @@
+"""Reads of the analytics: a report over a range, from the rollups (past days) and the live
+tables (today), or, on the exact path, straight from the tickets.
+
+`report(user=..., query=...)` is what the API, the desk page and the CSV export share. Each
+figure follows `docs/analytics.md`; the rollup path and the exact path agree exactly on counts
+and within the histograms' bound on medians and percentiles (tests/analytics).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from support.models import Category, Team, Ticket, TicketEvent
+from support.models.choices import Channel, Priority
+
+from . import facts
+from .metrics import HEADLINES, Totals, contributions, day_bounds, day_of, figures, time_zone
+from .models import DailyRollup
+from .permissions import Scope, scope_for
+
+DIMENSIONS = ("team", "agent", "priority", "category", "channel")
+GROUPINGS = ("day", "week", "month")
+MAX_DAYS = 366
+# Item layout: (day, team_id, agent_id, priority, category_id, channel)
+DIMENSION_INDEX = {name: index + 1 for index, name in enumerate(DIMENSIONS)}
+EXACT_CHUNK = 2000
+
+
+@dataclass
+class Query:
+    start: dt.date
+    end: dt.date
+    group: str = "day"
+    by: str | None = None
+    filters: dict = field(default_factory=dict)  # dimension name -> value
+    compare: bool = True
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Query":
+        length = dt.timedelta(days=self.days)
+        return Query(
+            start=self.start - length,
+            end=self.start - dt.timedelta(days=1),
+            group=self.group,
+            by=self.by,
+            filters=self.filters,
+            compare=False,
+        )
+
+
+def period_of(day: dt.date, group: str) -> dt.date:
+    if group == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if group == "month":
+        return day.replace(day=1)
+    return day
+
+
+def periods(start: dt.date, end: dt.date, group: str) -> list[dt.date]:
+    found, day = [], start
+    while day <= end:
+        period = period_of(day, group)
+        if not found or found[-1] != period:
+            found.append(period)
+        day += dt.timedelta(days=1)
+    return found
+
+
+def _admitted(scope: Scope, filters: dict, key: tuple) -> bool:
+    if not scope.admits(key[1], key[2]):
+        return False
+    return all(key[DIMENSION_INDEX[name]] == value for name, value in filters.items())
+
+
+def _rollup_q(scope: Scope, filters: dict) -> Q:
+    match = Q()
+    for name, value in filters.items():
+        match &= Q(**{_column(name): value})
+    if not scope.all:
+        match &= Q(team_id__in=scope.team_ids) | Q(agent_id=scope.agent_id)
+    return match
+
+
+def _column(name: str) -> str:
+    return name if name in ("priority", "channel") else f"{name}_id"
+
+
+ROLLUP_VALUES = None
+
+
+def _rollup_values() -> list[str]:
+    global ROLLUP_VALUES
+    if ROLLUP_VALUES is None:
+        from .rollups import MEASURE_FIELDS
+
+        ROLLUP_VALUES = [
+            "day",
+            "team_id",
+            "agent_id",
+            "priority",
+            "category_id",
+            "channel",
+            *MEASURE_FIELDS,
+        ]
+    return ROLLUP_VALUES
+
+
+def _key(snapshot_dims: tuple, contribution) -> tuple:
+    team_id, priority, category_id, channel = snapshot_dims
+    return (contribution.day, team_id, contribution.agent_id or 0, priority, category_id, channel)
+
+
+def _snapshot_dims(snapshot) -> tuple:
+    return (
+        snapshot.team_id or 0,
+        snapshot.priority or "",
+        snapshot.category_id or 0,
+        snapshot.channel or "",
+    )
+
+
+def _contribution_items(ticket_ids, tz, keep_day):
+    for snapshot in facts.snapshots(ticket_ids):
+        dims = _snapshot_dims(snapshot)
+        for contribution in contributions(snapshot, tz):
+            if keep_day(contribution.day):
+                yield _key(dims, contribution), contribution
+
+
+class RollupSource:
+    """Past days from the rollups, today (and anything later) from the live tables."""
+
+    exact = False
+
+    def __init__(self, scope: Scope, filters: dict, today: dt.date, tz):
+        self.scope, self.filters, self.today, self.tz = scope, filters, today, tz
+        self._live = None
+
+    def live(self) -> list:
+        """Today's contributions of the tickets with an event today (read backwards by id)."""
+        if self._live is None:
+            since, _ = day_bounds(self.today, self.today, self.tz)
+            before = (
+                TicketEvent.objects.filter(created_at__lt=since)
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            ) or 0
+            ids = set(TicketEvent.objects.filter(id__gt=before).values_list("ticket_id", flat=True))
+            self._live = [
+                (key, contribution)
+                for key, contribution in _contribution_items(
+                    sorted(ids), self.tz, lambda day: day >= self.today
+                )
+                if _admitted(self.scope, self.filters, key)
+            ]
+        return self._live
+
+    def items(self, start: dt.date, end: dt.date):
+        """(key, rollup row dict) for past days and (key, Contribution) for today."""
+        last_rolled = min(end, self.today - dt.timedelta(days=1))
+        if start <= last_rolled:
+            rows = (
+                DailyRollup.objects.filter(
+                    _rollup_q(self.scope, self.filters), day__gte=start, day__lte=last_rolled
+                )
+                .order_by()
+                .values(*_rollup_values())
+            )
+            for row in rows.iterator(chunk_size=5000):
+                yield (
+                    (
+                        row["day"],
+                        row["team_id"],
+                        row["agent_id"],
+                        row["priority"],
+                        row["category_id"],
+                        row["channel"],
+                    ),
+                    row,
+                )
+        if end >= self.today:
+            for key, contribution in self.live():
+                if start <= key[0] <= end:
+                    yield key, contribution
+
+    def backlog_before(self, start: dt.date, by: str | None) -> dict:
+        """Σ backlog changes of the days before `start`, overall (None) and per group."""
+        base = defaultdict(int)
+        last_rolled = min(start, self.today) - dt.timedelta(days=1)
+        rows = (
+            DailyRollup.objects.filter(_rollup_q(self.scope, self.filters), day__lte=last_rolled)
+            .order_by()
+            .values(*([_column(by)] if by else []))
+            .annotate(total=Sum("backlog_change"))
+        )
+        for row in rows:
+            base[None] += row["total"] or 0
+            if by:
+                base[row[_column(by)]] += row["total"] or 0
+        if start > self.today:
+            for key, contribution in self.live():
+                if key[0] < start:
+                    change = contribution.counts.get("backlog_change", 0)
+                    base[None] += change
+                    if by:
+                        base[key[DIMENSION_INDEX[by]]] += change
+        return base
+
+
+class ExactSource:
+    """Every day straight from the tickets: the reference the rollups are checked against."""
+
+    exact = True
+
+    def __init__(self, scope: Scope, filters: dict, until: dt.date, tz):
+        self.scope, self.filters, self.tz = scope, filters, tz
+        _, end = day_bounds(until, until, tz)
+        ids = list(
+            Ticket.objects.filter(created_at__lt=end).order_by("pk").values_list("pk", flat=True)
+        )
+        self.found = []
+        for offset in range(0, len(ids), EXACT_CHUNK):
+            for key, contribution in _contribution_items(
+                ids[offset : offset + EXACT_CHUNK], tz, lambda day: day <= until
+            ):
+                if _admitted(scope, filters, key):
+                    self.found.append((key, contribution))
+
+    def items(self, start, end):
+        for key, contribution in self.found:
+            if start <= key[0] <= end:
+                yield key, contribution
+
+    def backlog_before(self, start, by):
+        base = defaultdict(int)
+        for key, contribution in self.found:
+            if key[0] < start:
+                change = contribution.counts.get("backlog_change", 0)
+                base[None] += change
+                if by:
+                    base[key[DIMENSION_INDEX[by]]] += change
+        return base
+
+
+def _add(totals: Totals, payload) -> None:
+    if isinstance(payload, dict):
+        totals.add_row(payload)
+    else:
+        totals.add_contribution(payload)
+
+
+def _period(source, query: Query) -> dict:
+    overall = Totals(exact=source.exact)
+    series = {
+        period: Totals(exact=source.exact)
+        for period in periods(query.start, query.end, query.group)
+    }
+    groups = defaultdict(lambda: Totals(exact=source.exact))
+    for key, payload in source.items(query.start, query.end):
+        _add(overall, payload)
+        _add(series[period_of(key[0], query.group)], payload)
+        if query.by:
+            _add(groups[key[DIMENSION_INDEX[query.by]]], payload)
+    base = source.backlog_before(query.start, query.by)
+    level = base[None]
+    shown_series = []
+    for period, totals in series.items():
+        level += totals.counts["backlog_change"]
+        shown_series.append({"period": period, "figures": figures(totals, backlog=level)})
+    result = {
+        "start": query.start,
+        "end": query.end,
+        "totals": figures(overall, backlog=base[None] + overall.counts["backlog_change"]),
+        "series": shown_series,
+        "groups": {},
+    }
+    if query.by:
+        for value in set(groups) | {k for k in base if k is not None and base[k]}:
+            totals = groups[value]
+            result["groups"][value] = figures(
+                totals, backlog=base.get(value, 0) + totals.counts["backlog_change"]
+            )
+    return result
+
+
+def _labels(by: str, values) -> dict:
+    values = [value for value in values if value not in (0, "", None)]
+    if by == "team":
+        found = dict(Team.objects.filter(pk__in=values).values_list("pk", "name"))
+    elif by == "agent":
+        found = {
+            user.pk: user.display_name
+            for user in get_user_model().objects.filter(pk__in=values).only("full_name", "email")
+        }
+    elif by == "category":
+        found = dict(Category.objects.filter(pk__in=values).values_list("pk", "name"))
+    elif by == "priority":
+        found = dict(Priority.choices)
+    else:
+        found = dict(Channel.choices)
+    labels = {value: found.get(value, str(value)) for value in values}
+    labels.update({0: "None", "": "None"})
+    return labels
+
+
+def change(current: dict, previous: dict) -> dict:
+    """Current minus previous for each headline figure (None when either is missing)."""
+    found = {}
+    for name in HEADLINES:
+        now, before = current.get(name), previous.get(name)
+        found[name] = None if now is None or before is None else round(now - before, 4)
+    return found
+
+
+def report(*, user, query: Query, now=None, exact: bool = False) -> dict:
+    """The analytics of `query` as `user` may see them (agents: own and their teams')."""
+    scope = scope_for(user)
+    now = now or timezone.now()
+    tz = time_zone()
+    today = day_of(now, tz)
+    if exact:
+        source = ExactSource(scope, query.filters, query.end, tz)
+    else:
+        source = RollupSource(scope, query.filters, today, tz)
+    current = _period(source, query)
+    result = {
+        "start": query.start,
+        "end": query.end,
+        "group": query.group,
+        "by": query.by,
+        "filters": query.filters,
+        "time_zone": str(tz),
+        "totals": current["totals"],
+        "series": current["series"],
+        "previous": None,
+        "change": None,
+        "breakdown": [],
+    }
+    previous = None
+    if query.compare:
+        previous = _period(source, query.previous())
+        result["previous"] = {
+            "start": previous["start"],
+            "end": previous["end"],
+            "totals": previous["totals"],
+        }
+        result["change"] = change(current["totals"], previous["totals"])
+    if query.by:
+        labels = _labels(query.by, current["groups"])
+        for value in sorted(current["groups"], key=lambda v: str(labels.get(v, v))):
+            row = {
+                "key": value,
+                "label": labels.get(value, str(value)),
+                "figures": current["groups"][value],
+            }
+            if previous is not None:
+                row["previous"] = previous["groups"].get(value)
+            result["breakdown"].append(row)
+    return result
