@@ -19,5 +19,6 @@ urlpatterns = [
     path("insurance/", include("insurance.api.urls")),
     path("incidents/", include("incidents.api.urls")),
     path("knowledge/", include("knowledge.api.urls")),
+    path("support/analytics/", include("analytics.api.urls")),
     path("support/", include("support.api.urls")),
 ]

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.AnalyticsView.as_view(), name="analytics-report")]
