@@ -20,7 +20,16 @@ from support.models import Category, Team, Ticket, TicketEvent
 from support.models.choices import Channel, Priority
 
 from . import facts
-from .metrics import HEADLINES, Totals, contributions, day_bounds, day_of, figures, time_zone
+from .metrics import (
+    ACTIVE,
+    HEADLINES,
+    Totals,
+    contributions,
+    day_bounds,
+    day_of,
+    figures,
+    time_zone,
+)
 from .models import DailyRollup
 from .permissions import Scope, scope_for
 
@@ -405,3 +414,60 @@ def full_report(*, user, query: Query, now=None) -> dict:
     result = report(user=user, query=query, now=now)
     result["incidents"] = incident_figures(user=user, query=query)
     return result
+
+
+# --- the tickets behind a figure ------------------------------------------------------------
+
+
+def _in(column: str, since, until) -> Q:
+    return Q(**{f"{column}__gte": since, f"{column}__lt": until})
+
+
+DRILLS = {
+    "created": "Created",
+    "solved": "Solved",
+    "first_response": "First answered",
+    "reopened": "Reopened",
+    "response_breaches": "First response breached",
+    "resolution_breaches": "Resolution breached",
+    "rated": "Rated",
+    "backlog": "Open now",
+}
+
+
+def tickets_behind(*, user, metric: str, query: Query):
+    """The tickets a figure counts, as the viewer may see them, newest first (a queryset).
+
+    The same rules as `metrics.contributions`, as conditions on the ticket's own columns:
+    its current dimensions, the day of the moment that figure counts on.
+    """
+    scope = scope_for(user)
+    since, until = day_bounds(query.start, query.end)
+    unmerged = Q(merged_into__isnull=True)
+    conditions = {
+        "created": _in("created_at", since, until),
+        "solved": unmerged & Q(status__in=["resolved", "closed"], resolved_at__isnull=False)
+        & _in("resolved_at", since, until),
+        "first_response": unmerged & _in("first_responded_at", since, until),
+        "response_breaches": unmerged & Q(response_breached=True)
+        & _in("response_breached_at", since, until),
+        "resolution_breaches": unmerged & Q(resolution_breached=True)
+        & _in("resolution_breached_at", since, until),
+        "rated": unmerged & Q(satisfaction_rating__isnull=False) & _in("rated_at", since, until),
+        "backlog": Q(status__in=sorted(ACTIVE)),
+        "reopened": unmerged & Q(pk__in=TicketEvent.objects.filter(
+            _in("created_at", since, until), kind=TicketEvent.Kind.STATUS_CHANGED,
+            before__status="resolved").values("ticket_id")),
+    }  # fmt: skip
+    tickets = Ticket.objects.visible_to(user).filter(conditions[metric])
+    if not scope.all:
+        tickets = tickets.filter(Q(team_id__in=scope.team_ids) | Q(assigned_to_id=scope.agent_id))
+    for name, value in query.filters.items():
+        column = {"team": "team_id", "agent": "assigned_to_id", "category": "category_id"}.get(
+            name, name
+        )
+        if value == 0:
+            tickets = tickets.filter(**{f"{column}__isnull": True})
+        else:
+            tickets = tickets.filter(**{column: value})
+    return tickets.select_related("team", "assigned_to", "category").order_by("-created_at", "-id")

@@ -5,6 +5,7 @@ higher up (incidents, bookings) adds its entries here, next to support's; suppor
 imports it, and `core` names no app's pages.
 """
 
+from analytics.permissions import can_see_analytics
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
 from incidents import views as incident_views
@@ -73,12 +74,18 @@ def wire_incidents() -> None:
     shell.add_banner("active-incident", incident_views.incident_banner, areas=("help",))
 
 
+def wire_analytics() -> None:
+    shell.add_nav("desk", "analytics", "Analytics", "desk-analytics", order=8,
+                  visible=can_see_analytics)  # fmt: skip
+
+
 def wire() -> None:
     wire_core()
     wire_support()
     wire_knowledge()
     wire_insurance()
     wire_incidents()
+    wire_analytics()
 
 
 wire()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    path("", include("analytics.urls")),
     path("", include("incidents.urls")),
     path("", include("support.urls")),
     path("", include("knowledge.urls")),
