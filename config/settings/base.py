@@ -417,6 +417,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "incidents-target-watch": {"task": "incidents.tasks.check_incident_targets", "schedule": 60.0},
     "analytics-refresh-rollups": {"task": "analytics.tasks.refresh_rollups", "schedule": 60.0},
+    "analytics-alerts": {"task": "analytics.tasks.send_alerts", "schedule": 300.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
