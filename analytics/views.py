@@ -57,7 +57,13 @@ COLUMNS = [
     ("csat", "CSAT", "share", lambda f: f["csat"]),
     ("escalations", "Escalations", "count", lambda f: f["escalations"]),
 ]  # fmt: skip
-FILTER_PARAMS = ("team", "agent", "category", "priority", "channel")
+TIME_LABELS = {
+    "first_response_calendar": "First response",
+    "first_response_working": "First response, working",
+    "resolution_calendar": "Resolution",
+    "resolution_working": "Resolution, working",
+    "breach_duration": "Breach duration",
+}
 
 
 def _refused(request):
@@ -182,7 +188,7 @@ def dashboard(request):
         "groupings": selectors.GROUPINGS,
         "dimensions": selectors.DIMENSIONS,
         "csv_url": f"{reverse('analytics-report')}?{urlencode({**here, 'export': 'csv'})}",
-        "times": TIMES,
+        "times": [(TIME_LABELS[name], report["totals"]["times"][name]) for name in TIMES],
         "filters": query.filters,
         "drills": {metric: _drill_url(query, metric) for metric in selectors.DRILLS},
     }
