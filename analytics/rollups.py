@@ -18,11 +18,12 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from core.bulk import update_rows
 from support.models import Ticket, TicketEvent
 
 from . import facts
 from .metrics import COUNTS, TIMES, Contribution, bucket_of, contributions, day_bounds, time_zone
-from .models import DIMENSION_FIELDS, DailyRollup, TicketFact, Watermark
+from .models import DIMENSION_FIELDS, DailyRollup, DailySlice, TicketFact, Watermark
 
 STREAM = "ticket-events"
 BATCH_EVENTS = 5000
@@ -93,36 +94,86 @@ class Delta:
                 row["hist"]["levels"][level] += sign * value
 
     def write(self) -> int:
-        """Apply to the rows (read, change, write back; rows left empty are deleted)."""
-        keys = [key for key, row in self.rows.items() if not _is_zero(row)]
-        written = 0
-        for start in range(0, len(keys), KEY_CHUNK):
-            chunk = keys[start : start + KEY_CHUNK]
-            match = Q()
-            for key in chunk:
-                match |= Q(**dict(zip(("day", *DIMENSION_FIELDS), key, strict=True)))
-            existing = {_key_of(row): row for row in DailyRollup.objects.filter(match)}
-            create, update, delete = [], [], []
-            for key in chunk:
-                row = existing.get(key)
-                if row is None:
-                    row = DailyRollup(**dict(zip(("day", *DIMENSION_FIELDS), key, strict=True)))
-                _apply(row, self.rows[key])
-                if _row_is_empty(row):
-                    if row.pk:
-                        delete.append(row.pk)
-                elif row.pk:
-                    update.append(row)
-                else:
-                    create.append(row)
-            if create:
-                DailyRollup.objects.bulk_create(create)
-            if update:
-                DailyRollup.objects.bulk_update(update, MEASURE_FIELDS)
-            if delete:
-                DailyRollup.objects.filter(pk__in=delete).delete()
-            written += len(create) + len(update) + len(delete)
-        return written
+        """Apply to the rollup rows and their slices (read, change, write back; rows left
+        empty are deleted). Returns the rows written."""
+        changes = {key: row for key, row in self.rows.items() if not _is_zero(row)}
+        slices: dict[tuple, dict] = {}
+        for key, change in changes.items():
+            for slice_key in _slice_keys(key):
+                _merge(slices.setdefault(slice_key, _empty_change()), change)
+        return _write(DailyRollup, ("day", *DIMENSION_FIELDS), changes) + _write(
+            DailySlice, SLICE_FIELDS, {k: v for k, v in slices.items() if not _is_zero(v)}
+        )
+
+
+SLICE_FIELDS = ("day", "dimension", "value")
+SLICE_DIMENSIONS = ("team", "agent", "priority", "category", "channel")
+
+
+def _slice_keys(key: tuple) -> list[tuple]:
+    day, *values = key
+    return [(day, "", "")] + [
+        (day, name, str(value)) for name, value in zip(SLICE_DIMENSIONS, values, strict=True)
+    ]
+
+
+def _empty_change() -> dict:
+    return {
+        "counts": defaultdict(int),
+        "sums": defaultdict(float),
+        "hist": defaultdict(lambda: defaultdict(int)),
+    }
+
+
+def _merge(into: dict, change: dict) -> None:
+    for name, value in change["counts"].items():
+        into["counts"][name] += value
+    for name, value in change["sums"].items():
+        into["sums"][name] += value
+    for name, buckets in change["hist"].items():
+        for bucket, value in buckets.items():
+            into["hist"][name][bucket] += value
+
+
+def _write(model, fields: tuple, changes: dict) -> int:
+    keys = list(changes)
+    written = 0
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        # One indexed lookup per day of the chunk: the days' rows, matched here by key.
+        days = {key[0] for key in chunk}
+        wanted = set(chunk)
+        existing = {}
+        for row in model.objects.filter(day__in=days, **_narrowing(fields, chunk)):
+            key = tuple(getattr(row, name) for name in fields)
+            if key in wanted:
+                existing[key] = row
+        create, update, delete = [], [], []
+        for key in chunk:
+            row = existing.get(key)
+            if row is None:
+                row = model(**dict(zip(fields, key, strict=True)))
+            _apply(row, changes[key])
+            if _row_is_empty(row):
+                if row.pk:
+                    delete.append(row.pk)
+            elif row.pk:
+                update.append(row)
+            else:
+                create.append(row)
+        if create:
+            model.objects.bulk_create(create)
+        if update:
+            update_rows(model, update, MEASURE_FIELDS)
+        if delete:
+            model.objects.filter(pk__in=delete).delete()
+        written += len(create) + len(update) + len(delete)
+    return written
+
+
+def _narrowing(fields: tuple, chunk: list[tuple]) -> dict:
+    """`<field>__in` for the second key field, so a day's other rows are not read."""
+    return {f"{fields[1]}__in": {key[1] for key in chunk}}
 
 
 MEASURE_FIELDS = [*COUNTS, *(f"{n}_n" for n in TIMES), *(f"{n}_sum" for n in TIMES), "histograms"]
@@ -332,6 +383,7 @@ def rebuild(*, start: dt.date | None = None, end: dt.date | None = None) -> int:
             # Everything from scratch; the events up to here are then accounted for.
             last = TicketEvent.objects.aggregate(last=Max("id"))["last"] or 0
             DailyRollup.objects.all().delete()
+            DailySlice.objects.all().delete()
             TicketFact.objects.all().delete()
             ids_query = Ticket.objects.order_by("pk").values_list("pk", flat=True)
             keep_old = None
@@ -340,6 +392,7 @@ def rebuild(*, start: dt.date | None = None, end: dt.date | None = None) -> int:
         else:
             since, until = day_bounds(start, end, tz)
             DailyRollup.objects.filter(day__gte=start, day__lte=end).delete()
+            DailySlice.objects.filter(day__gte=start, day__lte=end).delete()
             created = set(
                 Ticket.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
                     "pk", flat=True

@@ -30,8 +30,9 @@ from .metrics import (
     figures,
     time_zone,
 )
-from .models import DailyRollup
+from .models import DailyRollup, DailySlice
 from .permissions import Scope, scope_for
+from .rollups import MEASURE_FIELDS
 
 DIMENSIONS = ("team", "agent", "priority", "category", "channel")
 GROUPINGS = ("day", "week", "month")
@@ -103,24 +104,12 @@ def _column(name: str) -> str:
     return name if name in ("priority", "channel") else f"{name}_id"
 
 
-ROLLUP_VALUES = None
+def _typed(name: str, value: str):
+    return value if name in ("priority", "channel") else int(value)
 
 
-def _rollup_values() -> list[str]:
-    global ROLLUP_VALUES
-    if ROLLUP_VALUES is None:
-        from .rollups import MEASURE_FIELDS
-
-        ROLLUP_VALUES = [
-            "day",
-            "team_id",
-            "agent_id",
-            "priority",
-            "category_id",
-            "channel",
-            *MEASURE_FIELDS,
-        ]
-    return ROLLUP_VALUES
+ROLLUP_VALUES = ["day", "team_id", "agent_id", "priority", "category_id", "channel",
+                 *MEASURE_FIELDS]  # fmt: skip
 
 
 def _key(snapshot_dims: tuple, contribution) -> tuple:
@@ -150,9 +139,35 @@ class RollupSource:
 
     exact = False
 
-    def __init__(self, scope: Scope, filters: dict, today: dt.date, tz):
-        self.scope, self.filters, self.today, self.tz = scope, filters, today, tz
+    def __init__(self, scope: Scope, filters: dict, today: dt.date, tz, by: str | None = None):
+        self.scope, self.filters, self.today, self.tz, self.by = scope, filters, today, tz, by
         self._live = None
+        self.slice = self._slice_plan()
+
+    def _slice_plan(self) -> tuple[str, str | None] | None:
+        """The slice that answers this report (a dimension and maybe one value), if any: the
+        whole organisation's figures about one dimension at most. Each slice partitions the
+        contributions, so its rows add up to the day's figures."""
+        named = set(self.filters) | ({self.by} if self.by else set())
+        if not self.scope.all or len(named) > 1:
+            return None
+        if not named:
+            return ("", None)
+        name = named.pop()
+        value = self.filters.get(name)
+        return (name, None if value is None else str(value))
+
+    def _slices(self, **days):
+        name, value = self.slice
+        rows = DailySlice.objects.filter(dimension=name, **days)
+        return rows if value is None else rows.filter(value=value)
+
+    def _slice_key(self, day, value: str) -> tuple:
+        key = [day, None, None, None, None, None]
+        name = self.slice[0]
+        if name:
+            key[DIMENSION_INDEX[name]] = _typed(name, value)
+        return tuple(key)
 
     def live(self) -> list:
         """Today's contributions of the tickets with an event today (read backwards by id)."""
@@ -177,13 +192,21 @@ class RollupSource:
     def items(self, start: dt.date, end: dt.date):
         """(key, rollup row dict) for past days and (key, Contribution) for today."""
         last_rolled = min(end, self.today - dt.timedelta(days=1))
-        if start <= last_rolled:
+        if start <= last_rolled and self.slice is not None:
+            rows = (
+                self._slices(day__gte=start, day__lte=last_rolled)
+                .order_by()
+                .values("day", "value", *MEASURE_FIELDS)
+            )
+            for row in rows.iterator(chunk_size=5000):
+                yield self._slice_key(row["day"], row["value"]), row
+        elif start <= last_rolled:
             rows = (
                 DailyRollup.objects.filter(
                     _rollup_q(self.scope, self.filters), day__gte=start, day__lte=last_rolled
                 )
                 .order_by()
-                .values(*_rollup_values())
+                .values(*ROLLUP_VALUES)
             )
             for row in rows.iterator(chunk_size=5000):
                 yield (
@@ -206,16 +229,30 @@ class RollupSource:
         """Σ backlog changes of the days before `start`, overall (None) and per group."""
         base = defaultdict(int)
         last_rolled = min(start, self.today) - dt.timedelta(days=1)
-        rows = (
-            DailyRollup.objects.filter(_rollup_q(self.scope, self.filters), day__lte=last_rolled)
-            .order_by()
-            .values(*([_column(by)] if by else []))
-            .annotate(total=Sum("backlog_change"))
-        )
-        for row in rows:
-            base[None] += row["total"] or 0
-            if by:
-                base[row[_column(by)]] += row["total"] or 0
+        if self.slice is not None:
+            rows = (
+                self._slices(day__lte=last_rolled)
+                .order_by()
+                .values("value")
+                .annotate(total=Sum("backlog_change"))
+            )
+            for row in rows:
+                base[None] += row["total"] or 0
+                if by:
+                    base[_typed(by, row["value"])] += row["total"] or 0
+        else:
+            rows = (
+                DailyRollup.objects.filter(
+                    _rollup_q(self.scope, self.filters), day__lte=last_rolled
+                )
+                .order_by()
+                .values(*([_column(by)] if by else []))
+                .annotate(total=Sum("backlog_change"))
+            )
+            for row in rows:
+                base[None] += row["total"] or 0
+                if by:
+                    base[row[_column(by)]] += row["total"] or 0
         if start > self.today:
             for key, contribution in self.live():
                 if key[0] < start:
@@ -340,7 +377,7 @@ def report(*, user, query: Query, now=None, exact: bool = False) -> dict:
     if exact:
         source = ExactSource(scope, query.filters, query.end, tz)
     else:
-        source = RollupSource(scope, query.filters, today, tz)
+        source = RollupSource(scope, query.filters, today, tz, by=query.by)
     current = _period(source, query)
     result = {
         "start": query.start,
