@@ -292,18 +292,20 @@ class Totals:
         self.samples = defaultdict(list)
         self.levels = defaultdict(int)
 
-    def add_contribution(self, contribution: Contribution) -> None:
+    def add_contribution(self, contribution: Contribution, sign: int = 1) -> None:
+        """Add (or, with sign -1, take back) one contribution; only the rollup path takes
+        back, so exact samples are only ever added."""
         for name, value in contribution.counts.items():
-            self.counts[name] += value
+            self.counts[name] += sign * value
         for name, values in contribution.samples.items():
             for value in values:
-                self.n[name] += 1
-                self.sums[name] += value
-                self.buckets[name][bucket_of(value)] += 1
+                self.n[name] += sign
+                self.sums[name] += sign * value
+                self.buckets[name][bucket_of(value)] += sign
                 if self.exact:
                     self.samples[name].append(value)
         for level, value in contribution.levels.items():
-            self.levels[level] += value
+            self.levels[level] += sign * value
 
     def add_row(self, row: dict) -> None:
         """A rollup row (or a sum of them): counts, `<time>_n`, `<time>_sum`, histograms."""
@@ -328,7 +330,7 @@ class Totals:
         if self.exact:
             return sorted(self.samples[name])[rank - 1]
         seen = 0
-        for bucket in sorted(self.buckets[name]):
+        for bucket in sorted(b for b, n in self.buckets[name].items() if n):
             seen += self.buckets[name][bucket]
             if seen >= rank:
                 return bucket_value(bucket)
@@ -398,5 +400,7 @@ def figures(totals: Totals, backlog: int | None = None) -> dict:
         "nps_responses": c["nps_responses"],
         "nps": nps,
         "escalations": c["escalations"],
-        "escalations_by_level": {k: totals.levels[k] for k in sorted(totals.levels, key=int)},
+        "escalations_by_level": {
+            k: totals.levels[k] for k in sorted(totals.levels, key=int) if totals.levels[k]
+        },
     }

@@ -23,6 +23,7 @@ from . import facts
 from .metrics import (
     ACTIVE,
     HEADLINES,
+    Contribution,
     Totals,
     contributions,
     day_bounds,
@@ -30,9 +31,9 @@ from .metrics import (
     figures,
     time_zone,
 )
-from .models import DailyRollup, DailySlice
+from .models import DailyRollup, DailySlice, TicketFact, Watermark
 from .permissions import Scope, scope_for
-from .rollups import MEASURE_FIELDS
+from .rollups import MEASURE_FIELDS, STREAM
 
 DIMENSIONS = ("team", "agent", "priority", "category", "channel")
 GROUPINGS = ("day", "week", "month")
@@ -141,7 +142,7 @@ class RollupSource:
 
     def __init__(self, scope: Scope, filters: dict, today: dt.date, tz, by: str | None = None):
         self.scope, self.filters, self.today, self.tz, self.by = scope, filters, today, tz, by
-        self._live = None
+        self._pending = None
         self.slice = self._slice_plan()
 
     def _slice_plan(self) -> tuple[str, str | None] | None:
@@ -169,69 +170,61 @@ class RollupSource:
             key[DIMENSION_INDEX[name]] = _typed(name, value)
         return tuple(key)
 
-    def live(self) -> list:
-        """Today's contributions of the tickets with an event today (read backwards by id)."""
-        if self._live is None:
-            since, _ = day_bounds(self.today, self.today, self.tz)
-            before = (
-                TicketEvent.objects.filter(created_at__lt=since)
-                .order_by("-id")
-                .values_list("id", flat=True)
-                .first()
-            ) or 0
-            ids = set(TicketEvent.objects.filter(id__gt=before).values_list("ticket_id", flat=True))
-            self._live = [
-                (key, contribution)
-                for key, contribution in _contribution_items(
-                    sorted(ids), self.tz, lambda day: day >= self.today
-                )
-                if _admitted(self.scope, self.filters, key)
-            ]
-        return self._live
+    def pending(self) -> list:
+        """What changed since the job's last run, read from the live tables: for each ticket
+        with an event after the watermark (or in one of its gaps), its stored contributions
+        taken back (-1) and its contributions now (+1). So every day, today included, is as
+        of this moment; the cost follows the events of the last minute or so."""
+        if self._pending is None:
+            mark = Watermark.objects.filter(name=STREAM).first()
+            events = Q(id__gt=mark.last_event_id if mark else 0)
+            for low, high, _since in mark.gaps if mark else []:
+                events |= Q(id__gte=low, id__lte=high)
+            ids = sorted(
+                set(TicketEvent.objects.filter(events).values_list("ticket_id", flat=True))
+            )
+            found = [(key, c, 1) for key, c in _contribution_items(ids, self.tz, _every_day)]
+            for fact in TicketFact.objects.filter(ticket_id__in=ids):
+                dims = (fact.team_id, fact.priority, fact.category_id, fact.channel)
+                for data in fact.contributions:
+                    contribution = Contribution.from_json(data)
+                    found.append((_key(dims, contribution), contribution, -1))
+            self._pending = [item for item in found if _admitted(self.scope, self.filters, item[0])]
+        return self._pending
 
     def items(self, start: dt.date, end: dt.date):
-        """(key, rollup row dict) for past days and (key, Contribution) for today."""
-        last_rolled = min(end, self.today - dt.timedelta(days=1))
-        if start <= last_rolled and self.slice is not None:
+        """(key, rollup or slice row, 1) and (key, Contribution, ±1) of the days [start, end]."""
+        if self.slice is not None:
             rows = (
-                self._slices(day__gte=start, day__lte=last_rolled)
+                self._slices(day__gte=start, day__lte=end)
                 .order_by()
                 .values("day", "value", *MEASURE_FIELDS)
             )
             for row in rows.iterator(chunk_size=5000):
-                yield self._slice_key(row["day"], row["value"]), row
-        elif start <= last_rolled:
+                yield self._slice_key(row["day"], row["value"]), row, 1
+        else:
             rows = (
                 DailyRollup.objects.filter(
-                    _rollup_q(self.scope, self.filters), day__gte=start, day__lte=last_rolled
+                    _rollup_q(self.scope, self.filters), day__gte=start, day__lte=end
                 )
                 .order_by()
                 .values(*ROLLUP_VALUES)
             )
             for row in rows.iterator(chunk_size=5000):
-                yield (
-                    (
-                        row["day"],
-                        row["team_id"],
-                        row["agent_id"],
-                        row["priority"],
-                        row["category_id"],
-                        row["channel"],
-                    ),
-                    row,
-                )
-        if end >= self.today:
-            for key, contribution in self.live():
-                if start <= key[0] <= end:
-                    yield key, contribution
+                key = (row["day"], row["team_id"], row["agent_id"], row["priority"],
+                       row["category_id"], row["channel"])  # fmt: skip
+                yield key, row, 1
+        for key, contribution, sign in self.pending():
+            if start <= key[0] <= end:
+                yield key, contribution, sign
 
     def backlog_before(self, start: dt.date, by: str | None) -> dict:
         """Σ backlog changes of the days before `start`, overall (None) and per group."""
         base = defaultdict(int)
-        last_rolled = min(start, self.today) - dt.timedelta(days=1)
+        before = start - dt.timedelta(days=1)
         if self.slice is not None:
             rows = (
-                self._slices(day__lte=last_rolled)
+                self._slices(day__lte=before)
                 .order_by()
                 .values("value")
                 .annotate(total=Sum("backlog_change"))
@@ -242,9 +235,7 @@ class RollupSource:
                     base[_typed(by, row["value"])] += row["total"] or 0
         else:
             rows = (
-                DailyRollup.objects.filter(
-                    _rollup_q(self.scope, self.filters), day__lte=last_rolled
-                )
+                DailyRollup.objects.filter(_rollup_q(self.scope, self.filters), day__lte=before)
                 .order_by()
                 .values(*([_column(by)] if by else []))
                 .annotate(total=Sum("backlog_change"))
@@ -253,14 +244,17 @@ class RollupSource:
                 base[None] += row["total"] or 0
                 if by:
                     base[row[_column(by)]] += row["total"] or 0
-        if start > self.today:
-            for key, contribution in self.live():
-                if key[0] < start:
-                    change = contribution.counts.get("backlog_change", 0)
-                    base[None] += change
-                    if by:
-                        base[key[DIMENSION_INDEX[by]]] += change
+        for key, contribution, sign in self.pending():
+            if key[0] < start:
+                change = sign * contribution.counts.get("backlog_change", 0)
+                base[None] += change
+                if by:
+                    base[key[DIMENSION_INDEX[by]]] += change
         return base
+
+
+def _every_day(day) -> bool:
+    return True
 
 
 class ExactSource:
@@ -285,7 +279,7 @@ class ExactSource:
     def items(self, start, end):
         for key, contribution in self.found:
             if start <= key[0] <= end:
-                yield key, contribution
+                yield key, contribution, 1
 
     def backlog_before(self, start, by):
         base = defaultdict(int)
@@ -298,11 +292,12 @@ class ExactSource:
         return base
 
 
-def _add(totals: Totals, payload) -> None:
+def add(totals: Totals, payload, sign: int) -> None:
+    """Add an item of a source (a rollup row, or a contribution with its sign) to totals."""
     if isinstance(payload, dict):
         totals.add_row(payload)
     else:
-        totals.add_contribution(payload)
+        totals.add_contribution(payload, sign)
 
 
 def _period(source, query: Query) -> dict:
@@ -312,11 +307,11 @@ def _period(source, query: Query) -> dict:
         for period in periods(query.start, query.end, query.group)
     }
     groups = defaultdict(lambda: Totals(exact=source.exact))
-    for key, payload in source.items(query.start, query.end):
-        _add(overall, payload)
-        _add(series[period_of(key[0], query.group)], payload)
+    for key, payload, sign in source.items(query.start, query.end):
+        add(overall, payload, sign)
+        add(series[period_of(key[0], query.group)], payload, sign)
         if query.by:
-            _add(groups[key[DIMENSION_INDEX[query.by]]], payload)
+            add(groups[key[DIMENSION_INDEX[query.by]]], payload, sign)
     base = source.backlog_before(query.start, query.by)
     level = base[None]
     shown_series = []

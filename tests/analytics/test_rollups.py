@@ -201,3 +201,27 @@ def test_the_command_refuses_half_a_range(db):
         call_command("rebuild_analytics", start="2026-01-01")
     with pytest.raises(CommandError):
         call_command("rebuild_analytics", start="2026-02-01", end="2026-01-01")
+
+
+def test_changes_since_the_last_run_are_read_live(zone):
+    world = World()
+    end = generate(world, rng=random.Random(21), start=START, count=25)
+    with frozen(end) as clock:
+        rollups.refresh(now=end)
+        # After the job: an old ticket reopened, a new one answered and solved, nothing folded.
+        clock.at = end + dt.timedelta(hours=2)
+        old = Ticket.objects.filter(status="resolved").order_by("pk").first()
+        services.reopen_ticket(ticket=old, by=world.lead)
+        fresh = services.create_ticket(by=world.lead, subject="New", customer=world.customers[0],
+                                       team=world.teams[0])  # fmt: skip
+        services.add_message(ticket=fresh, by=world.agents[0], body="On it")
+        services.resolve_ticket(ticket=fresh, by=world.agents[0])
+        first, last = dt.date(2026, 10, 1), (clock.at + dt.timedelta(days=1)).date()
+        for by in (None, "team", "agent"):
+            query = Query(start=first, end=last, group="week", by=by)
+            rolled = report(user=world.lead, query=query, now=clock.at)
+            exact = report(user=world.lead, query=query, now=clock.at, exact=True)
+            assert_same_figures(rolled["totals"], exact["totals"])
+            for got, want in zip(rolled["breakdown"], exact["breakdown"], strict=True):
+                assert_same_figures(got["figures"], want["figures"])
+        assert rollups.refresh(now=clock.at).changed == 2
