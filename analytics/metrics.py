@@ -322,6 +322,23 @@ class Totals:
             for bucket, value in buckets.items():
                 self.buckets[name][int(bucket)] += value
 
+    def merge(self, other: "Totals") -> None:
+        """Add another set of totals (cheaper than adding its rows again)."""
+        for name, value in other.counts.items():
+            self.counts[name] += value
+        for name, value in other.n.items():
+            self.n[name] += value
+        for name, value in other.sums.items():
+            self.sums[name] += value
+        for name, buckets in other.buckets.items():
+            mine = self.buckets[name]
+            for bucket, value in buckets.items():
+                mine[bucket] += value
+        for name, values in other.samples.items():
+            self.samples[name].extend(values)
+        for level, value in other.levels.items():
+            self.levels[level] += value
+
     def percentile(self, name: str, fraction: float) -> float | None:
         count = self.n[name]
         if not count:

@@ -270,7 +270,8 @@ def recompute(ticket_ids, *, keep_old=None, delta: Delta | None = None, tz=None)
     if create:
         TicketFact.objects.bulk_create(create)
     if update:
-        TicketFact.objects.bulk_update(
+        update_rows(
+            TicketFact,
             update,
             [
                 "team_id",

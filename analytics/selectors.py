@@ -308,10 +308,11 @@ def _period(source, query: Query) -> dict:
     }
     groups = defaultdict(lambda: Totals(exact=source.exact))
     for key, payload, sign in source.items(query.start, query.end):
-        add(overall, payload, sign)
         add(series[period_of(key[0], query.group)], payload, sign)
         if query.by:
             add(groups[key[DIMENSION_INDEX[query.by]]], payload, sign)
+    for totals in series.values():
+        overall.merge(totals)
     base = source.backlog_before(query.start, query.by)
     level = base[None]
     shown_series = []

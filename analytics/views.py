@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from core.paging import page_of
+from core.replica import reading_replica
 from support.models import Category, Team
 from support.models.choices import Channel, Priority
 from support.permissions import active_staff
@@ -128,7 +129,8 @@ def dashboard(request):
     if refused := _refused(request):
         return refused
     params, query, errors = _query(request)
-    report = selectors.full_report(user=request.user, query=query)
+    with reading_replica():
+        report = selectors.full_report(user=request.user, query=query)
     headlines = []
     for name, label, kind, drill, up_is_good in HEADLINES:
         change = (report["change"] or {}).get(name)
@@ -204,7 +206,8 @@ def tickets(request):
         raise Http404("No such figure.")
     _, query, errors = _query(request)
     found = selectors.tickets_behind(user=request.user, metric=metric, query=query)
-    page = page_of(found, request.GET.get("page"), PAGE_SIZE)
+    with reading_replica():
+        page = page_of(found, request.GET.get("page"), PAGE_SIZE)
     here = {**_params(query), "metric": metric}
     here.pop("group", None)
     here.pop("by", None)

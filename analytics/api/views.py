@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import ActionPermissions, allows
+from core.replica import reading_replica
 from support.api.views import ERROR_RESPONSES
 
 from .. import exports, selectors
@@ -35,7 +36,8 @@ class AnalyticsView(APIView):
         params = s.AnalyticsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = params.query()
-        report = selectors.full_report(user=request.user, query=query)
+        with reading_replica():
+            report = selectors.full_report(user=request.user, query=query)
         if params.validated_data["export"] == "csv":
             response = StreamingHttpResponse(exports.csv_lines(report), content_type="text/csv")
             name = f"analytics-{query.start}-{query.end}.csv"

@@ -27,6 +27,13 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # SQLite beside PostgreSQL, for the embedded mode's search (FTS5): only tests that ask for it
 # (`databases=["default", "sqlite"]`) create it, in memory, by running every migration.
 DATABASES["sqlite"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # noqa: F405
+# A second PostgreSQL database standing in for a read replica (`core.replica`): created only for
+# tests that ask for it (`databases=["default", "replica"]`); routed to only where a test sets
+# DATABASE_REPLICA_URL.
+DATABASES["replica"] = {  # noqa: F405
+    **DATABASES["default"],  # noqa: F405
+    "TEST": {"NAME": f"test_{DATABASES['default']['NAME']}_replica"},  # noqa: F405
+}
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "1000/min",
     "user": "10000/min",
