@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from incidents.metrics import incident_metrics
 from incidents.permissions import can_see_incidents
+from knowledge.permissions import can_see_insights
+from knowledge.selectors import deflection
 from support.models import Category, Team, Ticket, TicketEvent
 from support.models.choices import Channel, Priority
 
@@ -442,10 +444,28 @@ def incident_figures(*, user, query: Query) -> list[dict]:
     ]
 
 
+def knowledge_figures(*, user, query: Query) -> dict | None:
+    """Knowledge-base deflection in the range: suggested articles opened on the new-request
+    form, and of those (once their 24-hour window has passed) how many were followed by no
+    request. From `knowledge.selectors.deflection`; staff who see the knowledge base's figures."""
+    if not can_see_insights(user):
+        return None
+    since, until = day_bounds(query.start, query.end)
+    found = deflection(since=since, until=until)
+    opened, deflected = found["opened"] or 0, found["deflected"] or 0
+    return {
+        "suggestions_opened": opened,
+        "deflected": deflected,
+        "deflection_rate": round(deflected / opened, 4) if opened else None,
+    }
+
+
 def full_report(*, user, query: Query, now=None) -> dict:
-    """The report of the API and the desk page: ticket figures and incident MTTA/MTTR."""
+    """The report of the API and the desk page: ticket figures, incident MTTA/MTTR and the
+    knowledge base's deflection."""
     result = report(user=user, query=query, now=now)
     result["incidents"] = incident_figures(user=user, query=query)
+    result["knowledge"] = knowledge_figures(user=user, query=query)
     return result
 
 

@@ -135,6 +135,12 @@ class AnalyticsIncidentSerializer(api.Serializer):
     mttr_minutes = serializers.FloatField(allow_null=True)
 
 
+class AnalyticsKnowledgeSerializer(api.Serializer):
+    suggestions_opened = serializers.IntegerField()
+    deflected = serializers.IntegerField(help_text="Followed by no request within 24 hours.")
+    deflection_rate = serializers.FloatField(allow_null=True)
+
+
 class AnalyticsReportSerializer(api.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -147,3 +153,4 @@ class AnalyticsReportSerializer(api.Serializer):
     change = AnalyticsChangeSerializer(allow_null=True, help_text="Current minus previous.")
     breakdown = AnalyticsBreakdownSerializer(many=True)
     incidents = AnalyticsIncidentSerializer(many=True, help_text="MTTA and MTTR by severity.")
+    knowledge = AnalyticsKnowledgeSerializer(allow_null=True, help_text="Deflection.")

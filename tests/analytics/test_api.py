@@ -8,7 +8,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from analytics import rollups
+from knowledge.models import SuggestionOpened
 
+from ..knowledge.factories import make_article
 from .factories import World, assign, frozen, reply, ticket
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +117,19 @@ def test_query_count_does_not_grow_with_tickets(world, django_assert_max_num_que
         rollups.refresh(now=NOW)
     with frozen(NOW), django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(URL, params).json()["totals"]["created"] == 14
+
+
+def test_knowledge_deflection_counts_settled_suggestions(world):
+    article = make_article(by=world.lead, title="Reset your router")
+    opened = dt.datetime(2026, 11, 18, 10, 0, tzinfo=dt.UTC)
+    SuggestionOpened.objects.create(article=article, viewer="a", opened_at=opened)
+    SuggestionOpened.objects.create(
+        article=article,
+        viewer="b",
+        opened_at=opened,
+        ticket_followed_at=opened + dt.timedelta(minutes=5),
+    )
+    SuggestionOpened.objects.create(article=article, viewer="c", opened_at=opened)
+    body = get(world.lead, start="2026-11-18", end="2026-11-20").json()
+    assert body["knowledge"] == {"suggestions_opened": 3, "deflected": 2, "deflection_rate": 0.6667}
+    assert get(world.agents[0], start="2026-11-18", end="2026-11-20").json()["knowledge"]
