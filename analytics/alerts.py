@@ -68,9 +68,10 @@ def volume_spike(now: dt.datetime) -> list[Alert]:
         day = (hour_start - dt.timedelta(days=back)).date()
         start = dt.datetime.combine(day, hour_start.time(), tzinfo=tz)
         windows |= Q(created_at__gte=start, created_at__lt=start + dt.timedelta(hours=1))
-    counts = Ticket.objects.aggregate(
-        now=Count("pk", filter=Q(created_at__gte=hour_start, created_at__lt=now)),
-        before=Count("pk", filter=windows),
+    this_hour = Q(created_at__gte=hour_start, created_at__lt=now)
+    # Only the 29 one-hour windows are read (range scans of the creation index), not the table.
+    counts = Ticket.objects.filter(this_hour | windows).aggregate(
+        now=Count("pk", filter=this_hour), before=Count("pk", filter=windows)
     )
     usual = counts["before"] / USUAL_DAYS
     threshold = max(settings.ANALYTICS_SPIKE_MIN_TICKETS, settings.ANALYTICS_SPIKE_FACTOR * usual)

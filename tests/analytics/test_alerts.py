@@ -113,3 +113,10 @@ def test_a_poorly_rated_article_fires_once_a_week(world):
 def test_the_task_calls_the_rules(world):
     with frozen(NOW):
         assert send_alerts() == 0
+
+
+def test_the_spike_rule_reads_only_its_hour_windows(world, django_assert_max_num_queries):
+    with frozen(NOW), django_assert_max_num_queries(1) as captured:
+        alerts.volume_spike(NOW)
+    sql = captured.captured_queries[0]["sql"]
+    assert sql.count('"support_ticket"."created_at" >=') >= 29  # a WHERE of the windows

@@ -12,6 +12,7 @@ from analytics import rollups
 from analytics.metrics import COUNTS, TIMES
 from analytics.models import DailyRollup, TicketFact
 from analytics.selectors import DIMENSIONS, Query, report
+from analytics.tasks import refresh_rollups
 from support import services
 from support.models import Ticket, TicketEvent
 
@@ -225,3 +226,11 @@ def test_changes_since_the_last_run_are_read_live(zone):
             for got, want in zip(rolled["breakdown"], exact["breakdown"], strict=True):
                 assert_same_figures(got["figures"], want["figures"])
         assert rollups.refresh(now=clock.at).changed == 2
+
+
+def test_the_beat_task_runs_the_job(settings):
+    settings.ANALYTICS_TIME_ZONE = "UTC"
+    world = World()
+    generate(world, rng=random.Random(1), start=START, count=2)
+    assert refresh_rollups() == 2
+    assert refresh_rollups() == 0
