@@ -114,3 +114,13 @@ def test_queries_do_not_grow_with_tickets(world, django_assert_max_num_queries):
     with frozen(NOW), django_assert_max_num_queries(len(few.captured_queries)):
         client.get(URL, params)
         client.get(DRILL, {**params, "metric": "created"})
+
+
+def test_the_admin_lists_alerts_and_the_watermark_read_only(world, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    for url in ("/admin/analytics/alertsent/", "/admin/analytics/watermark/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert b"Add " not in response.content.split(b'id="content-main"')[-1][:2000]
+    assert client.get("/admin/analytics/alertsent/add/").status_code == 403
