@@ -43,6 +43,9 @@ MAX_DAYS = 366
 # Item layout: (day, team_id, agent_id, priority, category_id, channel)
 DIMENSION_INDEX = {name: index + 1 for index, name in enumerate(DIMENSIONS)}
 EXACT_CHUNK = 2000
+# More events than this after the job's watermark: the job is not keeping up (or never ran);
+# reports then read the rollups alone and say so (`stale`) rather than recompute the world.
+PENDING_LIMIT = 20_000
 
 
 @dataclass
@@ -145,6 +148,7 @@ class RollupSource:
     def __init__(self, scope: Scope, filters: dict, today: dt.date, tz, by: str | None = None):
         self.scope, self.filters, self.today, self.tz, self.by = scope, filters, today, tz, by
         self._pending = None
+        self.stale = False
         self.slice = self._slice_plan()
 
     def _slice_plan(self) -> tuple[str, str | None] | None:
@@ -182,9 +186,17 @@ class RollupSource:
             events = Q(id__gt=mark.last_event_id if mark else 0)
             for low, high, _since in mark.gaps if mark else []:
                 events |= Q(id__gte=low, id__lte=high)
-            ids = sorted(
-                set(TicketEvent.objects.filter(events).values_list("ticket_id", flat=True))
+            found_ids = list(
+                TicketEvent.objects.filter(events)
+                .order_by()
+                .values_list("ticket_id", flat=True)[: PENDING_LIMIT + 1]
             )
+            if len(found_ids) > PENDING_LIMIT:
+                # The job is far behind (not run yet, or stopped): the rollups alone, marked.
+                self.stale = True
+                self._pending = []
+                return self._pending
+            ids = sorted(set(found_ids))
             found = [(key, c, 1) for key, c in _contribution_items(ids, self.tz, _every_day)]
             for fact in TicketFact.objects.filter(ticket_id__in=ids):
                 dims = (fact.team_id, fact.priority, fact.category_id, fact.channel)
@@ -389,6 +401,7 @@ def report(*, user, query: Query, now=None, exact: bool = False) -> dict:
         "previous": None,
         "change": None,
         "breakdown": [],
+        "stale": False,
     }
     previous = None
     if query.compare:
@@ -399,6 +412,7 @@ def report(*, user, query: Query, now=None, exact: bool = False) -> dict:
             "totals": previous["totals"],
         }
         result["change"] = change(current["totals"], previous["totals"])
+    result["stale"] = getattr(source, "stale", False)
     if query.by:
         labels = _labels(query.by, current["groups"])
         for value in sorted(current["groups"], key=lambda v: str(labels.get(v, v))):

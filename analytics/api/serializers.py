@@ -154,3 +154,6 @@ class AnalyticsReportSerializer(api.Serializer):
     breakdown = AnalyticsBreakdownSerializer(many=True)
     incidents = AnalyticsIncidentSerializer(many=True, help_text="MTTA and MTTR by severity.")
     knowledge = AnalyticsKnowledgeSerializer(allow_null=True, help_text="Deflection.")
+    stale = serializers.BooleanField(
+        help_text="The rollup job is far behind: these figures leave out its backlog."
+    )

@@ -10,7 +10,7 @@ import zoneinfo
 
 import pytest
 
-from analytics import rollups
+from analytics import rollups, selectors
 from analytics.selectors import Query, report
 from support import services
 
@@ -160,3 +160,15 @@ def test_today_is_read_from_the_live_tables(zone):
         result = report(user=world.lead, query=Query(start=NEXT, end=NEXT), now=now)
     assert result["totals"]["solved"] == 1
     assert result["totals"]["times"]["first_response_calendar"]["count"] == 1
+
+
+def test_a_job_far_behind_is_said_not_hidden(zone, monkeypatch):
+    world, _ = build_day(zone)
+    monkeypatch.setattr(selectors, "PENDING_LIMIT", 5)
+    now = local(zone, 12, day=dt.date(2026, 11, 20))
+    with frozen(now):
+        result = report(user=world.lead, query=Query(start=DAY, end=NEXT), now=now)
+        assert result["stale"] is True and result["totals"]["created"] == 0
+        rollups.refresh(now=now)
+        result = report(user=world.lead, query=Query(start=DAY, end=NEXT), now=now)
+        assert result["stale"] is False and result["totals"]["created"] == 6
