@@ -58,6 +58,13 @@ COLUMNS = [
     ("csat", "CSAT", "share", lambda f: f["csat"]),
     ("escalations", "Escalations", "count", lambda f: f["escalations"]),
 ]  # fmt: skip
+# The tickets behind each column of the breakdown (replies and escalations have no list).
+COLUMN_DRILLS = {
+    "created": "created", "solved": "solved", "backlog": "backlog", "frt": "first_response",
+    "frt_p90": "first_response", "resolution": "solved", "resolution_working": "solved",
+    "response_compliance": "first_response", "resolution_compliance": "solved",
+    "reopen_rate": "reopened", "fcr_rate": "solved", "csat": "rated",
+}  # fmt: skip
 TIME_LABELS = {
     "first_response_calendar": "First response",
     "first_response_working": "First response, working",
@@ -152,15 +159,19 @@ def dashboard(request):
     getters = {key: getter for key, _, _, getter in COLUMNS}
     rows = []
     for row in report["breakdown"]:
+        drills = {
+            metric: _drill_url(query, metric, **{query.by: row["key"]})
+            for metric in set(COLUMN_DRILLS.values())
+        }
         figures = row["figures"]
-        filter_value = row["key"]
         rows.append(
             {
                 "label": row["label"],
                 "key": row["key"],
-                "cells": [(key, kind, getter(figures)) for key, _, kind, getter in COLUMNS],
-                "created_url": _drill_url(query, "created", **{query.by: filter_value}),
-                "solved_url": _drill_url(query, "solved", **{query.by: filter_value}),
+                "cells": [
+                    (kind, getter(figures), drills.get(COLUMN_DRILLS.get(key)))
+                    for key, _, kind, getter in COLUMNS
+                ],
                 "sort_value": getters[sort](figures) if sort in getters else None,
             }
         )

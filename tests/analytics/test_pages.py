@@ -75,6 +75,13 @@ def test_a_figure_drills_into_its_tickets(world):
     drill = page(world.lead, link.group(1).replace("&amp;", "&"))
     numbers = re.findall(r"TKT-\d{8}-\d{4}", drill.content.decode())
     assert sorted(set(numbers)) == sorted(t.number for t in world.made)
+    # Every figure of a breakdown row leads to its tickets: the tech desk's first answers.
+    table = html.split('id="breakdown"')[1]
+    tech_row = table[table.index("Tech desk") :].split("</tr>")[0]
+    answered = re.search(r'href="([^"]*metric=first_response[^"]*)"', tech_row).group(1)
+    drill = page(world.lead, answered.replace("&amp;", "&"))
+    found = set(re.findall(r"TKT-\d{8}-\d{4}", drill.content.decode()))
+    assert found == {t.number for t in world.made[1:]}
     team_only = page(world.lead, DRILL, **RANGE, metric="created", team=world.teams[1].pk)
     found = set(re.findall(r"TKT-\d{8}-\d{4}", team_only.content.decode()))
     assert found == {t.number for t in world.made[1:]}
