@@ -43,6 +43,7 @@ MAX_DAYS = 366
 # Item layout: (day, team_id, agent_id, priority, category_id, channel)
 DIMENSION_INDEX = {name: index + 1 for index, name in enumerate(DIMENSIONS)}
 EXACT_CHUNK = 2000
+READ_ATTEMPTS = 3
 # More events than this after the job's watermark: the job is not keeping up (or never ran);
 # reports then read the rollups alone and say so (`stale`) rather than recompute the world.
 PENDING_LIMIT = 20_000
@@ -149,7 +150,23 @@ class RollupSource:
         self.scope, self.filters, self.today, self.tz, self.by = scope, filters, today, tz, by
         self._pending = None
         self.stale = False
+        # Read before any rollup row: the rows are then at least this recent, and `moved()`
+        # tells whether the job committed in between.
+        self.mark = self._watermark()
         self.slice = self._slice_plan()
+
+    @staticmethod
+    def _watermark():
+        return Watermark.objects.filter(name=STREAM).first()
+
+    def moved(self) -> bool:
+        now = self._watermark()
+        if now is None or self.mark is None:
+            return (now is None) != (self.mark is None)
+        return (now.last_event_id, now.updated_at) != (
+            self.mark.last_event_id,
+            self.mark.updated_at,
+        )
 
     def _slice_plan(self) -> tuple[str, str | None] | None:
         """The slice that answers this report (a dimension and maybe one value), if any: the
@@ -182,7 +199,7 @@ class RollupSource:
         taken back (-1) and its contributions now (+1). So every day, today included, is as
         of this moment; the cost follows the events of the last minute or so."""
         if self._pending is None:
-            mark = Watermark.objects.filter(name=STREAM).first()
+            mark = self.mark
             events = Q(id__gt=mark.last_event_id if mark else 0)
             for low, high, _since in mark.gaps if mark else []:
                 events |= Q(id__gte=low, id__lte=high)
@@ -384,11 +401,16 @@ def report(*, user, query: Query, now=None, exact: bool = False) -> dict:
     now = now or timezone.now()
     tz = time_zone()
     today = day_of(now, tz)
-    if exact:
-        source = ExactSource(scope, query.filters, query.end, tz)
-    else:
-        source = RollupSource(scope, query.filters, today, tz, by=query.by)
-    current = _period(source, query)
+    for _attempt in range(READ_ATTEMPTS):
+        if exact:
+            source = ExactSource(scope, query.filters, query.end, tz)
+        else:
+            source = RollupSource(scope, query.filters, today, tz, by=query.by)
+        current = _period(source, query)
+        previous = _period(source, query.previous()) if query.compare else None
+        # The job committed while we read (rollups and pending changes would disagree): again.
+        if exact or not source.moved():
+            break
     result = {
         "start": query.start,
         "end": query.end,
@@ -403,9 +425,7 @@ def report(*, user, query: Query, now=None, exact: bool = False) -> dict:
         "breakdown": [],
         "stale": False,
     }
-    previous = None
-    if query.compare:
-        previous = _period(source, query.previous())
+    if previous is not None:
         result["previous"] = {
             "start": previous["start"],
             "end": previous["end"],

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from analytics import rollups
+from analytics import rollups, selectors
 from analytics.metrics import COUNTS, TIMES
 from analytics.models import DailyRollup, TicketFact
 from analytics.selectors import DIMENSIONS, Query, report
@@ -234,3 +234,29 @@ def test_the_beat_task_runs_the_job(settings):
     generate(world, rng=random.Random(1), start=START, count=2)
     assert refresh_rollups() == 2
     assert refresh_rollups() == 0
+
+
+def test_a_report_read_while_the_job_commits_is_read_again(zone, monkeypatch):
+    world = World()
+    end = generate(world, rng=random.Random(4), start=START, count=8)
+    with frozen(end) as clock:
+        rollups.refresh(now=end)
+        clock.at = end + dt.timedelta(hours=1)
+        fresh = services.create_ticket(by=world.lead, subject="New", customer=world.customers[0])
+        services.add_message(ticket=fresh, by=world.agents[0], body="On it")
+        real_pending = selectors.RollupSource.pending
+        calls = []
+
+        def job_commits_meanwhile(source):
+            if not calls:  # after the rollup rows were read, before the pending changes
+                rollups.refresh(now=clock.at)
+            calls.append(source)
+            return real_pending(source)
+
+        monkeypatch.setattr(selectors.RollupSource, "pending", job_commits_meanwhile)
+        query = Query(start=dt.date(2026, 10, 1), end=clock.at.date(), compare=False)
+        rolled = report(user=world.lead, query=query, now=clock.at)
+        monkeypatch.setattr(selectors.RollupSource, "pending", real_pending)
+        exact = report(user=world.lead, query=query, now=clock.at, exact=True)
+        assert_same_figures(rolled["totals"], exact["totals"])
+        assert len({id(source) for source in calls}) == 2  # read again, once
