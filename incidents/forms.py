@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import ModelChoiceField
 from support.models import Team
 from support.permissions import active_staff
 
@@ -24,7 +25,7 @@ def form_errors(form, exc) -> None:
 
 
 def _staff_choice(**kwargs):
-    return forms.ModelChoiceField(
+    return ModelChoiceField(
         queryset=active_staff().order_by("full_name", "pk"), required=False, **kwargs
     )
 
@@ -77,7 +78,7 @@ class IncidentForm(ComponentStatesMixin, forms.Form):
     is_public = forms.BooleanField(required=False, initial=True,
                                    label="Show on the public status page")  # fmt: skip
     commander = _staff_choice(help_text="Left empty, whoever acknowledges it commands it.")
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
+    team = ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
     reported_by = forms.CharField(max_length=200, required=False, label="Reported by")
 
     def __init__(self, *args, **kwargs):
