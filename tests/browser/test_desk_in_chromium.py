@@ -31,9 +31,9 @@ pytestmark = [
 ]
 
 
-def shot(page, name):
+def shot(page, name, *, full_page=True):
     os.makedirs(SCREENSHOTS, exist_ok=True)
-    page.screenshot(path=os.path.join(SCREENSHOTS, f"desk-{name}.png"), full_page=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"desk-{name}.png"), full_page=full_page)
 
 
 def test_an_agent_works_a_ticket_from_the_queue_to_resolved(browser, live_server, tmp_path):
@@ -181,7 +181,7 @@ def test_a_pdf_attachment_previews_in_a_dialog(browser, live_server, tmp_path):
         }"""
     )
     assert inked > 100
-    shot(page, "pdf-preview")
+    shot(page, "pdf-preview", full_page=False)  # the dialog, over the page as the agent sees it
     page.click("dialog#file-preview button.close")
     expect(dialog).to_be_hidden()
     assert reports == [], reports
