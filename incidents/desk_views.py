@@ -13,7 +13,7 @@ from core.errors import DomainError
 from core.paging import page_of
 
 from . import articles as kb
-from . import services
+from . import deflection, services
 from . import tickets as linked
 from .forms import (
     ActionItemFormSet,
@@ -73,6 +73,7 @@ def incident_page(request, number):
         ],  # fmt: skip
         "can_run": can_run(request.user, incident),
         "article_links": kb.linked_articles(incident).order_by("linked_at", "pk"),
+        "banner": deflection.banner_deflection(incident),
         "components_form": ComponentStatesForm(
             current={a.component_id: a.state for a in incident.affected.all()}
         ),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from core import ratelimits
 from core.inputs import parse_count
 
-from . import statuspage, subscribers
+from . import deflection, statuspage, subscribers
 from .models import ACTIVE_STATUSES, Component, Status
 
 BANNER_COUNT = 2  # the newest, and whether there are more
@@ -117,11 +117,12 @@ def incident_banner(request):
         statuspage.public_incidents()
         .filter(status__in=ACTIVE_STATUSES)
         .order_by("-detected_at", "-pk")
-        .values_list("number", "title", "status")[:BANNER_COUNT]
+        .values_list("pk", "number", "title", "status")[:BANNER_COUNT]
     )
     if not active:
         return None
-    number, title, status = active[0]
+    pk, number, title, status = active[0]
+    deflection.record_contact_form_banner(request, [pk])
     more = " (and more)" if len(active) > 1 else ""
     return "core/_banner.html", {
         "message": f"Known incident: {title} — {Status(status).label.lower()}{more}.",
