@@ -72,9 +72,12 @@ def _event(booking, kind, *, by=None, before=None, after=None, **metadata) -> Bo
 
 
 def _locked(booking) -> Booking:
+    # The ticket is not joined: a row read under a lock another transaction held is re-read at
+    # its newest version, but a joined row is not (a follow-up ticket created by the
+    # transaction we waited for would look absent). It is read after the lock, when needed.
     return (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("customer", "technician", "support_ticket")
+        .select_related("customer", "technician")
         .get(pk=booking.pk)
     )
 
