@@ -8,9 +8,12 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self):
+        from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
 
-        from . import workflow  # noqa: F401  (registers the state machine)
+        from . import demo, workflow  # noqa: F401  (registers the state machine)
+
+        register_seeder(70, "bookings", demo.seed_bookings)
 
         for role in (Role.AGENT, Role.SUPPORT_LEAD):
             register_role_permissions(role, STAFF_PERMISSIONS)
