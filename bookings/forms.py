@@ -27,7 +27,9 @@ class RequestCompletionForm(forms.Form):
                            label="What was done (the customer sees this)")  # fmt: skip
 
 
+# The desk's booking page holds several forms: each has its own prefix, so field ids differ.
 class ContactAttemptForm(forms.Form):
+    prefix = "contact"
     method = forms.ChoiceField(choices=ContactMethod.choices)
     reached = forms.TypedChoiceField(
         choices=[("no", "Not reached"), ("yes", "Reached")],
@@ -38,9 +40,11 @@ class ContactAttemptForm(forms.Form):
 
 
 class CompleteForm(forms.Form):
+    prefix = "complete"
     outcome = forms.ChoiceField(choices=[(o.value, Outcome(o).label) for o in SUPPORT_OUTCOMES])
     notes = forms.CharField(**TEXT, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CancelForm(forms.Form):
+    prefix = "cancel"
     reason = forms.CharField(**TEXT, widget=forms.Textarea(attrs={"rows": 2}))

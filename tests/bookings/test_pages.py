@@ -191,12 +191,12 @@ def test_the_pending_queue_and_the_follow_up(customer, technician, agent, clock)
     assert waiting.number in queue and "Not done yet" not in queue
     client.post(
         f"/desk/bookings/{waiting.pk}/contact/",
-        {"method": "call", "reached": "no", "notes": "Voicemail"},
+        {"contact-method": "call", "contact-reached": "no", "contact-notes": "Voicemail"},
     )
     assert ContactAttempt.objects.get().notes == "Voicemail"
     page = client.get(f"/desk/bookings/{waiting.pk}/").content.decode()
     assert "Voicemail" in page and "Not reached" in page and "Complete" in page
-    client.post(f"/desk/bookings/{waiting.pk}/complete/", {"outcome": "unreachable"})
+    client.post(f"/desk/bookings/{waiting.pk}/complete/", {"complete-outcome": "unreachable"})
     waiting.refresh_from_db()
     assert waiting.status == Status.VERIFIED and waiting.completion_outcome == Outcome.UNREACHABLE
 
