@@ -8,12 +8,20 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self):
+        from core import scheduling
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
 
-        from . import demo, workflow  # noqa: F401  (registers the state machine)
+        from . import demo, services, workflow  # noqa: F401  (registers the state machine)
+        from .models import FollowUpCheck
 
         register_seeder(70, "bookings", demo.seed_bookings)
+        scheduling.register(
+            FollowUpCheck,
+            services.check_follow_up,
+            max_attempts=5,
+            backoff=scheduling.exponential_backoff(),
+        )
 
         for role in (Role.AGENT, Role.SUPPORT_LEAD):
             register_role_permissions(role, STAFF_PERMISSIONS)
@@ -25,4 +33,5 @@ STAFF_PERMISSIONS = {
     "bookings.view_bookingevent",
     "bookings.view_contactattempt",
     "bookings.view_review",
+    "bookings.view_followupcheck",
 }

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models.audit import AuditEvent
+from core.scheduling import ScheduledWork, due_index
 
 
 class Status(models.TextChoices):
@@ -77,6 +78,14 @@ class Booking(models.Model):
         blank=True,
         help_text="When support's follow-up started (cleared by a new request).",
     )
+    follow_up_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who follows up: who started it, or the first to log a contact attempt.",
+    )
     last_reminder_window = models.DateTimeField(
         null=True, blank=True, help_text="Start of the 12-hour window of the last reminder sent."
     )
@@ -136,6 +145,7 @@ class EventKind(models.TextChoices):
     REJECTED = "rejected", "Rejected by the customer"
     ESCALATED = "escalated", "Escalated to support"
     CONTACT_ATTEMPTED = "contact_attempted", "Contact attempt"
+    FOLLOW_UP_DUE = "follow_up_due", "Follow-up overdue: support reminded"
     COMPLETED = "completed", "Completed by support"
     AUTO_COMPLETED = "auto_completed", "Completed automatically"
     REVIEWED = "reviewed", "Reviewed"
@@ -143,7 +153,7 @@ class EventKind(models.TextChoices):
 
 
 #: The kinds a customer or technician sees on the timeline (contact attempts are support's).
-PUBLIC_KINDS = frozenset(EventKind.values) - {EventKind.CONTACT_ATTEMPTED}
+PUBLIC_KINDS = frozenset(EventKind.values) - {EventKind.CONTACT_ATTEMPTED, EventKind.FOLLOW_UP_DUE}
 
 
 class BookingEvent(AuditEvent):
@@ -204,3 +214,23 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.rating}/5 for {self.booking_id}"
+
+
+class FollowUpCheck(ScheduledWork):
+    """The follow-up's task, checked every `BOOKING_FOLLOW_UP_CHECK_HOURS` while it lasts: if
+    nobody tried to reach the customer since the last check, support is reminded. Worked by the
+    kernel's scheduled-work sweep (`core.scheduling`, which owns its state)."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="follow_up_checks")
+    completion_round = models.PositiveSmallIntegerField()
+    sequence = models.PositiveSmallIntegerField(default=1)
+
+    class Meta(ScheduledWork.Meta):
+        ordering = ["due_at", "pk"]
+        indexes = [
+            due_index("booking_followup_due"),
+            models.Index(fields=["booking", "due_at"], name="booking_followup_booking"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="booking_followup_key")
+        ]

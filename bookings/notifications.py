@@ -172,3 +172,19 @@ def reviewed(booking, review) -> None:
         url=technician_url(booking),
         email=False,
     )
+
+
+def follow_up_due(booking, people, *, key: str) -> None:
+    """Nobody tried to reach the customer since the last check: the follow-up's owners."""
+    for person in people:
+        _tell(
+            person,
+            key=f"{key}:user:{person.pk}",
+            subject=f"Follow up {booking.number}: no contact attempt yet",
+            body=(
+                f"The customer of {booking.number} (“{booking.service}”) has not confirmed the "
+                "job, and nobody has tried to reach them since the last check. Contact them and "
+                "log the attempt, or complete the booking with its outcome."
+            ),
+            url=desk_url(booking),
+        )

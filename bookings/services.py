@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import batch
+from core import batch, scheduling
 from core.audit import record
 from core.errors import Conflict, DomainError
 from core.numbering import daily_number
@@ -38,6 +38,7 @@ from .models import (
     ContactAttempt,
     ContactMethod,
     EventKind,
+    FollowUpCheck,
     Outcome,
     Review,
     Status,
@@ -121,13 +122,33 @@ def ticket_category() -> TicketCategory:
     return category
 
 
-def _end_follow_up(booking, *, why: str) -> None:
-    """The booking is settled: a follow-up ticket still open is resolved by the system."""
+def _end_follow_up(booking, *, why: str, resolve_ticket: bool = True) -> None:
+    """The booking is answered or settled: its follow-up checks are cancelled, and a follow-up
+    ticket still open is resolved by the system (unless the outcome is a dispute, which support
+    goes on working in that ticket)."""
+    if booking.escalated_at is None:
+        return
+    scheduling.cancel(FollowUpCheck.objects.filter(booking=booking))
     ticket = booking.support_ticket
-    if booking.escalated_at is None or ticket is None or ticket.status in TICKET_DONE:
+    if not resolve_ticket or ticket is None or ticket.status in TICKET_DONE:
         return
     support_services.change_status(
         ticket=ticket, to=TicketStatus.RESOLVED, by=None, note=why, system=True
+    )
+
+
+def _follow_up_check_interval() -> timedelta:
+    return timedelta(hours=settings.BOOKING_FOLLOW_UP_CHECK_HOURS)
+
+
+def _schedule_check(booking, *, sequence: int, due_at) -> None:
+    scheduling.schedule(
+        FollowUpCheck,
+        key=f"booking:{booking.pk}:r{booking.completion_round}:check:{sequence}",
+        due_at=due_at,
+        booking=booking,
+        completion_round=booking.completion_round,
+        sequence=sequence,
     )
 
 
@@ -415,10 +436,18 @@ def _escalate(booking_pk: int, *, by=None, manual: bool, now) -> tuple[Booking, 
             category=ticket_category(),
             channel=TicketChannel.INTERNAL,
         )
+        if manual and by is not None:
+            # Whoever starts the follow-up by hand owns it (and its ticket); the job's follow-up
+            # is assigned by the booking team's strategy when the ticket is routed.
+            ticket = support_services.claim_ticket(ticket=ticket, by=by)
         booking.escalated_at = now
         booking.support_ticket = ticket
+        booking.follow_up_agent = by if manual else None
         booking.updated_at = now
-        booking.save(update_fields=["escalated_at", "support_ticket", "updated_at"])
+        booking.save(
+            update_fields=["escalated_at", "support_ticket", "follow_up_agent", "updated_at"]
+        )
+        _schedule_check(booking, sequence=1, due_at=now + _follow_up_check_interval())
         _event(
             booking,
             EventKind.ESCALATED,
@@ -466,10 +495,16 @@ def log_contact_attempt(
         if not reached:
             booking.failed_contact_attempts += 1
             booking.first_failed_contact_at = booking.first_failed_contact_at or now
-            booking.updated_at = now
-            booking.save(
-                update_fields=["failed_contact_attempts", "first_failed_contact_at", "updated_at"]
-            )
+        booking.follow_up_agent_id = booking.follow_up_agent_id or by.pk
+        booking.updated_at = now
+        booking.save(
+            update_fields=[
+                "failed_contact_attempts",
+                "first_failed_contact_at",
+                "follow_up_agent",
+                "updated_at",
+            ]
+        )
         _event(
             booking,
             EventKind.CONTACT_ATTEMPTED,
@@ -506,8 +541,11 @@ def complete(*, booking: Booking, by, outcome: str, notes: str = "") -> Booking:
             after={"status": booking.status, "outcome": outcome},
             notes=notes,
         )
-        if target == Status.VERIFIED:
-            _end_follow_up(booking, why=f"Booking {booking.number} completed: {outcome}.")
+        _end_follow_up(
+            booking,
+            why=f"Booking {booking.number} completed: {outcome}.",
+            resolve_ticket=target == Status.VERIFIED,
+        )
         notifications.settled(booking)
         if target == Status.VERIFIED:
             notifications.review_requested(booking)
@@ -568,6 +606,42 @@ def _due_for_auto_completion(booking, now) -> bool:
         and booking.first_failed_contact_at is not None
         and booking.first_failed_contact_at <= now - timedelta(days=settings.AUTO_COMPLETE_DAYS)
     )
+
+
+def check_follow_up(check: FollowUpCheck) -> None:
+    """The handler of a due `FollowUpCheck` (the kernel's sweep, in the row's transaction).
+
+    Moot once the booking left this round's follow-up. Otherwise, if nobody tried to reach the
+    customer since the previous check, the follow-up's owner (the ticket's assignee, else whoever
+    started it, else the support leads on duty) is reminded through the outbox; either way the
+    next check is scheduled, so a follow-up is looked at until it is settled.
+    """
+    booking = _locked(check.booking)
+    if not booking.in_follow_up or booking.completion_round != check.completion_round:
+        return
+    interval = _follow_up_check_interval()
+    since = check.due_at - interval
+    if not booking.contact_attempts.filter(attempted_at__gte=since).exists():
+        people = _follow_up_owners(booking)
+        notifications.follow_up_due(booking, people, key=check.idempotency_key)
+        _event(
+            booking,
+            EventKind.FOLLOW_UP_DUE,
+            after={"notified": [person.pk for person in people]},
+            check=check.sequence,
+        )
+    _schedule_check(booking, sequence=check.sequence + 1, due_at=check.due_at + interval)
+
+
+def _follow_up_owners(booking) -> list:
+    from support.notifications import on_duty_leads
+
+    ticket = booking.support_ticket
+    if ticket is not None and ticket.assigned_to_id and ticket.assigned_to.is_active:
+        return [ticket.assigned_to]
+    if booking.follow_up_agent_id and booking.follow_up_agent.is_active:
+        return [booking.follow_up_agent]
+    return on_duty_leads()
 
 
 # --- the jobs -----------------------------------------------------------------------------------

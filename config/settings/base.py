@@ -347,6 +347,8 @@ COMPLETION_ESCALATION_HOURS = env_int("COMPLETION_ESCALATION_HOURS", 48)
 # A follow-up this old with this many failed contact attempts is completed automatically.
 AUTO_COMPLETE_DAYS = env_int("AUTO_COMPLETE_DAYS", 7)
 MIN_CONTACT_ATTEMPTS = env_int("MIN_CONTACT_ATTEMPTS", 3)
+# While support follows up, it is reminded when nobody tried to reach the customer this long.
+BOOKING_FOLLOW_UP_CHECK_HOURS = env_int("BOOKING_FOLLOW_UP_CHECK_HOURS", 24)
 # The signed approve/reject links of a completion e-mail stop working after this long.
 BOOKING_LINK_MAX_AGE_HOURS = env_int("BOOKING_LINK_MAX_AGE_HOURS", 7 * 24)
 
