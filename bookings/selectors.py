@@ -70,3 +70,12 @@ def contact_attempts_of(booking):
         .select_related("agent")
         .order_by("attempted_at", "pk")
     )
+
+
+def bookings_of_ticket(ticket):
+    """The bookings a support ticket is the rejection or follow-up ticket of (usually one)."""
+    return (
+        Booking.objects.filter(support_ticket=ticket)
+        .select_related("technician")
+        .order_by("-pk")[:5]
+    )

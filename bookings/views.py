@@ -283,3 +283,15 @@ def desk_action(request, pk, step):
     else:
         _done(request, success=success)
     return redirect("bookings-desk-booking", pk=booking.pk)
+
+
+def ticket_booking_panel(request, ticket):
+    """On the desk's ticket page (`core.shell` panel): the booking the ticket is about, with its
+    state and a link to its follow-up (staff; one query)."""
+    user = getattr(request, "user", None)
+    if not can_manage(user):
+        return None
+    bookings = list(selectors.bookings_of_ticket(ticket))
+    if not bookings:
+        return None
+    return "bookings/desk/_ticket_panel.html", {"ticket_bookings": bookings}

@@ -8,6 +8,7 @@ imports it, and `core` names no app's pages.
 from bookings.permissions import can_manage as can_manage_bookings
 from bookings.permissions import can_respond as can_book
 from bookings.permissions import can_work as can_work_bookings
+from bookings.views import ticket_booking_panel
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
 from incidents import views as incident_views
@@ -83,6 +84,8 @@ def wire_bookings() -> None:
     shell.add_nav("help", "jobs", "My jobs", "bookings-jobs", order=11, visible=can_work_bookings)
     shell.add_nav("desk", "bookings", "Bookings", "bookings-desk", order=35,
                   visible=can_manage_bookings)  # fmt: skip
+    # The booking a rejection or follow-up ticket is about, beside the ticket.
+    shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk",), order=50)
 
 
 def wire() -> None:

@@ -234,3 +234,12 @@ def test_the_timeline_hides_support_notes_from_the_customer(customer, technician
     assert "Contact attempt" not in page and "Rude on the phone" not in page
     desk = browser(agent).get(f"/desk/bookings/{booking.pk}/").content.decode()
     assert "Contact attempt" in desk and "Rude on the phone" in desk
+
+
+def test_the_ticket_page_shows_the_booking_it_is_about(customer, technician, agent):
+    booking = services.initiate_follow_up(booking=pending(customer, technician), by=agent)
+    page = browser(agent).get(f"/desk/tickets/{booking.support_ticket.number}/").content.decode()
+    assert f"/desk/bookings/{booking.pk}/" in page and "Follow-up" in page
+    other = services.reject(booking=pending(customer, technician), by=customer, reason="Leaks")
+    page = browser(agent).get(f"/desk/tickets/{other.support_ticket.number}/").content.decode()
+    assert f"/desk/bookings/{other.pk}/" in page and f"/desk/bookings/{booking.pk}/" not in page
