@@ -4,6 +4,8 @@ Keys name the booking, the completion round and the step (or the reminder's wind
 retried transaction or a job run twice never sends twice.
 """
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -42,7 +44,13 @@ def _tell(user, *, key: str, subject: str, body: str, url: str, email: bool = Tr
 
 
 def _deadline(booking) -> str:
-    return f"{booking.completion_deadline:%d %B %Y %H:%M} UTC"
+    """The deadline in the customer's own time zone (UTC if theirs is unknown)."""
+    try:
+        zone = ZoneInfo(booking.customer.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = booking.completion_deadline.astimezone(zone)
+    return f"{local:%d %B %Y %H:%M} ({zone.key})"
 
 
 def completion_requested(booking) -> None:

@@ -18,6 +18,7 @@ from core.errors import Conflict, DomainError, NotAllowed
 from core.models import OutboxMessage
 from core.workflow import TransitionRefused
 from support.models import Ticket
+from tests.factories import UserFactory
 
 from .factories import booked, in_progress, pending, staff, verified
 
@@ -64,6 +65,13 @@ def test_request_completion_sets_the_deadline_and_tells_the_customer(customer, t
         EventKind.STARTED,
         EventKind.COMPLETION_REQUESTED,
     ]
+
+
+def test_the_e_mail_gives_the_deadline_in_the_customers_zone(technician, clock):
+    customer = UserFactory(roles=["customer"], time_zone="America/New_York")
+    pending(customer, technician)  # requested 08:00 UTC on 2 March: due 4 March 08:00 UTC
+    mail = OutboxMessage.objects.get(channel="email", recipient=customer.email)
+    assert "04 March 2026 03:00 (America/New_York)" in mail.body
 
 
 def test_the_deadline_follows_the_setting(customer, technician, clock, settings):
