@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
 JOB_BATCH = 200
-REMINDER_WINDOW = timedelta(hours=12)
 REMINDER_HORIZON = timedelta(hours=24)
 TICKET_CATEGORY = "booking"
 #: A follow-up ticket still open when the booking is settled is resolved by the system.

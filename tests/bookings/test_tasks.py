@@ -10,6 +10,7 @@ from django.db.models import Count
 from bookings import services, tasks
 from bookings.models import Booking, BookingEvent, EventKind, Outcome, Status
 from core.models import OutboxMessage
+from core.workflow import TransitionRefused
 from support.models import Ticket
 from tests.concurrency import assert_outcomes, run_concurrently
 from tests.factories import UserFactory
@@ -254,3 +255,37 @@ def test_an_approval_racing_the_escalation_leaves_one_consistent_outcome(
     else:
         # The approval won: the escalation found nothing to do.
         assert not Ticket.objects.exists() and booking.escalated_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rejection_sent_twice_at_once_makes_one_ticket(customer, technician):
+    booking = pending(customer, technician)
+
+    def reject():
+        return services.reject(
+            booking=Booking(pk=booking.pk, customer=customer), by=customer, reason="Still drips"
+        ).support_ticket_id
+
+    outcomes = run_concurrently(reject, [(), ()])
+    first, second = assert_outcomes(outcomes, succeeded=2)
+    assert first == second == Ticket.objects.get().pk
+    assert booking.events.filter(kind=EventKind.REJECTED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_racing_a_rejection_leaves_one_answer(customer, technician):
+    booking = pending(customer, technician)
+    as_customer = Booking(pk=booking.pk, customer=customer)
+    outcomes = run_concurrently(
+        lambda fn: fn(),
+        [
+            (lambda: services.approve(booking=as_customer, by=customer),),
+            (lambda: services.reject(booking=as_customer, by=customer, reason="No"),),
+        ],
+    )
+    assert_outcomes(outcomes, succeeded=1, failed={TransitionRefused: 1})
+    booking.refresh_from_db()
+    answered = set(booking.events.values_list("kind", flat=True)) & {"approved", "rejected"}
+    assert len(answered) == 1
+    assert (booking.status == Status.VERIFIED) == (answered == {"approved"})
+    assert Ticket.objects.count() == (1 if answered == {"rejected"} else 0)
