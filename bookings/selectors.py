@@ -27,6 +27,10 @@ def bookings_for(user):
     return _base().filter(customer=user)
 
 
+def latest_first(bookings):
+    return bookings.order_by("-scheduled_at", "-pk")
+
+
 def customer_bookings(user):
     """The bookings `user` is the customer of: what approve, reject and review look up in."""
     return (

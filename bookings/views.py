@@ -223,11 +223,24 @@ def _staff_only(request):
 def desk_queue(request):
     if refused := _staff_only(request):
         return refused
+    name = request.GET.get("queue", "pending")
+    if name not in DESK_QUEUES:
+        name = "pending"
+    label, rows = DESK_QUEUES[name]
     context = {
-        "page": page_of(selectors.pending_completion(), request.GET.get("page"), PAGE_SIZE),
-        "page_query": "",
+        "queues": [(key, title) for key, (title, _) in DESK_QUEUES.items()],
+        "queue": name,
+        "queue_label": label,
+        "page": page_of(rows(request.user), request.GET.get("page"), PAGE_SIZE),
+        "page_query": f"queue={name}&",
     }
     return render(request, "bookings/desk/queue.html", context)
+
+
+DESK_QUEUES = {
+    "pending": ("Pending completion", lambda user: selectors.pending_completion()),
+    "all": ("All bookings", lambda user: selectors.latest_first(selectors.bookings_for(user))),
+}
 
 
 @login_required

@@ -243,3 +243,11 @@ def test_the_ticket_page_shows_the_booking_it_is_about(customer, technician, age
     other = services.reject(booking=pending(customer, technician), by=customer, reason="Leaks")
     page = browser(agent).get(f"/desk/tickets/{other.support_ticket.number}/").content.decode()
     assert f"/desk/bookings/{other.pk}/" in page and f"/desk/bookings/{booking.pk}/" not in page
+
+
+def test_the_desk_lists_every_booking_too(customer, technician, agent):
+    scheduled = booked(customer, technician, service="Window cleaning")
+    page = browser(agent).get("/desk/bookings/?queue=all").content.decode()
+    assert scheduled.number in page and "Scheduled" in page
+    assert "Window cleaning" not in browser(agent).get("/desk/bookings/").content.decode()
+    assert browser(agent).get("/desk/bookings/?queue=nonsense").status_code == 200
