@@ -251,3 +251,25 @@ def test_the_desk_lists_every_booking_too(customer, technician, agent):
     assert scheduled.number in page and "Scheduled" in page
     assert "Window cleaning" not in browser(agent).get("/desk/bookings/").content.decode()
     assert browser(agent).get("/desk/bookings/?queue=nonsense").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/help/jobs/", "/help/jobs/{pk}/", "/help/bookings/{pk}/", "/desk/bookings/{pk}/"],
+)
+def test_each_page_costs_the_same_however_long_the_history(customer, technician, agent, path):
+    booking = services.initiate_follow_up(booking=pending(customer, technician), by=agent)
+    user = {"/help/jobs": technician, "/help/bookings": customer}.get(
+        "/".join(path.split("/")[:3]), agent
+    )
+    client = browser(user)
+    url = path.format(pk=booking.pk)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for _ in range(8):
+        services.log_contact_attempt(booking=booking, by=agent, method="call", reached=False)
+        pending(customer, technician)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
