@@ -10,9 +10,13 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
+    # Planned first (apps in alphabetical order), this migration must not pull support's later
+    # migrations in before core's: on SQLite, core's table rebuilds of the user table fail once
+    # support's search triggers name it. The ticket model exists from support's first.
     dependencies = [
-        ("support", "0017_queue_indexes"),
+        ("core", "0008_user_signup_pending"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ("support", "0001_initial"),
     ]
 
     operations = [
