@@ -428,9 +428,11 @@ def _escalate(booking_pk: int, *, by=None, manual: bool, now) -> tuple[Booking, 
         ticket = support_services.create_ticket(
             by=by,
             subject=f"Follow up booking {booking.number}: {booking.service}"[:200],
+            # The customer sees this ticket among their requests: the text is written for them
+            # (support's steps are on the booking's desk page).
             description=_ticket_description(booking, "")
-            + "<p>The customer has not confirmed the job. Contact them, log each attempt on "
-            "the booking's page, and complete it with the outcome.</p>",
+            + "<p>We have not heard whether this job was done to your satisfaction, so our "
+            "support team will get in touch with you.</p>",
             customer=booking.customer,
             category=ticket_category(),
             channel=TicketChannel.INTERNAL,
