@@ -299,12 +299,17 @@ def desk_action(request, pk, step):
 
 
 def ticket_booking_panel(request, ticket):
-    """On the desk's ticket page (`core.shell` panel): the booking the ticket is about, with its
-    state and a link to its follow-up (staff; one query)."""
+    """On a ticket's page (`core.shell` panel): the booking the ticket is about, with its state;
+    staff get a link to its follow-up on the desk, its customer to "My bookings" (one query)."""
     user = getattr(request, "user", None)
-    if not can_manage(user):
+    if user is None or not user.is_authenticated:
         return None
-    bookings = list(selectors.bookings_of_ticket(ticket))
+    staff = can_manage(user)
+    bookings = [
+        booking
+        for booking in selectors.bookings_of_ticket(ticket)
+        if staff or booking.customer_id == user.pk
+    ]
     if not bookings:
         return None
-    return "bookings/desk/_ticket_panel.html", {"ticket_bookings": bookings}
+    return "bookings/_ticket_panel.html", {"ticket_bookings": bookings, "staff": staff}

@@ -85,7 +85,7 @@ def wire_bookings() -> None:
     shell.add_nav("desk", "bookings", "Bookings", "bookings-desk", order=35,
                   visible=can_manage_bookings)  # fmt: skip
     # The booking a rejection or follow-up ticket is about, beside the ticket.
-    shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk",), order=50)
+    shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk", "help"), order=50)
 
 
 def wire() -> None:

@@ -273,3 +273,10 @@ def test_each_page_costs_the_same_however_long_the_history(customer, technician,
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
+
+
+def test_the_customers_ticket_page_links_their_booking(customer, other_customer, technician):
+    booking = services.reject(booking=pending(customer, technician), by=customer, reason="Leaks")
+    number = booking.support_ticket.number
+    page = browser(customer).get(f"/help/tickets/{number}/").content.decode()
+    assert f"/help/bookings/{booking.pk}/" in page and "/desk/bookings/" not in page
