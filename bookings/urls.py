@@ -13,6 +13,7 @@ urlpatterns = [
     path("help/jobs/<int:pk>/", views.my_job, name="bookings-job"),
     path("help/jobs/<int:pk>/<slug:step>/", views.my_job_action, name="bookings-job-action"),
     path("desk/bookings/", views.desk_queue, name="bookings-desk"),
+    path("desk/bookings/new/", views.desk_new_booking, name="bookings-desk-new"),
     path("desk/bookings/<int:pk>/", views.desk_booking, name="bookings-desk-booking"),
     path("desk/bookings/<int:pk>/<slug:step>/", views.desk_action, name="bookings-desk-action"),
 ]

@@ -15,6 +15,7 @@ from core.paging import page_of
 from . import links, selectors, services
 from .forms import (
     ApproveForm,
+    BookingForm,
     CancelForm,
     CompleteForm,
     ContactAttemptForm,
@@ -235,6 +236,32 @@ def desk_queue(request):
         "page_query": f"queue={name}&",
     }
     return render(request, "bookings/desk/queue.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def desk_new_booking(request):
+    if refused := _staff_only(request):
+        return refused
+    form = BookingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booking = services.create_booking(
+                by=request.user,
+                customer=data["customer"],
+                technician=data["technician"],
+                service=data["service"],
+                location=data["location"],
+                scheduled_at=data["scheduled_at"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{booking.number} is booked.")
+            return redirect("bookings-desk-booking", pk=booking.pk)
+    return render(request, "bookings/desk/new.html", {"form": form},
+                  status=400 if form.errors else 200)  # fmt: skip
 
 
 DESK_QUEUES = {

@@ -12,6 +12,7 @@ from bookings import links, services
 from bookings.models import Booking, ContactAttempt, Outcome, Status
 from core.models import OutboxMessage
 from support.models import Ticket
+from tests.factories import UserFactory
 
 from .factories import booked, in_progress, pending, verified
 
@@ -280,3 +281,32 @@ def test_the_customers_ticket_page_links_their_booking(customer, other_customer,
     number = booking.support_ticket.number
     page = browser(customer).get(f"/help/tickets/{number}/").content.decode()
     assert f"/help/bookings/{booking.pk}/" in page and "/desk/bookings/" not in page
+
+
+def test_support_books_a_job_on_the_desk(customer, technician, agent):
+    client = browser(agent)
+    assert client.get("/desk/bookings/new/").status_code == 200
+    form = {"customer_email": customer.email.upper(), "technician": technician.pk,
+            "service": "Boiler service", "location": "12 Elm Street",
+            "scheduled_at": "2026-04-01T09:30"}  # fmt: skip
+    response = client.post("/desk/bookings/new/", form)
+    booking = Booking.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/desk/bookings/{booking.pk}/"
+    assert (booking.customer, booking.technician, booking.status) == (
+        customer,
+        technician,
+        Status.SCHEDULED,
+    )
+    assert booking.scheduled_at.isoformat() == "2026-04-01T09:30:00+00:00"  # the agent's zone
+    for wrong in ({"customer_email": technician.email}, {"technician": customer.pk}):
+        assert client.post("/desk/bookings/new/", {**form, **wrong}).status_code == 400
+    assert Booking.objects.count() == 1
+    assert browser(customer).get("/desk/bookings/new/").status_code == 403
+
+
+def test_the_booked_time_is_read_in_the_agents_zone(customer):
+    berliner = UserFactory(roles=["agent"], time_zone="Europe/Berlin")
+    form = {"customer_email": customer.email, "service": "Boiler service",
+            "scheduled_at": "2026-04-01T09:30"}  # fmt: skip
+    assert browser(berliner).post("/desk/bookings/new/", form).status_code == 302
+    assert Booking.objects.get().scheduled_at.isoformat() == "2026-04-01T07:30:00+00:00"
