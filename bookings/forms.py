@@ -58,9 +58,7 @@ class BookingForm(forms.Form):
     """Support books a job for a customer account (found by its address)."""
 
     customer_email = forms.EmailField(label="Customer's e-mail address")
-    technician = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Not yet assigned"
-    )
+    technician = forms.ModelChoiceField(queryset=User.objects.none())
     service = forms.CharField(max_length=200, help_text="What the job is.")
     location = forms.CharField(max_length=300, required=False, help_text="Address or location.")
     scheduled_at = forms.DateTimeField(

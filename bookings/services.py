@@ -156,18 +156,19 @@ def _schedule_check(booking, *, sequence: int, due_at) -> None:
 
 @transaction.atomic
 def create_booking(
-    *, by, customer, service: str, scheduled_at: datetime, location: str = "", technician=None
+    *, by, customer, technician, service: str, scheduled_at: datetime, location: str = ""
 ) -> Booking:
-    """A new scheduled booking (support staff), numbered BKG-YYYYMMDD-NNNN, with its event."""
+    """A new scheduled booking (support staff), numbered BKG-YYYYMMDD-NNNN, with its event.
+
+    A job is booked with its technician: they alone start it and say it is done.
+    """
     can_manage.require(by)
     service = _text(service, field="service", required=True)[:200]
     location = _text(location, field="location")[:300]
     if not customer.is_active or not is_customer_kind(customer):
         raise DomainError("The customer must be an active customer account.",
                           errors={"customer": ["Not a customer."]})  # fmt: skip
-    if technician is not None and (
-        not technician.is_active or not has_role(technician, Role.TECHNICIAN)
-    ):
+    if technician is None or not technician.is_active or not has_role(technician, Role.TECHNICIAN):
         raise DomainError("The technician must be an active technician.",
                           errors={"technician": ["Not a technician."]})  # fmt: skip
     now = timezone.now()

@@ -105,9 +105,7 @@ def _technicians(context):
 
 class BookingCreateSerializer(api.Serializer):
     customer = api.ScopedPrimaryKeyRelatedField(scope=_customers)
-    technician = api.ScopedPrimaryKeyRelatedField(
-        scope=_technicians, required=False, allow_null=True, default=None
-    )
+    technician = api.ScopedPrimaryKeyRelatedField(scope=_technicians)
     service = serializers.CharField(max_length=200)
     location = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
     scheduled_at = serializers.DateTimeField()

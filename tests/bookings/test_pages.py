@@ -306,7 +306,8 @@ def test_support_books_a_job_on_the_desk(customer, technician, agent):
 
 def test_the_booked_time_is_read_in_the_agents_zone(customer):
     berliner = UserFactory(roles=["agent"], time_zone="Europe/Berlin")
+    technician = UserFactory(roles=["technician"])
     form = {"customer_email": customer.email, "service": "Boiler service",
-            "scheduled_at": "2026-04-01T09:30"}  # fmt: skip
+            "technician": technician.pk, "scheduled_at": "2026-04-01T09:30"}  # fmt: skip
     assert browser(berliner).post("/desk/bookings/new/", form).status_code == 302
     assert Booking.objects.get().scheduled_at.isoformat() == "2026-04-01T07:30:00+00:00"

@@ -46,6 +46,8 @@ def test_only_staff_book_and_only_for_customers(customer, technician):
         booked(technician, technician)
     with pytest.raises(DomainError):
         booked(customer, customer)
+    with pytest.raises(DomainError):
+        booked(customer, None)
     assert not Booking.objects.exists()
 
 
