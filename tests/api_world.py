@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from bookings import services as booking_services
 from core.api.authentication import create_token
 from core.roles import Role
 from incidents import services as incident_services
@@ -58,6 +59,7 @@ class World:
     incident_id: int = 0
     component_id: int = 0
     maintenance_id: int = 0
+    booking_id: int = 0  # the customer's, waiting for their answer
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -70,6 +72,8 @@ class World:
             return self.insurance_document_id
         if path.startswith("/api/v1/insurance/"):
             return None
+        if path.startswith("/api/v1/bookings/"):
+            return self.booking_id if name in ("id", "pk") else None
         ticket = self.tickets[role]
         if name == "ticket":
             return ticket.number
@@ -206,6 +210,21 @@ def build_world() -> World:
         ends_at=timezone.now() + dt.timedelta(days=1, hours=1),
         components=[component],
     ).pk
+
+    # Bookings: a technician (not a fuzzed role: request-completion's example is theirs) and the
+    # customer's booking, done and waiting for the customer's answer.
+    technician = UserFactory(roles=[Role.TECHNICIAN], full_name="Ted Technician")
+    world.users["technician"] = technician
+    booking = booking_services.create_booking(
+        by=lead,
+        customer=customer,
+        technician=technician,
+        service="Boiler service",
+        location="12 Elm Street",
+        scheduled_at=timezone.now(),
+    )
+    booking = booking_services.start(booking=booking, by=technician)
+    world.booking_id = booking_services.request_completion(booking=booking, by=technician).pk
 
     for role, user in world.users.items():
         _, key = create_token(user=user, name="fuzz")
