@@ -26,6 +26,7 @@ from core.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 from core.models.webhooks import DeliveryStatus
 from core.notifications.providers import DeliveryError, PermanentDeliveryError
 
+from . import registry
 from .security import UnsafeURL, post
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def _disable_if_failing(subscription_id: int) -> None:
         ).update(active=False, disabled_reason=reason, updated_at=timezone.now())
         if not disabled:
             return
+        registry.forget_subscriptions()
         subscription = WebhookSubscription.objects.get(pk=subscription_id)
         logger.warning("Webhook subscription %s disabled: %s", subscription_id, reason)
         from core.models import User

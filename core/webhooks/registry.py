@@ -71,10 +71,12 @@ def active_subscriptions() -> list[WebhookSubscription]:
     return entry["rows"]
 
 
-def _forget(**kwargs):
+def forget_subscriptions(**kwargs):
+    """Drop this connection's memo (a subscription changed in this transaction)."""
     on_commit.connection_state("webhooks").pop("subscriptions", None)
 
 
+_forget = forget_subscriptions
 post_save.connect(_forget, sender=WebhookSubscription, dispatch_uid="core.webhooks.forget")
 post_delete.connect(_forget, sender=WebhookSubscription, dispatch_uid="core.webhooks.forget-del")
 
