@@ -15,7 +15,7 @@ from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support import views as support_views
-from support.permissions import can_use_desk
+from support.permissions import can_edit_rules, can_use_desk
 
 
 def wire_core() -> None:
@@ -35,6 +35,7 @@ def wire_support() -> None:
     shell.add_area("help", home="help-home", layout="help/base.html", order=100)
     shell.add_nav("desk", "home", "Home", "desk-home", order=0)
     shell.add_nav("desk", "dashboard", "Dashboard", "desk-dashboard", order=5)
+    shell.add_nav("desk", "rules", "Rules", "desk-rules", order=60, visible=can_edit_rules)
     shell.add_nav("help", "home", "Home", "help-home", order=0)
     shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)
     shell.add_nav("help", "requests", "My requests", "help-requests", order=10, visible=_signed_in)

@@ -11,7 +11,10 @@ SHIPPED = [
         "position": 0,
         "enabled": True,
         "events": ["created"],
-        "conditions": [{"field": "tier", "op": "is", "value": "enterprise"}],
+        "conditions": [
+            {"field": "tier", "op": "is", "value": "enterprise"},
+            {"field": "priority_chosen", "op": "is", "value": False},
+        ],
         "actions": [{"type": "set_priority", "value": "high"}],
     },
     {
@@ -21,7 +24,10 @@ SHIPPED = [
         "position": 1,
         "enabled": False,
         "events": ["created"],
-        "conditions": [{"field": "category", "op": "in", "value": ["security", "data"]}],
+        "conditions": [
+            {"field": "category", "op": "in", "value": ["security", "data"]},
+            {"field": "priority_chosen", "op": "is", "value": False},
+        ],
         "actions": [{"type": "set_priority", "value": "high"}],
     },
     {

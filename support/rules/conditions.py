@@ -49,6 +49,8 @@ FIELDS = {
         Field("text", "Subject or description words", WORD_OPS, kind="words"),
         Field("business_hours", "During business hours", BOOL_OPS, kind="bool", in_sql=False),
         Field("actor", "Who caused the event", SCALAR_OPS, ACTOR_KINDS, in_sql=False),
+        # Creation: whether the filer chose the priority (a default rule leaves a choice be).
+        Field("priority_chosen", "The filer chose a priority", BOOL_OPS, kind="bool", in_sql=False),
     ]
 }
 
@@ -62,6 +64,7 @@ class Facts:
     actor_kind: str = "system"
     tags: frozenset[str] | None = None
     at: object = field(default_factory=timezone.now)
+    priority_chosen: bool = False
 
     def tag_names(self) -> frozenset[str]:
         if self.tags is None:
@@ -142,6 +145,8 @@ def _scalar(facts: Facts, name: str):
         return ticket.assigned_to_id is not None
     if name == "actor":
         return facts.actor_kind
+    if name == "priority_chosen":
+        return facts.priority_chosen
     if name == "business_hours":
         policy = ticket.sla_policy if ticket.sla_policy_id else None
         if policy is None or policy.calendar_id is None:

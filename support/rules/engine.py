@@ -174,13 +174,18 @@ def _referenced(rules) -> dict:
 _SNAPSHOT = ("priority", "category", "team")
 
 
-def on_create(ticket: Ticket, *, by, tags: set[str]) -> list[dict]:
+def on_create(ticket: Ticket, *, by, tags: set[str], priority_chosen: bool = False) -> list[dict]:
     """Evaluate the creation triggers on the unsaved `ticket`; apply their field-setting
     actions to it (and to `tags`) at once. Returns the plan to finish after `after_create`."""
     rules = [rule for rule in enabled_triggers() if TriggerEvent.CREATED in rule.events]
     if not rules:
         return []
-    facts = Facts(ticket=ticket, event=TriggerEvent.CREATED, actor_kind=actor_kind(by))
+    facts = Facts(
+        ticket=ticket,
+        event=TriggerEvent.CREATED,
+        actor_kind=actor_kind(by),
+        priority_chosen=priority_chosen,
+    )
     objects = _referenced(rules)
     plan = []
     for rule in rules:

@@ -163,6 +163,7 @@ def open_ticket(
         if customer and customer.organization_id
         else _organization_for_email(customer_email)
     )
+    priority_chosen = priority is not None
     if priority is None:
         priority = default_priority(category, organization)
     tag_names = {name.strip().lower() for name in tags if name and name.strip()}
@@ -184,7 +185,7 @@ def open_ticket(
         customer_last_reply_at=now if not staff else None,
     )
     # The creation triggers' field-setting actions apply here, before the SLA is chosen.
-    rule_plan = rules.on_create(ticket, by=by, tags=tag_names)
+    rule_plan = rules.on_create(ticket, by=by, tags=tag_names, priority_chosen=priority_chosen)
     sla.assign_policy(ticket)
     ticket.save()
     if tag_names:

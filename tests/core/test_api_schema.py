@@ -119,6 +119,8 @@ EXAMPLE_SENDERS = {
     ("post", "/api/v1/insurance/documents/{id}/approve/"): "reviewer",
     ("post", "/api/v1/insurance/documents/{id}/reject/"): "reviewer",
     ("post", "/api/v1/insurance/documents/{id}/request-info/"): "reviewer",
+    ("post", "/api/v1/webhooks/"): "admin",
+    ("patch", "/api/v1/webhooks/{id}/"): "admin",
 }
 
 
