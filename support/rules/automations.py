@@ -42,13 +42,13 @@ def due_tickets(rule: Rule, *, now):
     """The tickets `rule` is due to fire on now, not yet fired on for their anchor time."""
     anchor = rule.anchor
     cutoff = now - timedelta(minutes=rule.after_minutes)
-    fired = RuleFiring.objects.filter(rule=rule, ticket=OuterRef("pk"), anchor_at=OuterRef(anchor))
-    return (
-        Ticket.objects.filter(**{f"{anchor}__lte": cutoff})
-        .filter(as_q(rule))
-        .exclude(Exists(fired))
-        .order_by(anchor, "pk")
-    )
+    due = Ticket.objects.filter(**{f"{anchor}__lte": cutoff}).filter(as_q(rule))
+    if rule.pk is not None:  # an unsaved rule (a preview) has fired on nothing
+        fired = RuleFiring.objects.filter(
+            rule=rule, ticket=OuterRef("pk"), anchor_at=OuterRef(anchor)
+        )
+        due = due.exclude(Exists(fired))
+    return due.order_by(anchor, "pk")
 
 
 def firing_key(rule: Rule, ticket: Ticket) -> str:
