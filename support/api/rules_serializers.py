@@ -49,6 +49,7 @@ class RuleSerializer(serializers.ModelSerializer):
     conditions = ConditionsField(help_text=CONDITION_HELP)
     actions = ActionsField(help_text=ACTION_HELP)
     events = serializers.ListField(child=serializers.ChoiceField(TriggerEvent.choices))
+    anchor = serializers.CharField(help_text="Automations: the time counted from; '' for triggers.")
 
     class Meta:
         model = Rule

@@ -35,7 +35,6 @@ AUTOMATION_EXAMPLE = {
     "conditions": [{"field": "status", "op": "is", "value": "waiting_on_customer"}],
     "actions": [{"type": "add_tags", "value": ["nudged"]}],
 }
-HISTORY_LIMIT = 100
 
 
 class _RuleViewSet(
@@ -116,8 +115,10 @@ class _RuleViewSet(
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         rule = self.get_object()
-        events = rule.history.select_related("actor").order_by("-created_at", "-pk")[:HISTORY_LIMIT]
-        return Response(s.RuleEventSerializer(events, many=True).data)
+        page = self.paginate_queryset(
+            rule.history.select_related("actor").order_by("-created_at", "-pk")
+        )
+        return self.get_paginated_response(s.RuleEventSerializer(page, many=True).data)
 
 
 def _schema(name: str, input_serializer, example: dict):
