@@ -7,6 +7,7 @@ imports it, and `core` names no app's pages.
 
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from core.webhooks.permissions import can_manage_webhooks
 from incidents import views as incident_views
 from incidents.permissions import can_see_incidents
 from insurance.permissions import can_review as can_review_insurance
@@ -21,6 +22,9 @@ from support.permissions import can_edit_rules, can_use_desk
 def wire_core() -> None:
     shell.add_nav("desk", "admin", "Admin", "admin:index", order=900, visible=can_see_admin)
     shell.add_nav("desk", "api", "API", "api-docs", order=910, visible=can_see_api_docs)
+    shell.add_nav(
+        "desk", "webhooks", "Webhooks", "desk-webhooks", order=890, visible=can_manage_webhooks
+    )
 
 
 def _signed_in(user) -> bool:

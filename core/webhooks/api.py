@@ -134,13 +134,8 @@ class WebhookSubscriptionViewSet(
         subscription = services.update_subscription(
             subscription=self.get_object(), by=request.user, data=dict(body.validated_data)
         )
-        shown = (
-            SubscriptionWithSecretSerializer if body.validated_data.get("rotate_secret") else None
-        )
-        data = (shown or SubscriptionSerializer)(subscription).data
-        if shown is None:
-            data = {**data, "secret": None}
-        return Response(data)
+        context = {"show_secret": bool(body.validated_data.get("rotate_secret"))}
+        return Response(SubscriptionWithSecretSerializer(subscription, context=context).data)
 
     def perform_destroy(self, instance):
         services.delete_subscription(subscription=instance, by=self.request.user)
