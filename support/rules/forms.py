@@ -134,6 +134,6 @@ def editor_rows(rule_conditions, rule_actions) -> dict:
         "condition_rows": condition_rows,
         "action_rows": action_rows,
         "fields": list(conditions.FIELDS.values()),
-        "ops": sorted({op for f in conditions.FIELDS.values() for op in f.ops}),
+        "ops": list(dict.fromkeys(op for f in conditions.FIELDS.values() for op in f.ops)),
         "action_types": list(actions.TYPES.items()),
     }
