@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import DomainError, NotAllowed
-from core.models import Notification, OutboxMessage
+from core.models import Notification, OutboxMessage, WebhookSubscription
 from core.models.users import CustomerTier
 from core.roles import Role
 from support import services
@@ -488,3 +488,26 @@ def test_notify_users_rechecks_at_run_time(lead, customer, agent):
     assert not rule.enabled
     assert not Notification.objects.filter(recipient=agent).exists()
     assert not OutboxMessage.objects.filter(recipient_user=agent, key__startswith="rule:").exists()
+
+
+def test_an_admins_trigger_calls_a_webhook_on_satisfaction(admin_user, customer, lead, settings):
+    from core.models import WebhookDelivery
+
+    hook = WebhookSubscription.objects.create(
+        name="CRM", url="https://93.184.216.34/in", events=["ticket.rule"]
+    )
+    make_trigger(
+        by=admin_user,
+        events=["satisfaction"],
+        conditions=[{"field": "actor", "op": "is", "value": "customer"}],
+        actions=[{"type": "call_webhook", "value": hook.pk}],
+    )
+    ticket = make_ticket(by=customer)
+    services.change_status(ticket=ticket, to=Status.RESOLVED, by=lead)
+    services.rate_ticket(ticket=ticket, by=customer, rating=2, comment="Slow")
+    drain()
+
+    delivery = WebhookDelivery.objects.get(subscription=hook)
+    assert delivery.event == "ticket.rule"
+    assert f'"number": "{ticket.number}"' in delivery.body
+    assert "Slow" not in delivery.body  # the payload names the ticket, not what was written
