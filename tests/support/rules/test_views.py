@@ -91,3 +91,21 @@ def test_others_are_refused(client, request, role):
     assert client.get(reverse("desk-rules")).status_code == 403
     assert client.post(reverse("desk-rule-new", args=["trigger"]), FORM).status_code == 403
     assert not Rule.objects.filter(name=FORM["name"]).exists()
+
+
+# Session, user, roles, unread notifications, the rules (authors joined): not per rule.
+LIST_PAGE_QUERIES = 5
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_list_page_costs_the_same_queries_at_1_and_20_rules(client, lead, count):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(count):
+        make_trigger(by=lead, name=f"rule {n}", enabled=False, actions=[{"type": "assign"}])
+    client.force_login(lead)
+    client.get(reverse("desk-rules"))  # warm the session and the shell's caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("desk-rules")).status_code == 200
+    assert len(queries) == LIST_PAGE_QUERIES
