@@ -483,6 +483,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.choices.Status",
+        "TriggerEventEnum": "support.models.rules.TriggerEvent",
         "TicketChannelEnum": "support.models.choices.Channel",
         "ArticleStatusEnum": "knowledge.models.Status",
         "ArticleCategoryEnum": "knowledge.models.Category",

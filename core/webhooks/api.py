@@ -7,13 +7,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import ActionPermissions, allows
+from core.api.serializers import ModelSerializer as StrictModelSerializer
+from core.api.serializers import Serializer as StrictSerializer
 from core.models import WebhookDelivery, WebhookSubscription
 
 from . import registry, services
 from .permissions import can_manage_webhooks
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(StrictModelSerializer):
     class Meta:
         model = WebhookSubscription
         fields = [
@@ -43,7 +45,7 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
         return subscription.secret if self.context.get("show_secret") else None
 
 
-class SubscriptionInputSerializer(serializers.Serializer):
+class SubscriptionInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     url = serializers.CharField(max_length=500, help_text="http(s); public hosts only.")
     events = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1)
@@ -53,7 +55,7 @@ class SubscriptionInputSerializer(serializers.Serializer):
     )
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(StrictModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -72,7 +74,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventTypeSerializer(serializers.Serializer):
+class EventTypeSerializer(StrictSerializer):
     name = serializers.CharField()
     description = serializers.CharField()
 

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from core.models.webhooks import WebhookDelivery, WebhookSubscription, new_secret
 
 from . import registry
@@ -94,11 +94,11 @@ def deliver_to(
 
 @transaction.atomic
 def send_test(*, subscription, by) -> WebhookDelivery:
-    """Queue a `webhook.test` delivery now (even to a disabled subscription's URL? no: an
-    inactive subscription is refused, re-enable it first)."""
+    """Queue a `webhook.test` delivery to this subscription now (409 while it is disabled:
+    re-enable it first). It goes through the outbox like any delivery and shows in the log."""
     can_manage_webhooks.require(by)
     if not subscription.active:
-        raise DomainError("Enable the subscription before sending a test.", code="webhook_inactive")
+        raise Conflict("Enable the subscription before sending a test.", code="webhook_inactive")
     return registry.queue(
         subscription,
         registry.TEST_EVENT,

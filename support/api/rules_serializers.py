@@ -3,6 +3,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import ModelSerializer as StrictModelSerializer
+from core.api.serializers import Serializer as StrictSerializer
+
 from ..models.rules import Anchor, Match, Rule, RuleEvent, TriggerEvent
 from ..rules import actions, conditions
 
@@ -44,7 +47,7 @@ class ActionsField(serializers.JSONField):
     pass
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(StrictModelSerializer):
     author = serializers.SerializerMethodField()
     conditions = ConditionsField(help_text=CONDITION_HELP)
     actions = ActionsField(help_text=ACTION_HELP)
@@ -79,7 +82,7 @@ class RuleSerializer(serializers.ModelSerializer):
         return rule.author.display_name if rule.author_id else None
 
 
-class TriggerInputSerializer(serializers.Serializer):
+class TriggerInputSerializer(StrictSerializer):
     """What a trigger is made of; the services check conditions, actions and the author."""
 
     name = serializers.CharField(max_length=200)
@@ -94,7 +97,7 @@ class TriggerInputSerializer(serializers.Serializer):
     stop_processing = serializers.BooleanField(required=False, default=False)
 
 
-class AutomationInputSerializer(serializers.Serializer):
+class AutomationInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     enabled = serializers.BooleanField(required=False, default=False)
@@ -105,35 +108,35 @@ class AutomationInputSerializer(serializers.Serializer):
     after_minutes = serializers.IntegerField(min_value=1, max_value=366 * 24 * 60)
 
 
-class EnableSerializer(serializers.Serializer):
+class EnableSerializer(StrictSerializer):
     enabled = serializers.BooleanField()
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(StrictSerializer):
     direction = serializers.ChoiceField(["up", "down"])
 
 
-class DryRunSerializer(serializers.Serializer):
+class DryRunSerializer(StrictSerializer):
     event = serializers.ChoiceField(
         TriggerEvent.choices, required=False, help_text="Triggers: as if this event happened."
     )
     days = serializers.IntegerField(required=False, min_value=1, max_value=90, default=7)
 
 
-class DryRunTicketSerializer(serializers.Serializer):
+class DryRunTicketSerializer(StrictSerializer):
     ticket = serializers.CharField()
     ticket_id = serializers.IntegerField()
     subject = serializers.CharField()
     effects = serializers.ListField(child=serializers.DictField())
 
 
-class DryRunResultSerializer(serializers.Serializer):
+class DryRunResultSerializer(StrictSerializer):
     examined = serializers.IntegerField()
     matched = serializers.IntegerField()
     tickets = DryRunTicketSerializer(many=True)
 
 
-class RuleEventSerializer(serializers.ModelSerializer):
+class RuleEventSerializer(StrictModelSerializer):
     actor = serializers.SerializerMethodField()
 
     class Meta:
