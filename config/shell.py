@@ -5,6 +5,10 @@ higher up (incidents, bookings) adds its entries here, next to support's; suppor
 imports it, and `core` names no app's pages.
 """
 
+from bookings.permissions import can_manage as can_manage_bookings
+from bookings.permissions import can_respond as can_book
+from bookings.permissions import can_work as can_work_bookings
+from bookings.views import ticket_booking_panel
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
 from core.webhooks.permissions import can_manage_webhooks
@@ -78,12 +82,24 @@ def wire_incidents() -> None:
     shell.add_banner("active-incident", incident_views.incident_banner, areas=("help",))
 
 
+def wire_bookings() -> None:
+    # Customers answer for their bookings, technicians ask for their jobs' completion (both in
+    # the help center), support follows up the silent ones on the desk.
+    shell.add_nav("help", "bookings", "My bookings", "bookings-help", order=12, visible=can_book)
+    shell.add_nav("help", "jobs", "My jobs", "bookings-jobs", order=11, visible=can_work_bookings)
+    shell.add_nav("desk", "bookings", "Bookings", "bookings-desk", order=35,
+                  visible=can_manage_bookings)  # fmt: skip
+    # The booking a rejection or follow-up ticket is about, beside the ticket.
+    shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk", "help"), order=50)
+
+
 def wire() -> None:
     wire_core()
     wire_support()
     wire_knowledge()
     wire_insurance()
     wire_incidents()
+    wire_bookings()
 
 
 wire()

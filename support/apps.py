@@ -69,4 +69,11 @@ LEAD_PERMISSIONS = {
     "support.add_slapolicy",
     "support.change_slapolicy",
     "support.delete_slapolicy",
+    "support.view_escalationpolicy",
+    "support.add_escalationpolicy",
+    "support.change_escalationpolicy",
+    "support.view_escalationlevel",
+    "support.add_escalationlevel",
+    "support.change_escalationlevel",
+    "support.delete_escalationlevel",
 }

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from bookings import services as booking_services
 from core.api.authentication import create_token
 from core.roles import Role
 from core.webhooks import services as webhook_services
@@ -60,6 +61,7 @@ class World:
     incident_id: int = 0
     component_id: int = 0
     maintenance_id: int = 0
+    booking_id: int = 0  # the customer's, waiting for their answer
     trigger_id: int = 0
     automation_id: int = 0
     webhook_id: int = 0
@@ -75,6 +77,8 @@ class World:
             return self.insurance_document_id
         if path.startswith("/api/v1/insurance/"):
             return None
+        if path.startswith("/api/v1/bookings/"):
+            return self.booking_id if name in ("id", "pk") else None
         ticket = self.tickets.get(role) or self.tickets["lead"]  # admin: no ticket of their own
         if name == "ticket":
             return ticket.number
@@ -214,6 +218,21 @@ def build_world() -> World:
         ends_at=timezone.now() + dt.timedelta(days=1, hours=1),
         components=[component],
     ).pk
+
+    # Bookings: a technician (not a fuzzed role: request-completion's example is theirs) and the
+    # customer's booking, done and waiting for the customer's answer.
+    technician = UserFactory(roles=[Role.TECHNICIAN], full_name="Ted Technician")
+    world.users["technician"] = technician
+    booking = booking_services.create_booking(
+        by=lead,
+        customer=customer,
+        technician=technician,
+        service="Boiler service",
+        location="12 Elm Street",
+        scheduled_at=timezone.now(),
+    )
+    booking = booking_services.start(booking=booking, by=technician)
+    world.booking_id = booking_services.request_completion(booking=booking, by=technician).pk
 
     # Rules (support leads) and a webhook subscription (admins: not a fuzzed role).
     world.trigger_id = rule_services.create_rule(

@@ -50,7 +50,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.AdminConfig",  # django.contrib.admin with the product's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -347,6 +347,17 @@ INSURANCE_MISSING_INFO_MAX_REMINDERS = env_int("INSURANCE_MISSING_INFO_MAX_REMIN
 # A reviewer's manual reminder is refused this soon after the last reminder.
 INSURANCE_REMINDER_COOLDOWN_HOURS = env_int("INSURANCE_REMINDER_COOLDOWN_HOURS", 24)
 
+# --- Bookings -------------------------------------------------------------------------------
+# The customer has this long to approve or reject a completion before support follows up.
+COMPLETION_ESCALATION_HOURS = env_int("COMPLETION_ESCALATION_HOURS", 48)
+# A follow-up this old with this many failed contact attempts is completed automatically.
+AUTO_COMPLETE_DAYS = env_int("AUTO_COMPLETE_DAYS", 7)
+MIN_CONTACT_ATTEMPTS = env_int("MIN_CONTACT_ATTEMPTS", 3)
+# While support follows up, it is reminded when nobody tried to reach the customer this long.
+BOOKING_FOLLOW_UP_CHECK_HOURS = env_int("BOOKING_FOLLOW_UP_CHECK_HOURS", 24)
+# The signed approve/reject links of a completion e-mail stop working after this long.
+BOOKING_LINK_MAX_AGE_HOURS = env_int("BOOKING_LINK_MAX_AGE_HOURS", 7 * 24)
+
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -422,6 +433,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "incidents-target-watch": {"task": "incidents.tasks.check_incident_targets", "schedule": 60.0},
+    "bookings-escalate-overdue": {"task": "bookings.tasks.escalate_overdue", "schedule": 3600.0},
+    "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
+    "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -500,6 +514,10 @@ SPECTACULAR_SETTINGS = {
         "ComponentStateEnum": "incidents.models.ComponentState",
         "AffectedStateEnum": "incidents.models.INCIDENT_STATE_CHOICES",
         "IncidentUpdateKindEnum": "incidents.models.UpdateKind",
+        "BookingStatusEnum": "bookings.models.Status",
+        "BookingOutcomeEnum": "bookings.models.Outcome",
+        "BookingEventKindEnum": "bookings.models.EventKind",
+        "ContactMethodEnum": "bookings.models.ContactMethod",
     },
 }
 
