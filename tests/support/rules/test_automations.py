@@ -20,6 +20,22 @@ pytestmark = pytest.mark.django_db
 DAY = 24 * 60
 
 
+def shipped_auto_close() -> Rule:
+    """The automation migration 0019 ships (written again if a flushing test removed it), alone:
+    other automations, and copies a serialised rollback may have restored, are disabled."""
+    import importlib
+
+    from django.apps import apps
+
+    name = "Close resolved tickets after 7 days"
+    if not Rule.objects.automations().filter(name=name, author=None).exists():
+        importlib.import_module("support.migrations.0019_demo_rules").ship(apps, None)
+        Rule.objects.triggers().filter(author=None).update(enabled=False)
+    shipped = Rule.objects.automations().filter(name=name, author=None).order_by("pk").first()
+    Rule.objects.automations().exclude(pk=shipped.pk).update(enabled=False)
+    return shipped
+
+
 def later(**delta):
     return timezone.now() + dt.timedelta(**delta)
 
@@ -27,7 +43,7 @@ def later(**delta):
 def test_the_shipped_auto_close_automation_closes_resolved_tickets_after_7_days_once(
     customer, lead
 ):
-    shipped = Rule.objects.automations().get(name="Close resolved tickets after 7 days")
+    shipped = shipped_auto_close()
     assert shipped.enabled and shipped.author is None
     ticket = make_ticket(by=customer)
     open_one = make_ticket(by=customer)
