@@ -332,3 +332,13 @@ def help_actions(user, ticket) -> dict:
         "solved": ticket.status in ACTIVE_STATUSES or Status.CLOSED in targets,
         "reopen": Status.IN_PROGRESS in targets,
     }
+
+
+# --- business rules (triggers and automations) ---------------------------------------------
+
+
+@action("support.edit_rules", "Only support leads may change triggers and automations.")
+def can_edit_rules(user) -> bool:
+    """Support leads and admins; a rule acts with its author's rights, so this is re-checked
+    each time a rule runs."""
+    return _lead(user)

@@ -305,6 +305,12 @@ SMS_PROVIDER = env_str("SMS_PROVIDER", "core.notifications.sms.LoggingSmsProvide
 SLACK_WEBHOOK_URL = env_str("SLACK_WEBHOOK_URL")
 TEAMS_WEBHOOK_URL = env_str("TEAMS_WEBHOOK_URL")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Outbound webhooks (core.webhooks): a subscription is disabled after this many failed attempts
+# in a row. Loopback targets are refused unless WEBHOOK_ALLOW_LOOPBACK (the test receiver only).
+WEBHOOK_MAX_CONSECUTIVE_FAILURES = env_int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", 20)
+WEBHOOK_ALLOW_LOOPBACK = False
+# Business rules (support.rules): at most this many rule firings per ticket and hour.
+RULES_MAX_FIRINGS_PER_TICKET_HOUR = env_int("RULES_MAX_FIRINGS_PER_TICKET_HOUR", 20)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # A dispatch that has not finished within this lease is presumed lost and handed out again.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
@@ -417,7 +423,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "support.tasks.assign_waiting_tickets",
         "schedule": 60.0,
     },
-    "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
+    # Automations (support.rules), auto-close among them ("Close resolved tickets after 7 days").
+    "support-automations": {"task": "support.tasks.run_automations", "schedule": 300.0},
     "knowledge-flush-view-counts": {"task": "knowledge.tasks.flush_view_counts", "schedule": 60.0},
     # Hourly, so that a document lapses within the hour after midnight in its owner's zone
     # (each document is expired once, on its owner's first day past the coverage).
@@ -490,6 +497,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.choices.Status",
+        "TriggerEventEnum": "support.models.rules.TriggerEvent",
         "TicketChannelEnum": "support.models.choices.Channel",
         "ArticleStatusEnum": "knowledge.models.Status",
         "ArticleCategoryEnum": "knowledge.models.Category",

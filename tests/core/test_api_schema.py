@@ -125,6 +125,8 @@ EXAMPLE_SENDERS = {
     ("post", "/api/v1/bookings/{id}/approve/"): "customer",
     ("post", "/api/v1/bookings/{id}/reject/"): "customer",
     ("post", "/api/v1/bookings/{id}/review/"): "customer",
+    ("post", "/api/v1/webhooks/"): "admin",
+    ("patch", "/api/v1/webhooks/{id}/"): "admin",
 }
 
 
