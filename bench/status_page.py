@@ -31,6 +31,7 @@ from bench.api_bench import free_port, load_python, request  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/supportdesk_bench_status"
 PATHS = {"noop": "/bench/noop/", "status": "/status/", "summary": "/status/summary.json"}
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what Chromium sends
 
 
 def log(line: str = "") -> None:
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--plain", action="store_true", help="ask without Accept-Encoding")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--inprocess", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -184,11 +186,15 @@ def main() -> None:
                 raise RuntimeError(f"gunicorn did not start; see {logfile}")
             time.sleep(0.3)
         rates = {}
+        # Every path is asked for as a browser asks (it takes gzip), unless --plain.
+        headers = {} if args.plain else {"Accept-Encoding": BROWSER_ACCEPT_ENCODING}
         for name, path in PATHS.items():
-            load_python(port, path, 200, args.concurrency, {})  # warm up (and fill the cache)
-            rates[name] = load_python(port, path, args.requests, args.concurrency, {})
+            load_python(port, path, 200, args.concurrency, headers)  # warm up, fill the cache
+            rates[name] = load_python(port, path, args.requests, args.concurrency, headers)
+            rates[name]["bytes"] = len(request(port, "GET", path, headers)[1])
             log(f"{path:24} {rates[name]['rps']:8.0f} req/s  p50 {rates[name]['p50']:.1f} ms  "
-                f"p99 {rates[name]['p99']:.1f} ms  errors {rates[name]['errors']}")  # fmt: skip
+                f"p99 {rates[name]['p99']:.1f} ms  errors {rates[name]['errors']}  "
+                f"{rates[name]['bytes']:,} bytes")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,7 +1,4 @@
-"""The Bookings domain: job completion and follow-up.
-
-See DESIGN.md. Its models arrive with its own issue.
-"""
+"""The Bookings domain: job completion, the customer's verdict, support's follow-up (DESIGN §8)."""
 
 from django.apps import AppConfig
 
@@ -9,3 +6,32 @@ from django.apps import AppConfig
 class BookingsConfig(AppConfig):
     name = "bookings"
     verbose_name = "Bookings"
+
+    def ready(self):
+        from core import scheduling
+        from core.demo import register_seeder
+        from core.roles import Role, register_role_permissions
+
+        from . import demo, services, workflow  # noqa: F401  (registers the state machine)
+        from .models import FollowUpCheck
+
+        register_seeder(70, "bookings", demo.seed_bookings)
+        scheduling.register(
+            FollowUpCheck,
+            services.check_follow_up,
+            max_attempts=5,
+            backoff=scheduling.exponential_backoff(),
+        )
+
+        for role in (Role.AGENT, Role.SUPPORT_LEAD):
+            register_role_permissions(role, STAFF_PERMISSIONS)
+
+
+# Support staff read bookings in the Django admin; every change goes through the services.
+STAFF_PERMISSIONS = {
+    "bookings.view_booking",
+    "bookings.view_bookingevent",
+    "bookings.view_contactattempt",
+    "bookings.view_review",
+    "bookings.view_followupcheck",
+}

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("core.api.urls")),
     path("insurance/", include("insurance.api.urls")),
     path("incidents/", include("incidents.api.urls")),
+    path("bookings/", include("bookings.api.urls")),
     path("knowledge/", include("knowledge.api.urls")),
     path("support/analytics/", include("analytics.api.urls")),
     path("support/", include("support.api.urls")),

@@ -6,8 +6,13 @@ imports it, and `core` names no app's pages.
 """
 
 from analytics.permissions import can_see_analytics
+from bookings.permissions import can_manage as can_manage_bookings
+from bookings.permissions import can_respond as can_book
+from bookings.permissions import can_work as can_work_bookings
+from bookings.views import ticket_booking_panel
 from core import shell
 from core.permissions import can_manage_own_tokens, can_see_admin, can_see_api_docs
+from core.webhooks.permissions import can_manage_webhooks
 from incidents import views as incident_views
 from incidents.permissions import can_see_incidents
 from insurance.permissions import can_review as can_review_insurance
@@ -16,12 +21,15 @@ from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support import views as support_views
-from support.permissions import can_use_desk
+from support.permissions import can_edit_rules, can_use_desk
 
 
 def wire_core() -> None:
     shell.add_nav("desk", "admin", "Admin", "admin:index", order=900, visible=can_see_admin)
     shell.add_nav("desk", "api", "API", "api-docs", order=910, visible=can_see_api_docs)
+    shell.add_nav(
+        "desk", "webhooks", "Webhooks", "desk-webhooks", order=890, visible=can_manage_webhooks
+    )
 
 
 def _signed_in(user) -> bool:
@@ -36,6 +44,7 @@ def wire_support() -> None:
     shell.add_area("help", home="help-home", layout="help/base.html", order=100)
     shell.add_nav("desk", "home", "Home", "desk-home", order=0)
     shell.add_nav("desk", "dashboard", "Dashboard", "desk-dashboard", order=5)
+    shell.add_nav("desk", "rules", "Rules", "desk-rules", order=60, visible=can_edit_rules)
     shell.add_nav("help", "home", "Home", "help-home", order=0)
     shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)
     shell.add_nav("help", "requests", "My requests", "help-requests", order=10, visible=_signed_in)
@@ -79,6 +88,17 @@ def wire_analytics() -> None:
                   visible=can_see_analytics)  # fmt: skip
 
 
+def wire_bookings() -> None:
+    # Customers answer for their bookings, technicians ask for their jobs' completion (both in
+    # the help center), support follows up the silent ones on the desk.
+    shell.add_nav("help", "bookings", "My bookings", "bookings-help", order=12, visible=can_book)
+    shell.add_nav("help", "jobs", "My jobs", "bookings-jobs", order=11, visible=can_work_bookings)
+    shell.add_nav("desk", "bookings", "Bookings", "bookings-desk", order=35,
+                  visible=can_manage_bookings)  # fmt: skip
+    # The booking a rejection or follow-up ticket is about, beside the ticket.
+    shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk", "help"), order=50)
+
+
 def wire() -> None:
     wire_core()
     wire_support()
@@ -86,6 +106,7 @@ def wire() -> None:
     wire_insurance()
     wire_incidents()
     wire_analytics()
+    wire_bookings()
 
 
 wire()

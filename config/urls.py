@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("support.urls")),
     path("", include("knowledge.urls")),
     path("", include("insurance.urls")),
+    path("", include("bookings.urls")),
     path("", include("core.urls")),
 ]
 

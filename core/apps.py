@@ -1,7 +1,16 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """`django.contrib.admin` with the product's site (`core.admin_site`)."""
+
+    default = False  # "core" itself is CoreConfig
+    default_site = "core.admin_site.SupportAdminSite"
 
 
 class CoreConfig(AppConfig):
+    default = True
     name = "core"
     verbose_name = "Core"
 

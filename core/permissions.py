@@ -93,10 +93,11 @@ def is_signed_in(user) -> bool:
     return True  # Action already refused anonymous and inactive users
 
 
-@action("core.see_admin", "Only staff accounts may use the admin.")
+@action("core.see_admin", "Only support staff may use the admin.")
 def can_see_admin(user) -> bool:
-    """What Django's admin site itself checks (`AdminSite.has_permission`): active staff flag."""
-    return user.is_staff
+    """Who the admin site admits (`core.admin_site`): the staff flag, or a desk role (agent,
+    support lead, admin); what each then sees there is what their role's permissions name."""
+    return user.is_staff or is_staff_member(user)
 
 
 @action("core.see_api_docs", "Sign in to read the API documentation.")

@@ -42,6 +42,15 @@ ROLE_PERMISSIONS[Role.SUPPORT_LEAD] |= {
     "core.view_businesscalendar",
     "core.add_businesscalendar",
     "core.change_businesscalendar",
+    # A calendar's working hours and holidays are edited on its page (admin inlines).
+    "core.view_workinginterval",
+    "core.add_workinginterval",
+    "core.change_workinginterval",
+    "core.delete_workinginterval",
+    "core.view_holiday",
+    "core.add_holiday",
+    "core.change_holiday",
+    "core.delete_holiday",
 }
 ROLE_PERMISSIONS[Role.AGENT] |= {"core.view_user", "core.view_organization"}
 

@@ -2,9 +2,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import account_views, email_views, views
+from .webhooks import views as webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("desk/webhooks/", webhook_views.webhooks_page, name="desk-webhooks"),
+    path("desk/webhooks/<int:pk>/", webhook_views.webhook_detail, name="desk-webhook"),
+    path(
+        "desk/webhooks/<int:pk>/action/", webhook_views.webhook_action, name="desk-webhook-action"
+    ),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/signup/", account_views.sign_up, name="signup"),
     path("accounts/signup/sent/", account_views.sign_up_sent, name="signup-sent"),

@@ -20,6 +20,11 @@ class IncidentsConfig(AppConfig):
         from .articles import connect_signals
 
         connect_signals()
+        from support.signals import request_filed
+
+        from .deflection import note_request_filed
+
+        request_filed.connect(note_request_filed, dispatch_uid="incidents.banner-deflection")
 
         if settings.INCIDENTS_RESOLVED_TICKET_STATUS not in TICKET_TARGETS:
             raise ImproperlyConfigured(

@@ -1,6 +1,8 @@
 """The desk's incident pages: the list (active first) and an incident's page, where staff
 acknowledge, move, write the timeline and link tickets. Every write is a service call."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -11,19 +13,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError
 from core.paging import page_of
+from support.clock_words import duration_words
 
 from . import articles as kb
-from . import services
+from . import deflection, metrics, services
 from . import tickets as linked
 from .forms import (
     ActionItemFormSet,
     ComponentStatesForm,
     IncidentForm,
+    MetricsRangeForm,
     PostMortemForm,
     action_items,
     form_errors,
 )
-from .models import ACTIVE_STATUSES, PostMortem, Status
+from .models import ACTIVE_STATUSES, PostMortem, Severity, Status
 from .permissions import can_run, can_see_incidents
 from .selectors import incidents_with_details
 from .workflow import INCIDENT, STAFF
@@ -73,6 +77,7 @@ def incident_page(request, number):
         ],  # fmt: skip
         "can_run": can_run(request.user, incident),
         "article_links": kb.linked_articles(incident).order_by("linked_at", "pk"),
+        "banner": deflection.banner_deflection(incident),
         "components_form": ComponentStatesForm(
             current={a.component_id: a.state for a in incident.affected.all()}
         ),
@@ -282,3 +287,36 @@ def set_components(request, number):
                 lambda incident: services.set_components(incident=incident, by=request.user,
                                                          states=form.component_states()),
                 "Components updated.")  # fmt: skip
+
+
+@login_required
+@require_GET
+def incident_metrics(request):
+    """MTTA and MTTR by severity over a range, per day, week or month (the API's figures)."""
+    if refused := _refused(request):
+        return refused
+    form = MetricsRangeForm(request.GET or None)
+    period, since, until = form.range()
+    rows = metrics.incident_metrics(period=period, since=since, until=until)
+    totals = metrics.severity_totals(rows)
+    for figures in [*rows, *totals.values()]:
+        for name in ("mtta", "mttr"):
+            seconds = figures[f"{name}_seconds"]
+            figures[f"{name}_words"] = "—" if seconds is None else duration_words(seconds / 60)
+    by_period: dict = {}
+    for row in rows:
+        by_period.setdefault(row["period_start"], {})[row["severity"]] = row
+    severities = [(value, label) for value, label in Severity.choices]
+    context = {
+        "form": form,
+        "severities": severities,
+        "totals": [(label, totals.get(value)) for value, label in severities],
+        "periods": [
+            (start, [cells.get(value) for value, _ in severities])
+            for start, cells in sorted(by_period.items(), reverse=True)
+        ],
+        "period": period,
+        "since": since,
+        "last_day": (until - timedelta(days=1)).date(),
+    }
+    return render(request, "incidents/desk/metrics.html", context)

@@ -1,8 +1,12 @@
 """The desk's incident forms: they read what a person typed; the services decide."""
 
+from datetime import UTC, datetime, time, timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from core.forms import ModelChoiceField
 from support.models import Team
 from support.permissions import active_staff
 
@@ -24,7 +28,7 @@ def form_errors(form, exc) -> None:
 
 
 def _staff_choice(**kwargs):
-    return forms.ModelChoiceField(
+    return ModelChoiceField(
         queryset=active_staff().order_by("full_name", "pk"), required=False, **kwargs
     )
 
@@ -77,7 +81,7 @@ class IncidentForm(ComponentStatesMixin, forms.Form):
     is_public = forms.BooleanField(required=False, initial=True,
                                    label="Show on the public status page")  # fmt: skip
     commander = _staff_choice(help_text="Left empty, whoever acknowledges it commands it.")
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
+    team = ModelChoiceField(queryset=Team.objects.order_by("name"), required=False)
     reported_by = forms.CharField(max_length=200, required=False, label="Reported by")
 
     def __init__(self, *args, **kwargs):
@@ -138,3 +142,36 @@ def action_items(formset) -> list[dict]:
         for row in formset
         if row.cleaned_data.get("description")
     ]
+
+
+class MetricsRangeForm(forms.Form):
+    """The metrics page's range: detected from `since` up to and including `until` (UTC days)."""
+
+    period = forms.ChoiceField(
+        choices=[("month", "By month"), ("week", "By week"), ("day", "By day")], required=False
+    )
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    MAX_DAYS = 3 * 366
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The range ends before it starts.")
+        elif since and until and (until - since).days > self.MAX_DAYS:
+            self.add_error("since", "At most three years at a time.")
+        return cleaned
+
+    def range(self):
+        """(period, since, until) as the metrics take them; the default is the last year."""
+        today = timezone.now().date()
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        until_day = data.get("until") or today
+        since_day = data.get("since") or until_day - timedelta(days=365)
+        return (
+            data.get("period") or "month",
+            datetime.combine(since_day, time.min, tzinfo=UTC),
+            datetime.combine(until_day + timedelta(days=1), time.min, tzinfo=UTC),
+        )

@@ -56,3 +56,26 @@ def incident_metrics(*, period: str = "month", since=None, until=None) -> list[d
         }
         for row in rows
     ]
+
+
+def severity_totals(rows: list[dict]) -> dict[str, dict]:
+    """The range's figures per severity from `incident_metrics` rows: counts summed, means
+    weighted by the incidents each period's mean is over (so they equal one query's mean)."""
+    totals: dict[str, dict] = {}
+    for row in rows:
+        total = totals.setdefault(
+            row["severity"],
+            {"incidents": 0, "acknowledged": 0, "resolved": 0, "_ack": 0.0, "_res": 0.0},
+        )
+        total["incidents"] += row["incidents"]
+        total["acknowledged"] += row["acknowledged"]
+        total["resolved"] += row["resolved"]
+        if row["mtta_seconds"] is not None:
+            total["_ack"] += row["mtta_seconds"] * row["acknowledged"]
+        if row["mttr_seconds"] is not None:
+            total["_res"] += row["mttr_seconds"] * row["resolved"]
+    for total in totals.values():
+        ack, res = total.pop("_ack"), total.pop("_res")
+        total["mtta_seconds"] = ack / total["acknowledged"] if total["acknowledged"] else None
+        total["mttr_seconds"] = res / total["resolved"] if total["resolved"] else None
+    return totals

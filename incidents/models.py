@@ -326,6 +326,48 @@ class Maintenance(models.Model):
         return self.title
 
 
+class MaintenanceUpdate(models.Model):
+    """A public note on a maintenance window ("started", "taking longer", "done"): shown under
+    the window on the status page and e-mailed to the subscribers of its components."""
+
+    maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
+    body = models.TextField(max_length=10000, help_text="Plain text, public.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["maintenance", "-created_at"], name="incidents_maint_update")
+        ]
+
+    def __str__(self):
+        return f"{self.maintenance} update {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BannerImpression(models.Model):
+    """A person was shown the banner naming this incident on the contact form
+    (`incidents.deflection`): a deflection unless they filed a request within the window."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    viewer = models.CharField(max_length=64, help_text="A hashed user id or session key.")
+    shown_at = models.DateTimeField(default=timezone.now)
+    ticket_followed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "viewer"], name="incidents_banner_once_per_viewer"
+            )
+        ]
+        indexes = [models.Index(fields=["viewer", "-shown_at"], name="incidents_banner_viewer")]
+
+    def __str__(self):
+        return f"incident {self.incident_id} banner shown {self.shown_at:%Y-%m-%d %H:%M}"
+
+
 class IncidentEvent(AuditEvent):
     class Kind(models.TextChoices):
         CREATED = "created", "Created"

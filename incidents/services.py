@@ -4,6 +4,8 @@ Each change that the public status page shows bumps its cache version when it co
 (`statuspage.invalidate`), so the page is rebuilt once after a change and never in between.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +29,7 @@ from .models import (
     IncidentEvent,
     IncidentUpdate,
     Maintenance,
+    MaintenanceUpdate,
     Status,
 )
 from .permissions import can_manage_components, can_run
@@ -50,6 +53,8 @@ EDITABLE = (
     "reported_by",
 )
 MAX_LIST_ITEMS = 50
+# A window's closing note ("all done", "rolled back") may come a little after it ended.
+MAINTENANCE_UPDATE_GRACE = timedelta(days=1)
 MAX_ITEM_LENGTH = 100
 
 
@@ -465,6 +470,27 @@ def cancel_maintenance(*, maintenance: Maintenance, by) -> Maintenance:
     maintenance.save(update_fields=["cancelled_at"])
     _invalidate_on_commit()
     return maintenance
+
+
+@transaction.atomic
+def post_maintenance_update(*, maintenance: Maintenance, by, body: str) -> MaintenanceUpdate:
+    """A public note on a window that is not cancelled and has not been over for a day; shown
+    on the status page and e-mailed to its components' subscribers (through the outbox)."""
+    can_manage_components.require(by)
+    maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+    text = (body or "").strip()
+    if not text:
+        raise DomainError("An update needs some text.", errors={"body": ["Required."]})
+    if maintenance.cancelled_at is not None:
+        raise Conflict("That maintenance was cancelled.", code="maintenance_cancelled")
+    if maintenance.ends_at <= timezone.now() - MAINTENANCE_UPDATE_GRACE:
+        raise Conflict("That maintenance is long over.", code="maintenance_over")
+    update = MaintenanceUpdate.objects.create(maintenance=maintenance, body=text, author=by)
+    from .subscribers import notify_maintenance_subscribers
+
+    notify_maintenance_subscribers(update)
+    _invalidate_on_commit()
+    return update
 
 
 # --- post-mortems ----------------------------------------------------------------------------

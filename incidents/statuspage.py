@@ -32,6 +32,7 @@ from .models import (
     IncidentComponent,
     IncidentUpdate,
     Maintenance,
+    MaintenanceUpdate,
 )
 
 VERSION_KEY = "incidents:statuspage:version"
@@ -213,7 +214,14 @@ def _maintenance(now):
     """Running and upcoming windows (not cancelled), soonest first."""
     return list(
         Maintenance.objects.filter(cancelled_at__isnull=True, ends_at__gt=now)
-        .prefetch_related("components")
+        .prefetch_related(
+            "components",
+            Prefetch(
+                "updates",
+                queryset=MaintenanceUpdate.objects.order_by("-created_at", "-pk"),
+                to_attr="public_updates",
+            ),
+        )
         .order_by("starts_at", "pk")
     )
 
@@ -337,6 +345,9 @@ def summary_json(data: dict) -> dict:
                 "starts_at": iso(m.starts_at),
                 "ends_at": iso(m.ends_at),
                 "components": [c.name for c in m.components.all()],
+                "updates": [
+                    {"body": u.body, "created_at": iso(u.created_at)} for u in m.public_updates
+                ],
             }
             for m in data["maintenance_running"] + data["maintenance_upcoming"]
         ],

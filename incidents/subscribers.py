@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.notifications.consent import normalise_address
 from core.notifications.services import notify_email
 
-from .models import IncidentUpdate, StatusSubscriber
+from .models import IncidentUpdate, MaintenanceUpdate, StatusSubscriber
 
 CONFIRM_SALT = "incidents.subscribe.confirm"
 UNSUBSCRIBE_SALT = "incidents.subscribe.unsubscribe"
@@ -115,6 +115,39 @@ def notify_subscribers(update: IncidentUpdate) -> int:
             key=f"status-update:{update.pk}:subscriber:{subscriber.pk}",
             to=subscriber.email,
             subject=f"[{update.get_status_display()}] {incident.title}",
+            body=body,
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        sent += message is not None
+    return sent
+
+
+def notify_maintenance_subscribers(update: MaintenanceUpdate) -> int:
+    """E-mail a maintenance window's update to every confirmed subscriber who follows one of
+    its components (or all components). Call inside the update's transaction."""
+    maintenance = update.maintenance
+    component_ids = list(maintenance.components.values_list("pk", flat=True))
+    subscribers = (
+        StatusSubscriber.objects.filter(confirmed_at__isnull=False)
+        .filter(Q(components__isnull=True) | Q(components__in=component_ids))
+        .distinct()
+        .order_by("pk")
+    )
+    page = settings.SITE_URL + reverse("status-page")
+    window = f"{maintenance.starts_at:%d %b %Y, %H:%M} to {maintenance.ends_at:%d %b %Y, %H:%M} UTC"
+    sent = 0
+    for subscriber in subscribers:
+        body = (
+            f"Maintenance: {maintenance.title} ({window})\n\n{update.body}\n\n{page}\n\n"
+            f"Stop these e-mails: {unsubscribe_url(subscriber)}"
+        )
+        message = notify_email(
+            key=f"maintenance-update:{update.pk}:subscriber:{subscriber.pk}",
+            to=subscriber.email,
+            subject=f"[Maintenance] {maintenance.title}",
             body=body,
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>",

@@ -19,6 +19,8 @@ from support import services as support_services
 from support import templating
 from support.models import Ticket
 from support.models.choices import ACTIVE_STATUSES as TICKET_ACTIVE
+from support.models.choices import SenderType
+from support.permissions import can_reply
 from support.workflow import TICKET
 
 from .models import Incident, IncidentEvent, IncidentTicket, Status
@@ -114,14 +116,32 @@ def answer_linked_tickets(incident: Incident, *, by) -> int:
         .order_by("ticket_id")
     )
     now = timezone.now()
+    # The resolver answers, in their name, the tickets they may write to; a ticket out of their
+    # reach (linked by someone on another team) is answered by the system, never in the name
+    # of someone who cannot see it.
+    reachable = set(
+        Ticket.objects.visible_to(by)
+        .filter(pk__in=[link.ticket_id for link in links])
+        .values_list("pk", flat=True)
+    )
     for link in links:
         ticket = link.ticket
-        body = resolution_reply(incident, ticket, agent=by)
-        support_services.add_message(ticket=ticket, by=by, body=_as_html(body))
+        writer = by if ticket.pk in reachable and can_reply(by, ticket) else None
+        body = resolution_reply(incident, ticket, agent=writer)
+        support_services.add_message(
+            ticket=ticket,
+            by=writer,
+            body=_as_html(body),
+            sender_type=None if writer else SenderType.SYSTEM,
+        )
         ticket.refresh_from_db(fields=["status"])
         if ticket.status != target and target in TICKET.allowed(ticket.status, party=SYSTEM):
             support_services.change_status(
-                ticket=ticket, to=target, by=by, note=f"Incident {incident.number}", system=True
+                ticket=ticket,
+                to=target,
+                by=writer,
+                note=f"Incident {incident.number}",
+                system=True,
             )
         link.answered_at = now
         link.save(update_fields=["answered_at"])

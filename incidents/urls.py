@@ -24,6 +24,7 @@ urlpatterns = [
 urlpatterns += [
     path("desk/incidents/", desk_views.incident_list, name="desk-incidents"),
     path("desk/incidents/new/", desk_views.incident_new, name="desk-incident-new"),
+    path("desk/incidents/metrics/", desk_views.incident_metrics, name="desk-incident-metrics"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/$", desk_views.incident_page,
             name="desk-incident"),
     re_path(rf"^desk/incidents/(?P<number>{NUMBER})/acknowledge/$", desk_views.acknowledge,

@@ -8,7 +8,7 @@ channel, tags) are saved through `update_ticket`, so the change is audited like 
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import F
+from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -24,6 +24,8 @@ from . import services
 from .models import (
     AgentProfile,
     Category,
+    EscalationLevel,
+    EscalationPolicy,
     InboundEmail,
     ResponseTemplate,
     SLAPolicy,
@@ -34,7 +36,12 @@ from .models import (
     TicketMessage,
 )
 from .models.choices import Status
-from .permissions import active_staff, can_reply, can_write_internal_note
+from .permissions import (
+    active_staff,
+    can_change_agent_capacity,
+    can_reply,
+    can_write_internal_note,
+)
 from .querysets import sees_all_tickets
 from .selectors import messages_for, search_tickets
 
@@ -375,7 +382,10 @@ class AgentProfileAdmin(admin.ModelAdmin):
     readonly_fields = ["status_changed_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "user"] if obj else self.readonly_fields
+        fixed = [*self.readonly_fields, "user"] if obj else list(self.readonly_fields)
+        if not can_change_agent_capacity(request.user):
+            fixed += ["capacity", "skills"]
+        return fixed
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":  # a profile is an agent's: active staff only
@@ -387,11 +397,23 @@ class AgentProfileAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         # Through the service, from the stored row, so it sees (and stamps) the real change.
-        services.update_agent_profile(
-            profile=AgentProfile.objects.get(pk=obj.pk),
-            by=request.user,
-            **{name: form.cleaned_data[name] for name in ("status", "capacity")},
-        )
+        # Only what changed: an agent may set their own status but not their capacity.
+        changes = {
+            name: form.cleaned_data[name]
+            for name in ("status", "capacity")
+            if name in form.changed_data
+        }
+        if changes:
+            services.update_agent_profile(
+                profile=AgentProfile.objects.get(pk=obj.pk), by=request.user, **changes
+            )
+
+    def get_queryset(self, request):
+        # Leads manage everyone's; an agent sees their own profile (their status) only.
+        profiles = super().get_queryset(request)
+        if can_change_agent_capacity(request.user):
+            return profiles
+        return profiles.filter(user=request.user)
 
 
 @admin.register(SLAPolicy)
@@ -410,6 +432,33 @@ class SLAPolicyAdmin(admin.ModelAdmin):
     list_select_related = ["calendar"]
     search_fields = ["name"]
     autocomplete_fields = ["calendar"]
+
+
+class EscalationLevelInline(admin.StackedInline):
+    model = EscalationLevel
+    extra = 0
+    autocomplete_fields = ["notify_team", "reassign_team"]
+    filter_horizontal = ["notify_users"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "notify_users":  # people who work the desk, not customers
+            kwargs["queryset"] = active_staff().order_by("full_name", "email")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "level_count"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    inlines = [EscalationLevelInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(levels_count=Count("levels"))
+
+    @admin.display(description="levels", ordering="levels_count")
+    def level_count(self, policy):
+        return policy.levels_count
 
 
 @admin.register(Tag)

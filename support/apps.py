@@ -8,12 +8,15 @@ class SupportConfig(AppConfig):
     def ready(self):
         from anymail.signals import inbound
 
+        from core import scheduling
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
         from core.signals import password_in_use
 
-        from . import demo
+        from . import demo, webhooks
         from .inbound.services import on_anymail_inbound
+        from .models import TriggerRun
+        from .rules import engine
 
         # Mail the ESP posts to /anymail/<esp>/inbound/ (authenticated by anymail) becomes
         # tickets and replies.
@@ -25,6 +28,10 @@ class SupportConfig(AppConfig):
         register_role_permissions(Role.SUPPORT_LEAD, AGENT_PERMISSIONS | LEAD_PERMISSIONS)
         register_seeder(50, "support catalogue, teams and SLA defaults", demo.seed_catalogue)
         register_seeder(60, "support tickets", demo.seed_tickets)
+
+        # Triggers run after the commit of the change that fired them, once (core.scheduling).
+        scheduling.register(TriggerRun, engine.handle_run, batch_size=100, max_attempts=3)
+        webhooks.register()
 
 
 def _revoke_access_links(sender, user, **kwargs):
@@ -62,4 +69,11 @@ LEAD_PERMISSIONS = {
     "support.add_slapolicy",
     "support.change_slapolicy",
     "support.delete_slapolicy",
+    "support.view_escalationpolicy",
+    "support.add_escalationpolicy",
+    "support.change_escalationpolicy",
+    "support.view_escalationlevel",
+    "support.add_escalationlevel",
+    "support.change_escalationlevel",
+    "support.delete_escalationlevel",
 }

@@ -5,7 +5,7 @@ from django import forms
 from django.db import transaction
 
 from core.errors import DomainError
-from core.forms import MultipleFileField
+from core.forms import ModelChoiceField, MultipleFileField
 from core.models import Organization, User
 
 from . import services
@@ -54,12 +54,12 @@ class PropertiesForm(forms.Form):
     """Assignee, team, priority, category and tags, edited in place; each change is audited by
     the service that makes it."""
 
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
-    team = forms.ModelChoiceField(
+    assignee = ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
+    team = ModelChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="No team"
     )
     priority = forms.ChoiceField(choices=Priority.choices)
-    category = forms.ModelChoiceField(
+    category = ModelChoiceField(
         queryset=Category.objects.filter(is_active=True).order_by("name"),
         required=False,
         empty_label="No category",
@@ -184,19 +184,19 @@ class QueueFilterForm(forms.Form):
 
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
-    category = forms.ModelChoiceField(
+    category = ModelChoiceField(
         queryset=Category.objects.filter(is_active=True).order_by("name"),
         required=False,
         empty_label="Any category",
     )
     channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
-    team = forms.ModelChoiceField(
+    team = ModelChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="Any team"
     )
-    agent = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any agent")
+    agent = ModelChoiceField(queryset=None, required=False, empty_label="Any agent")
     tag = forms.CharField(required=False, max_length=50)
     customer = forms.CharField(required=False, max_length=254, help_text="E-mail address")
-    organization = forms.ModelChoiceField(
+    organization = ModelChoiceField(
         queryset=Organization.objects.order_by("name"),
         required=False,
         empty_label="Any organisation",
@@ -252,7 +252,7 @@ class BulkForm(forms.Form):
     }
     action = forms.ChoiceField(choices=[("", "Bulk action…"), *ACTIONS.items()])
     tickets = forms.ModelMultipleChoiceField(queryset=None, to_field_name="number")
-    agent = forms.ModelChoiceField(queryset=None, required=False)
+    agent = ModelChoiceField(queryset=None, required=False)
     status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
     priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
     tag = forms.SlugField(required=False, max_length=50)

@@ -21,6 +21,13 @@ def record(
     metadata: dict | None = None,
     immediate: bool = False,
 ) -> TicketEvent:
+    """Write the event (in the caller's transaction) and hand it to the triggers and webhooks
+    listening to its kind, which run after the commit."""
+    from .rules.engine import on_event
+    from .webhooks import on_ticket_event
+
+    on_event(ticket=ticket, kind=kind, actor=actor, before=before, after=after)
+    on_ticket_event(ticket=ticket, kind=kind, before=before, after=after)
     return audit.record(
         TicketEvent,
         ticket=ticket,

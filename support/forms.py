@@ -1,7 +1,7 @@
 from django import forms
 from django.db.models import Q
 
-from core.forms import BotTrapForm, MultipleFileField
+from core.forms import BotTrapForm, ModelChoiceField, MultipleFileField
 
 from .models import Category
 from .models.choices import ACTIVE_STATUSES, FINAL_STATUSES, Priority, Status
@@ -18,7 +18,7 @@ class ReplyForm(forms.Form):
 
 class NewTicketForm(forms.Form):
     subject = forms.CharField(max_length=200)
-    category = forms.ModelChoiceField(
+    category = ModelChoiceField(
         queryset=Category.objects.filter(is_active=True), required=False, to_field_name="slug"
     )
     # A capped choice (`CUSTOMER_MAX_PRIORITY`); blank lets the rules decide (category, tier).
@@ -104,7 +104,7 @@ class RequestFilterForm(forms.Form):
     q = forms.CharField(
         max_length=200, required=False, label="Search", help_text="Number or words of the subject"
     )
-    requester = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
+    requester = ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -38,6 +38,7 @@ from .selectors import (
     with_number,
 )
 from .services import access
+from .signals import request_filed
 
 HELP_PAGE_SIZE = 20
 HOME_REQUESTS_SHOWN = 5
@@ -120,8 +121,14 @@ def help_new_ticket(request):
         if form.is_valid():
             ticket = _file(request, form)
             if ticket is not None:
-                knowledge_services.note_ticket_followed(
-                    user=request.user, session_key=request.session.session_key or ""
+                session_key = request.session.session_key or ""
+                knowledge_services.note_ticket_followed(user=request.user, session_key=session_key)
+                request_filed.send(
+                    sender=help_new_ticket,
+                    ticket=ticket,
+                    user=request.user,
+                    session_key=session_key,
+                    at=ticket.created_at,
                 )
                 if signed_in:
                     messages.success(request, f"Thanks! Your request is {ticket.number}.")

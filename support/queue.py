@@ -103,7 +103,7 @@ def counts(user, *, now=None) -> dict[str, int]:
 # key: (label, ordering). Every ordering ends on a unique column, so pages never overlap, and
 # each is the order of one of the ticket's partial indexes (see `Ticket.Meta.indexes`).
 SORTS = {
-    "due": ("SLA due", [F("sla_due_at").asc(nulls_last=True), "-created_at", "-id"]),
+    "due": ("SLA due", [F("sla_due_at").asc(nulls_last=True), "id"]),
     "priority": (
         "Priority",
         [PRIORITY_RANK_EXPRESSION.asc(), F("sla_due_at").asc(nulls_last=True), "-id"],

@@ -48,3 +48,21 @@ def auto_assign_ticket(ticket_id: int) -> int | None:
 def assign_waiting_tickets() -> int:
     """Pick up tickets whose assignment task was lost or found nobody free (beat, every minute)."""
     return services.assign_waiting()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_triggers(ticket_ids: list[int]) -> dict:
+    """Work the trigger runs a transaction scheduled (enqueued on commit; safe to repeat: the
+    rows are claimed once by core.scheduling, and the minute sweep picks up what is lost)."""
+    from .rules.engine import run_pending
+
+    return vars(run_pending())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_automations() -> dict:
+    """Fire the enabled automations on the tickets due (beat, every 5 minutes)."""
+    from .rules.automations import run_automations as run
+
+    result = run()
+    return {"fired": result.fired, "failed": result.failed}

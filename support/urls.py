@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import help_views, views
+from .rules import views as rule_views
 
 urlpatterns = [
     path("desk/", views.desk_home, name="desk-home"),
@@ -13,6 +14,10 @@ urlpatterns = [
     path("desk/tickets/<str:number>/preview/", views.desk_preview, name="desk-ticket-preview"),
     path("desk/tickets/<str:number>/presence/", views.desk_presence, name="desk-ticket-presence"),
     path("desk/tickets/<str:number>/template/", views.desk_template, name="desk-ticket-template"),
+    path("desk/rules/", rule_views.rules_list, name="desk-rules"),
+    path("desk/rules/new/<str:kind>/", rule_views.rule_new, name="desk-rule-new"),
+    path("desk/rules/<int:pk>/", rule_views.rule_edit, name="desk-rule"),
+    path("desk/rules/<int:pk>/action/", rule_views.rule_action, name="desk-rule-action"),
     path("help/", help_views.help_home, name="help-home"),
     path("help/access/", help_views.help_access_request, name="help-access-request"),
     path("help/access/<str:token>/", help_views.help_access, name="help-access"),

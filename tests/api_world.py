@@ -12,13 +12,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
+from bookings import services as booking_services
 from core.api.authentication import create_token
 from core.roles import Role
+from core.webhooks import services as webhook_services
 from incidents import services as incident_services
 from incidents.models import Category as IncidentCategory
 from incidents.models import Component
 from insurance import services as insurance_services
 from support.models import EscalationLevel, EscalationPolicy, Ticket
+from support.rules import services as rule_services
 from support.services import add_message, create_ticket
 
 from .factories import OrganizationFactory, UserFactory
@@ -58,6 +61,10 @@ class World:
     incident_id: int = 0
     component_id: int = 0
     maintenance_id: int = 0
+    booking_id: int = 0  # the customer's, waiting for their answer
+    trigger_id: int = 0
+    automation_id: int = 0
+    webhook_id: int = 0
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -70,7 +77,9 @@ class World:
             return self.insurance_document_id
         if path.startswith("/api/v1/insurance/"):
             return None
-        ticket = self.tickets[role]
+        if path.startswith("/api/v1/bookings/"):
+            return self.booking_id if name in ("id", "pk") else None
+        ticket = self.tickets.get(role) or self.tickets["lead"]  # admin: no ticket of their own
         if name == "ticket":
             return ticket.number
         if name == "attachment_id":
@@ -93,6 +102,9 @@ class World:
                 ("/api/v1/support/escalation-policies/", self.escalation_policy_id),
                 ("/api/v1/auth/tokens/", self.spare_tokens[role]),
                 ("/api/v1/knowledge/articles/", self.article_id),
+                ("/api/v1/support/triggers/", self.trigger_id),
+                ("/api/v1/support/automations/", self.automation_id),
+                ("/api/v1/webhooks/", self.webhook_id),
             ):
                 if path.startswith(prefix):
                     return value
@@ -205,6 +217,48 @@ def build_world() -> World:
         starts_at=timezone.now() + dt.timedelta(days=1),
         ends_at=timezone.now() + dt.timedelta(days=1, hours=1),
         components=[component],
+    ).pk
+
+    # Bookings: a technician (not a fuzzed role: request-completion's example is theirs) and the
+    # customer's booking, done and waiting for the customer's answer.
+    technician = UserFactory(roles=[Role.TECHNICIAN], full_name="Ted Technician")
+    world.users["technician"] = technician
+    booking = booking_services.create_booking(
+        by=lead,
+        customer=customer,
+        technician=technician,
+        service="Boiler service",
+        location="12 Elm Street",
+        scheduled_at=timezone.now(),
+    )
+    booking = booking_services.start(booking=booking, by=technician)
+    world.booking_id = booking_services.request_completion(booking=booking, by=technician).pk
+
+    # Rules (support leads) and a webhook subscription (admins: not a fuzzed role).
+    world.trigger_id = rule_services.create_rule(
+        by=lead,
+        kind="trigger",
+        data={
+            "name": "Tag outages",
+            "events": ["created"],
+            "actions": [{"type": "add_tags", "value": ["outage"]}],
+        },
+    ).pk
+    world.automation_id = rule_services.create_rule(
+        by=lead,
+        kind="automation",
+        data={
+            "name": "Quiet for a week",
+            "anchor": "updated_at",
+            "after_minutes": 10080,
+            "actions": [{"type": "add_tags", "value": ["quiet"]}],
+        },
+    ).pk
+    admin = UserFactory(roles=[Role.ADMIN], full_name="Ada Admin")
+    world.users["admin"] = admin
+    world.webhook_id = webhook_services.create_subscription(
+        by=admin,
+        data={"name": "CRM", "url": "https://93.184.216.34/hooks", "events": ["ticket.created"]},
     ).pk
 
     for role, user in world.users.items():

@@ -50,7 +50,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.AdminConfig",  # django.contrib.admin with the product's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -317,6 +317,12 @@ SMS_PROVIDER = env_str("SMS_PROVIDER", "core.notifications.sms.LoggingSmsProvide
 SLACK_WEBHOOK_URL = env_str("SLACK_WEBHOOK_URL")
 TEAMS_WEBHOOK_URL = env_str("TEAMS_WEBHOOK_URL")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Outbound webhooks (core.webhooks): a subscription is disabled after this many failed attempts
+# in a row. Loopback targets are refused unless WEBHOOK_ALLOW_LOOPBACK (the test receiver only).
+WEBHOOK_MAX_CONSECUTIVE_FAILURES = env_int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", 20)
+WEBHOOK_ALLOW_LOOPBACK = False
+# Business rules (support.rules): at most this many rule firings per ticket and hour.
+RULES_MAX_FIRINGS_PER_TICKET_HOUR = env_int("RULES_MAX_FIRINGS_PER_TICKET_HOUR", 20)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # A dispatch that has not finished within this lease is presumed lost and handed out again.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
@@ -352,6 +358,17 @@ INSURANCE_MISSING_INFO_INTERVAL_DAYS = env_int("INSURANCE_MISSING_INFO_INTERVAL_
 INSURANCE_MISSING_INFO_MAX_REMINDERS = env_int("INSURANCE_MISSING_INFO_MAX_REMINDERS", 3)
 # A reviewer's manual reminder is refused this soon after the last reminder.
 INSURANCE_REMINDER_COOLDOWN_HOURS = env_int("INSURANCE_REMINDER_COOLDOWN_HOURS", 24)
+
+# --- Bookings -------------------------------------------------------------------------------
+# The customer has this long to approve or reject a completion before support follows up.
+COMPLETION_ESCALATION_HOURS = env_int("COMPLETION_ESCALATION_HOURS", 48)
+# A follow-up this old with this many failed contact attempts is completed automatically.
+AUTO_COMPLETE_DAYS = env_int("AUTO_COMPLETE_DAYS", 7)
+MIN_CONTACT_ATTEMPTS = env_int("MIN_CONTACT_ATTEMPTS", 3)
+# While support follows up, it is reminded when nobody tried to reach the customer this long.
+BOOKING_FOLLOW_UP_CHECK_HOURS = env_int("BOOKING_FOLLOW_UP_CHECK_HOURS", 24)
+# The signed approve/reject links of a completion e-mail stop working after this long.
+BOOKING_LINK_MAX_AGE_HOURS = env_int("BOOKING_LINK_MAX_AGE_HOURS", 7 * 24)
 
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
@@ -418,7 +435,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "support.tasks.assign_waiting_tickets",
         "schedule": 60.0,
     },
-    "support-auto-close": {"task": "support.tasks.auto_close_resolved_tickets", "schedule": 3600.0},
+    # Automations (support.rules), auto-close among them ("Close resolved tickets after 7 days").
+    "support-automations": {"task": "support.tasks.run_automations", "schedule": 300.0},
     "knowledge-flush-view-counts": {"task": "knowledge.tasks.flush_view_counts", "schedule": 60.0},
     # Hourly, so that a document lapses within the hour after midnight in its owner's zone
     # (each document is expired once, on its owner's first day past the coverage).
@@ -429,6 +447,9 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-target-watch": {"task": "incidents.tasks.check_incident_targets", "schedule": 60.0},
     "analytics-refresh-rollups": {"task": "analytics.tasks.refresh_rollups", "schedule": 60.0},
     "analytics-alerts": {"task": "analytics.tasks.send_alerts", "schedule": 300.0},
+    "bookings-escalate-overdue": {"task": "bookings.tasks.escalate_overdue", "schedule": 3600.0},
+    "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
+    "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -490,6 +511,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.choices.Status",
+        "TriggerEventEnum": "support.models.rules.TriggerEvent",
         "TicketChannelEnum": "support.models.choices.Channel",
         "ArticleStatusEnum": "knowledge.models.Status",
         "ArticleCategoryEnum": "knowledge.models.Category",
@@ -506,6 +528,10 @@ SPECTACULAR_SETTINGS = {
         "ComponentStateEnum": "incidents.models.ComponentState",
         "AffectedStateEnum": "incidents.models.INCIDENT_STATE_CHOICES",
         "IncidentUpdateKindEnum": "incidents.models.UpdateKind",
+        "BookingStatusEnum": "bookings.models.Status",
+        "BookingOutcomeEnum": "bookings.models.Outcome",
+        "BookingEventKindEnum": "bookings.models.EventKind",
+        "ContactMethodEnum": "bookings.models.ContactMethod",
     },
 }
 

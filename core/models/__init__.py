@@ -9,6 +9,7 @@ from .notifications import (
 )
 from .numbering import NumberCounter
 from .users import Organization, User
+from .webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken",
@@ -23,5 +24,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WorkingInterval",
 ]

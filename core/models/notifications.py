@@ -11,6 +11,7 @@ class Channel(models.TextChoices):
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
     IN_APP = "in_app", "In-app"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class OutboxStatus(models.TextChoices):

@@ -55,6 +55,7 @@ def send(message: OutboxMessage) -> str:
         Channel.SLACK: send_slack,
         Channel.TEAMS: send_teams,
         Channel.IN_APP: send_in_app,
+        Channel.WEBHOOK: send_webhook,
     }
     try:
         sender = senders[message.channel]
@@ -269,6 +270,13 @@ def send_slack(message: OutboxMessage) -> str:
 def send_teams(message: OutboxMessage) -> str:
     post_json(message.recipient, {"text": message.body})
     return ""
+
+
+def send_webhook(message: OutboxMessage) -> str:
+    """An outbound webhook delivery: signed, SSRF-checked, logged (`core.webhooks.delivery`)."""
+    from core.webhooks.delivery import send
+
+    return send(message)
 
 
 # --- In-app ---------------------------------------------------------------------------------

@@ -450,3 +450,11 @@ def mark_notifications_read(*, user, ids: Iterable[int] | None = None) -> int:
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
     return unread.update(read_at=timezone.now())
+
+
+def enqueue_webhook(*, key: str, url: str, delivery_id: str) -> OutboxMessage:
+    """The outbox row of one webhook delivery (`core.webhooks`): the sender reads the delivery
+    by its id, signs its body and posts it; retries and backoff are the outbox's."""
+    return _enqueue(
+        key=key, channel=Channel.WEBHOOK, recipient=url[:500], headers={"delivery": delivery_id}
+    )

@@ -14,6 +14,7 @@ from ..models import (
     Incident,
     IncidentUpdate,
     Maintenance,
+    MaintenanceUpdate,
     Severity,
     Status,
 )
@@ -267,6 +268,22 @@ class MaintenanceSerializer(api.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class MaintenanceUpdateSerializer(api.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MaintenanceUpdate
+        fields = ["id", "body", "author", "author_name", "created_at"]
+        read_only_fields = fields
+
+    def get_author_name(self, update) -> str | None:
+        return update.author.display_name if update.author_id else None
+
+
+class MaintenanceUpdateCreateSerializer(api.Serializer):
+    body = serializers.CharField(max_length=10000, help_text="Public: status page and e-mail.")
 
 
 class MaintenanceWriteSerializer(api.Serializer):

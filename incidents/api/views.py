@@ -515,6 +515,7 @@ class MaintenanceViewSet(
         "retrieve": [allows(can_see_incidents)],
         "create": [allows(can_manage_components)],
         "cancel": [allows(can_manage_components)],
+        "updates": [allows(can_see_incidents)],
     }
 
     @extend_schema(
@@ -552,3 +553,32 @@ class MaintenanceViewSet(
         services.cancel_maintenance(maintenance=maintenance, by=request.user)
         fresh = self.get_queryset().get(pk=maintenance.pk)
         return Response(s.MaintenanceSerializer(fresh).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="A window's updates, newest first (staff)",
+        responses={200: s.MaintenanceUpdateSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Post a public update on a window (support leads): status page and subscribers",
+        request=s.MaintenanceUpdateCreateSerializer,
+        responses={201: s.MaintenanceUpdateSerializer},
+        examples=request_example("Started", {"body": "The upgrade has started."}),
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def updates(self, request, pk=None):
+        maintenance = self.get_object()
+        if request.method == "GET":
+            paginator = UncountedPageNumberPagination()
+            queryset = maintenance.updates.select_related("author").order_by("-created_at", "-pk")
+            page = paginator.paginate_queryset(queryset, request, view=self)
+            return paginator.get_paginated_response(
+                s.MaintenanceUpdateSerializer(page, many=True).data
+            )
+        data = s.MaintenanceUpdateCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        update = services.post_maintenance_update(
+            maintenance=maintenance, by=request.user, body=data.validated_data["body"]
+        )
+        return Response(s.MaintenanceUpdateSerializer(update).data, status=status.HTTP_201_CREATED)

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import sla_views, views
+from . import rules_views, sla_views, views
 from .views import TICKET_REF
 
 router = SimpleRouter()
@@ -14,6 +14,8 @@ router.register("sla-policies", sla_views.SLAPolicyViewSet, basename="sla-policy
 router.register(
     "escalation-policies", sla_views.EscalationPolicyViewSet, basename="escalation-policy"
 )
+router.register("triggers", rules_views.TriggerViewSet, basename="trigger")
+router.register("automations", rules_views.AutomationViewSet, basename="automation")
 
 TICKET = rf"^tickets/(?P<ticket>{TICKET_REF})"
 urlpatterns = [

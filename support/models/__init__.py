@@ -3,6 +3,7 @@ from .articles import TicketArticle
 from .catalog import Category, ResponseTemplate, Tag
 from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, TicketEscalation
 from .inbound import InboundEmail
+from .rules import Rule, RuleEvent, RuleFiring, TriggerRun
 from .sla import SLAPolicy
 from .teams import AgentProfile, SavedQueueView, Team
 from .tickets import (
@@ -24,6 +25,9 @@ __all__ = [
     "InboundEmail",
     "MessageRecipient",
     "ResponseTemplate",
+    "Rule",
+    "RuleEvent",
+    "RuleFiring",
     "SavedQueueView",
     "SLAPolicy",
     "Tag",
@@ -35,4 +39,5 @@ __all__ = [
     "TicketEvent",
     "TicketLink",
     "TicketMessage",
+    "TriggerRun",
 ]

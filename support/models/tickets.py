@@ -171,7 +171,9 @@ class Ticket(models.Model):
             models.Index(fields=["status", "priority"], name="support_tkt_status_prio"),
             models.Index(fields=["assigned_to", "status"], name="support_tkt_assignee_status"),
             models.Index(fields=["team", "status"], name="support_tkt_team_status"),
-            models.Index(fields=["status", "sla_due_at"], name="support_tkt_status_due"),
+            # One status in SLA order (the waiting view, whose clocks are mostly paused: the id
+            # orders the tickets without a due time instead of a sort of all of them).
+            models.Index(fields=["status", "sla_due_at", "id"], name="support_tkt_status_due"),
             # The agent queue: active tickets in SLA order, read straight off the index.
             models.Index(
                 fields=["sla_due_at", "id"],
@@ -243,6 +245,16 @@ class Ticket(models.Model):
                 models.F("id").desc(),
                 name="support_tkt_active_priority",
                 condition=ACTIVE,
+            ),
+            # At risk is a handful of tickets among the active ones: without its own index the
+            # view reads every visible active row to find them (240 ms at a million tickets).
+            models.Index(
+                fields=["sla_due_at"],
+                name="support_tkt_at_risk",
+                condition=ACTIVE
+                & (Q(response_warned=True) | Q(resolution_warned=True))
+                & Q(response_breached=False)
+                & Q(resolution_breached=False),
             ),
             models.Index(
                 fields=["created_at", "id"], name="support_tkt_active_created", condition=ACTIVE

@@ -123,7 +123,7 @@ def _write_message(
     if sender_type == SenderType.AGENT and not internal:
         # The articles the reply sent are the ticket's ("Insert in reply" or a pasted link).
         link_articles_in_reply(message)
-    if not internal and sender_type in (SenderType.AGENT, SenderType.AI_BOT):
+    if not internal and sender_type in (SenderType.AGENT, SenderType.AI_BOT, SenderType.SYSTEM):
         notifications.public_reply_added(message)
     elif sender_type == SenderType.CUSTOMER:
         notifications.customer_replied(message)

@@ -27,6 +27,7 @@ from ..models import (
     TicketMessage,
 )
 from ..models.choices import ACTIVE_STATUSES, PRIORITY_RANK, Channel, LinkKind, Priority, Status
+from ..rules import engine as rules
 from ..workflow import check_transition
 from .common import lock_ticket
 
@@ -162,8 +163,10 @@ def open_ticket(
         if customer and customer.organization_id
         else _organization_for_email(customer_email)
     )
+    priority_chosen = priority is not None
     if priority is None:
         priority = default_priority(category, organization)
+    tag_names = {name.strip().lower() for name in tags if name and name.strip()}
     ticket = Ticket(
         number=daily_number("TKT", at=now),
         subject=subject.strip()[:200],
@@ -181,15 +184,19 @@ def open_ticket(
         last_message_at=now,
         customer_last_reply_at=now if not staff else None,
     )
+    # The creation triggers' field-setting actions apply here, before the SLA is chosen.
+    rule_plan = rules.on_create(ticket, by=by, tags=tag_names, priority_chosen=priority_chosen)
     sla.assign_policy(ticket)
     ticket.save()
-    if tags:
-        _set_tags(ticket, tags)
+    if tag_names:
+        _set_tags(ticket, tag_names)
+    rules.after_create(ticket, rule_plan, by=by)
     events.record(
         ticket=ticket,
         kind=Kind.CREATED,
         actor=by,
         after={"status": ticket.status, "priority": ticket.priority, "channel": ticket.channel},
+        metadata={"rules": [entry["rule"] for entry in rule_plan]} if rule_plan else None,
     )
     notifications.ticket_created(ticket)
     if ticket.team_id and ticket.team.strategy != "manual":

@@ -18,7 +18,7 @@ from tests.support.factories import (
     make_default_sla_policies,
     make_ticket,
 )
-from tests.support.test_conversation import png_bytes
+from tests.support.test_conversation import pdf_bytes, png_bytes
 
 from .test_pages_in_chromium import SCREENSHOTS, browser, sign_in, watch_for_csp_violations
 
@@ -31,9 +31,9 @@ pytestmark = [
 ]
 
 
-def shot(page, name):
+def shot(page, name, *, full_page=True):
     os.makedirs(SCREENSHOTS, exist_ok=True)
-    page.screenshot(path=os.path.join(SCREENSHOTS, f"desk-{name}.png"), full_page=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"desk-{name}.png"), full_page=full_page)
 
 
 def test_an_agent_works_a_ticket_from_the_queue_to_resolved(browser, live_server, tmp_path):
@@ -144,3 +144,44 @@ def test_cancelling_asks_first_and_nothing_is_preselected(browser, live_server):
     page.click("button:has-text('Change status')")
     assert "cannot be undone" in page.content()
     assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN
+
+
+def test_a_pdf_attachment_previews_in_a_dialog(browser, live_server, tmp_path):
+    make_default_sla_policies()
+    customer = UserFactory(roles=["customer"])
+    agent = UserFactory(roles=["agent"], email="ann@example.org")
+    ticket = make_ticket(by=customer, subject="Invoice attached")
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(pdf_bytes("Invoice 2026-114", "Terms and conditions"))
+    page = sign_in(browser, live_server, agent.email)
+    reports: list[str] = []
+    watch_for_csp_violations(page, reports)
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.number}/")
+    page.fill("#id_body", "The customer's invoice, for the record.")
+    page.check("#id_internal")
+    page.set_input_files("#id_files", [str(invoice)])
+    page.click("button.primary:has-text('Send')")
+    page.click("a[data-preview='application/pdf']:has-text('invoice.pdf')")
+    dialog = page.locator("dialog#file-preview")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".pdf-status")).to_have_text("2 pages")
+    expect(dialog.locator(".pdf-pages canvas")).to_have_count(2)
+    assert dialog.locator("#file-preview-name").inner_text() == "invoice.pdf"
+    # Drawn, not blank: the first page's canvas holds dark pixels (the text).
+    inked = page.evaluate(
+        """() => {
+          const canvas = document.querySelector("#file-preview .pdf-pages canvas");
+          const { width, height } = canvas;
+          const pixels = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+          let dark = 0;
+          for (let i = 0; i < pixels.length; i += 4) {
+            if (pixels[i] < 100 && pixels[i + 3] > 0) dark++;
+          }
+          return dark;
+        }"""
+    )
+    assert inked > 100
+    shot(page, "pdf-preview", full_page=False)  # the dialog, over the page as the agent sees it
+    page.click("dialog#file-preview button.close")
+    expect(dialog).to_be_hidden()
+    assert reports == [], reports

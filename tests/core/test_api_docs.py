@@ -33,7 +33,10 @@ def test_every_curl_in_the_api_docs_answers_as_documented(live_server, tmp_path)
         "BASE": live_server.url,
         "TOKEN": world.tokens["customer"],
         "AGENT_TOKEN": world.tokens["agent"],
+        "LEAD_TOKEN": world.tokens["lead"],
+        "ADMIN_TOKEN": world.tokens["admin"],
         "TICKET": world.tickets["customer"].number,
+        "BOOKING": str(world.booking_id),
     }
     for expected, command in documented_commands():
         out = tmp_path / "body"

@@ -8,6 +8,8 @@ from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from bookings import services as booking_services
+from bookings.models import Booking
 from core.api.schema import ERRORS
 from knowledge import services as knowledge_services
 from knowledge.models import Article
@@ -119,6 +121,12 @@ EXAMPLE_SENDERS = {
     ("post", "/api/v1/insurance/documents/{id}/approve/"): "reviewer",
     ("post", "/api/v1/insurance/documents/{id}/reject/"): "reviewer",
     ("post", "/api/v1/insurance/documents/{id}/request-info/"): "reviewer",
+    ("post", "/api/v1/bookings/{id}/request-completion/"): "technician",
+    ("post", "/api/v1/bookings/{id}/approve/"): "customer",
+    ("post", "/api/v1/bookings/{id}/reject/"): "customer",
+    ("post", "/api/v1/bookings/{id}/review/"): "customer",
+    ("post", "/api/v1/webhooks/"): "admin",
+    ("patch", "/api/v1/webhooks/{id}/"): "admin",
 }
 
 
@@ -127,7 +135,24 @@ def _article_numbered_as_in_the_examples(world, role):
     Article.objects.filter(pk=world.article_id).update(number="KB-00001")
 
 
+def _booking(world):
+    return Booking.objects.get(pk=world.booking_id)
+
+
+def _booking_rejected(world, role):
+    booking_services.reject(booking=_booking(world), by=world.users["customer"], reason="Drips")
+
+
 EXAMPLE_SETUP = {
+    # The world's booking waits for the customer's answer; these examples need another state.
+    ("post", "/api/v1/bookings/{id}/request-completion/"): _booking_rejected,
+    ("post", "/api/v1/bookings/{id}/cancel/"): _booking_rejected,
+    ("post", "/api/v1/bookings/{id}/review/"): lambda world, role: booking_services.approve(
+        booking=_booking(world), by=world.users["customer"]
+    ),
+    ("post", "/api/v1/bookings/{id}/contact-attempts/"): lambda world, role: (
+        booking_services.initiate_follow_up(booking=_booking(world), by=world.users["lead"])
+    ),
     ("post", "/api/v1/incidents/{id}/articles/"): _article_numbered_as_in_the_examples,
     ("post", "/api/v1/incidents/{id}/articles/unlink/"): _article_numbered_as_in_the_examples,
     ("post", "/api/v1/support/tickets/{id}/rate/"): lambda world, role: services.change_status(

@@ -225,3 +225,20 @@ def test_component_states_on_the_page_follow_the_incident(client, agent):
     statuspage.invalidate()
     assert client.get(JSON).json()["components"][0]["state"] == "operational"
     assert json.loads(client.get(JSON).content)["incidents"] == []
+
+
+def test_a_browser_that_takes_gzip_gets_the_page_compressed_once(client, outage):
+    import gzip
+
+    plain = client.get(PAGE)
+    packed = client.get(PAGE, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert "Accept-Encoding" in plain["Vary"] and "Accept-Encoding" in packed["Vary"]
+    assert not plain.has_header("Content-Encoding") and packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content
+    assert len(packed.content) < len(plain.content) / 3
+    summary = client.get(JSON, HTTP_ACCEPT_ENCODING="gzip")
+    assert json.loads(gzip.decompress(summary.content))["status"]["indicator"]
+    with CaptureQueriesContext(connection) as captured:  # both copies come from the cache
+        client.get(PAGE, HTTP_ACCEPT_ENCODING="gzip")
+        client.get(PAGE)
+    assert len(captured) == 0

@@ -113,3 +113,29 @@ def test_an_internal_incident_has_no_banner(client, agent):
     make_incident(by=agent, title="Vault rotation", is_public=False)
     statuspage.invalidate()
     assert "Vault rotation" not in client.get("/help/").content.decode()
+
+
+def test_a_ticket_out_of_the_resolvers_reach_is_answered_by_the_system(
+    agent, lead, customer, caused
+):
+    from tests.support.factories import TeamFactory
+
+    incident, tickets, _ = caused
+    elsewhere = make_ticket(by=customer, subject="Export broken on the other team")
+    type(elsewhere).objects.filter(pk=elsewhere.pk).update(team=TeamFactory(name="Hardware"))
+    link_tickets(incident=incident, by=lead, tickets=[str(elsewhere.pk)])
+    services.change_status(incident=incident, by=agent, to=Status.RESOLVED)
+
+    [answer] = TicketMessage.objects.filter(ticket=elsewhere, is_internal=False).exclude(
+        sender_type=SenderType.CUSTOMER
+    )
+    assert (answer.sender_type, answer.author) == (SenderType.SYSTEM, None)
+    assert incident.number in answer.body_text
+    assert OutboxMessage.objects.filter(
+        recipient=elsewhere.customer_email, key__contains=f"message:{answer.pk}:"
+    ).exists()  # the customer is told, as for a person's reply
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == TicketStatus.RESOLVED
+    assert not elsewhere.events.filter(actor=agent).exists()  # nothing in the agent's name
+    for ticket in tickets:  # the tickets the agent may answer carry their name
+        assert replies(ticket).get().author == agent

@@ -283,3 +283,37 @@ def test_an_agent_cannot_reach_another_teams_ticket_in_the_admin(agent_admin, cu
     assert response.status_code == 404
     assert not ticket.messages.exists()
     assert ticket.number not in client.get("/admin/support/ticket/").content.decode()
+
+
+def test_the_admin_admits_the_desk_roles_and_no_one_else(client, agent, lead, customer):
+    for person in (agent, lead):
+        assert not person.is_staff  # a role is enough; the flag stays for other accounts
+        client.force_login(person)
+        assert client.get("/admin/").status_code == 200
+        assert 'href="/admin/"' in client.get("/desk/").content.decode()  # the desk's link
+    client.force_login(customer)
+    assert client.get("/admin/").status_code == 302  # to the sign-in page
+    assert client.get(CHANGELIST).status_code == 302
+
+
+def test_an_agent_sees_and_sets_only_their_own_status_in_the_admin(client, agent):
+    own = AgentProfileFactory(user=agent, capacity=5)
+    other = AgentProfileFactory(user=UserFactory(roles=[Role.AGENT]), capacity=5)
+    client.force_login(agent)
+    listing = client.get("/admin/support/agentprofile/").content.decode()
+    assert f"/admin/support/agentprofile/{own.pk}/change/" in listing
+    assert f"/admin/support/agentprofile/{other.pk}/change/" not in listing
+    assert client.get(f"/admin/support/agentprofile/{other.pk}/change/").status_code == 302
+    client.post(
+        f"/admin/support/agentprofile/{own.pk}/change/",
+        {"status": AgentStatus.AWAY, "capacity": 50},
+    )
+    own.refresh_from_db()
+    assert (own.status, own.capacity) == (AgentStatus.AWAY, 5)  # capacity is the lead's
+
+
+def test_a_lead_edits_escalation_policies_and_calendar_days(client, lead):
+    client.force_login(lead)
+    assert client.get("/admin/support/escalationpolicy/add/").status_code == 200
+    page = client.get("/admin/core/businesscalendar/add/").content.decode()
+    assert "holidays-TOTAL_FORMS" in page and "intervals-TOTAL_FORMS" in page

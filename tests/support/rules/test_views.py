@@ -1,0 +1,111 @@
+"""The desk's rules editor: forms for conditions and actions, dry run, order, on/off, history."""
+
+import pytest
+from django.urls import reverse
+
+from support.models import Rule
+from support.rules import engine
+
+from .factories import make_trigger
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_rules(db):
+    Rule.objects.update(enabled=False)
+    engine.forget_triggers()
+
+
+FORM = {
+    "name": "P0 for enterprise outages",
+    "match": "all",
+    "events": ["created"],
+    "condition-0-field": "tier",
+    "condition-0-op": "is",
+    "condition-0-value": "enterprise",
+    "condition-1-field": "text",
+    "condition-1-op": "contains_any",
+    "condition-1-value": "outage, down",
+    "action-0-type": "set_priority",
+    "action-0-value": "urgent",
+    "action-1-type": "add_tags",
+    "action-1-value": "outage",
+}
+
+
+def test_a_lead_builds_a_trigger_from_the_form(client, lead):
+    client.force_login(lead)
+    response = client.post(reverse("desk-rule-new", args=["trigger"]), FORM)
+    rule = Rule.objects.get(name=FORM["name"])
+    assert response.status_code == 302
+    assert rule.conditions[1] == {
+        "field": "text",
+        "op": "contains_any",
+        "value": ["outage", "down"],
+    }
+    assert rule.actions == [
+        {"type": "set_priority", "value": "urgent"},
+        {"type": "add_tags", "value": ["outage"]},
+    ]
+    assert not rule.enabled
+    page = client.get(reverse("desk-rule", args=[rule.pk]))
+    assert "History" in page.content.decode() and 'value="outage, down"' in page.content.decode()
+
+
+def test_the_dry_run_button_saves_nothing(client, lead):
+    client.force_login(lead)
+    response = client.post(reverse("desk-rule-new", args=["trigger"]), {**FORM, "dry_run": "1"})
+    assert response.status_code == 200
+    assert "Dry run: 0 of 0 recent tickets" in response.content.decode()
+    assert not Rule.objects.filter(name=FORM["name"]).exists()
+
+
+def test_a_bad_row_is_shown_and_nothing_saved(client, lead):
+    client.force_login(lead)
+    response = client.post(
+        reverse("desk-rule-new", args=["trigger"]), {**FORM, "action-0-value": "p9"}
+    )
+    assert response.status_code == 400
+    assert "Priority is one of" in response.content.decode()
+    assert not Rule.objects.filter(name=FORM["name"]).exists()
+
+
+def test_arrows_and_switches(client, lead):
+    first = make_trigger(by=lead, name="first", enabled=False, actions=[{"type": "assign"}])
+    second = make_trigger(by=lead, name="second", enabled=False, actions=[{"type": "assign"}])
+    client.force_login(lead)
+    client.post(reverse("desk-rule-action", args=[second.pk]), {"op": "up"})
+    client.post(reverse("desk-rule-action", args=[second.pk]), {"op": "enable"})
+    ordered = [r.pk for r in Rule.objects.triggers().in_order() if r.pk in (first.pk, second.pk)]
+    assert ordered == [second.pk, first.pk]
+    second.refresh_from_db()
+    assert second.enabled
+    listing = client.get(reverse("desk-rules")).content.decode()
+    assert listing.index("second") < listing.index("first")
+
+
+@pytest.mark.parametrize("role", ["agent", "customer"])
+def test_others_are_refused(client, request, role):
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(reverse("desk-rules")).status_code == 403
+    assert client.post(reverse("desk-rule-new", args=["trigger"]), FORM).status_code == 403
+    assert not Rule.objects.filter(name=FORM["name"]).exists()
+
+
+# Session, user, roles, unread notifications, the rules (authors joined): not per rule.
+LIST_PAGE_QUERIES = 5
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_list_page_costs_the_same_queries_at_1_and_20_rules(client, lead, count):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(count):
+        make_trigger(by=lead, name=f"rule {n}", enabled=False, actions=[{"type": "assign"}])
+    client.force_login(lead)
+    client.get(reverse("desk-rules"))  # warm the session and the shell's caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("desk-rules")).status_code == 200
+    assert len(queries) == LIST_PAGE_QUERIES
