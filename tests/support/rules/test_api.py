@@ -27,6 +27,9 @@ def no_shipped_rules(db):
 
 
 def test_a_lead_creates_edits_enables_moves_and_archives_a_trigger(api_client, lead):
+    # Another trigger to move past: the shipped ones may be gone (a flushing test before this
+    # one, on the same worker, removes what the data migration wrote).
+    make_trigger(by=lead, name="Earlier", actions=[{"type": "add_tags", "value": ["x"]}])
     api_client.force_authenticate(lead)
 
     created = api_client.post(f"{API}/triggers/", P0, format="json")
@@ -96,7 +99,8 @@ def test_automations_endpoint(api_client, lead):
     }
     assert api_client.post(f"{API}/automations/", body, format="json").status_code == 201
     names = [r["name"] for r in api_client.get(f"{API}/automations/").json()["results"]]
-    assert "Quiet" in names and "Close resolved tickets after 7 days" in names
+    assert names.count("Quiet") == 1
+    assert set(names) == set(Rule.objects.filter(kind="automation").values_list("name", flat=True))
     refused = api_client.post(
         f"{API}/automations/",
         {**body, "conditions": [{"field": "actor", "op": "is", "value": "agent"}]},
