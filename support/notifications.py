@@ -34,6 +34,7 @@ from core.roles import Role
 
 from .models import AgentProfile, Team, Ticket, TicketMessage
 from .models.choices import AgentStatus
+from .rules.automations import auto_close_days
 
 REPLY_SIGNER_SALT = "support.reply-to"
 REPLY_PREFIX = "reply+"
@@ -309,7 +310,7 @@ def ticket_resolved(ticket: Ticket, *, resolution_id: int) -> None:
         ticket=ticket,
         subject=f"Resolved: {ticket.subject}",
         template="resolved",
-        context={"auto_close_days": settings.TICKET_AUTO_CLOSE_DAYS},
+        context={"auto_close_days": auto_close_days()},
         event=f"resolved-{resolution_id}",
         category=EmailCategory.UPDATES,
     )

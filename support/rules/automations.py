@@ -22,7 +22,7 @@ from django.utils import timezone
 from core.internals.insert import insert_ignoring_conflicts
 
 from ..models import Ticket
-from ..models.rules import Rule, RuleFiring
+from ..models.rules import Rule, RuleFiring, RuleKind
 from . import actions as rule_actions
 from .conditions import Facts, as_q
 from .engine import _running, author_may_run, disable_after_error, simulate
@@ -136,3 +136,25 @@ def run_automations(
         if fired:
             run.fired[rule.pk] = fired
     return run
+
+
+RESOLVED_CONDITION = {"field": "status", "op": "is", "value": "resolved"}
+
+
+def auto_close_days() -> int | None:
+    """In how many days an enabled automation closes every resolved ticket (the soonest, in
+    whole days), or None when none does: what the "resolved" e-mail may promise the customer.
+    An automation with conditions beyond "status is resolved" closes only some: it promises
+    nothing."""
+    soonest = None
+    rules = Rule.objects.filter(
+        kind=RuleKind.AUTOMATION, enabled=True, archived_at__isnull=True, anchor="resolved_at"
+    ).values_list("after_minutes", "actions", "conditions")
+    for after_minutes, actions, conditions in rules:
+        closes = any(
+            a.get("type") == "set_status" and a.get("value") == "closed" for a in actions or []
+        )
+        general = all(c == RESOLVED_CONDITION for c in conditions or [])
+        if closes and general and (soonest is None or after_minutes < soonest):
+            soonest = after_minutes
+    return None if soonest is None else max(1, round(soonest / (24 * 60)))

@@ -191,3 +191,18 @@ def test_two_concurrent_runs_fire_once_per_ticket(customer, lead):
         tickets
     )
     assert Ticket.objects.count() == len(tickets)
+
+
+def test_the_resolved_email_states_the_auto_close_automations_days(lead):
+    from support.rules.automations import auto_close_days
+
+    Rule.objects.filter(kind="automation").delete()
+    assert auto_close_days() is None  # nothing closes resolved tickets: nothing is promised
+    make_automation(by=lead, name="Close after 3 days", anchor="resolved_at",
+                    after_minutes=3 * 24 * 60,
+                    conditions=[{"field": "status", "op": "is", "value": "resolved"}],
+                    actions=[{"type": "set_status", "value": "closed"}])  # fmt: skip
+    make_automation(by=lead, name="Only billing", anchor="resolved_at", after_minutes=60,
+                    conditions=[{"field": "category", "op": "in", "value": ["billing"]}],
+                    actions=[{"type": "set_status", "value": "closed"}])  # fmt: skip
+    assert auto_close_days() == 3  # the conditional one closes only some: it promises nothing
