@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -13,6 +14,8 @@ from .models import (
     Organization,
     OutboxMessage,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
     WorkingInterval,
 )
 
@@ -250,3 +253,116 @@ class EmailOptOutAdmin(ReadOnlyAdmin):
     list_filter = ["category", "source"]
     search_fields = ["address"]
     show_full_result_count = False
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The subscription's fields, checked by the webhooks service (URL safety, known events)."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "url", "events", "active"]
+
+    def __init__(self, *args, **kwargs):
+        from .webhooks import registry
+
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = [(e.name, f"{e.name}: {e.description}")
+                                         for e in registry.events()]  # fmt: skip
+
+    def clean(self):
+        from .errors import DomainError
+        from .webhooks import services
+
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data.update(services.validate(dict(data)))
+        except DomainError as exc:
+            for field, problems in (exc.errors or {"__all__": [exc.message]}).items():
+                self.add_error(field if field in self.fields else None, problems)
+        return data
+
+
+class WebhookDeliveryInline(ReadOnlyInline):
+    """The latest deliveries with what the receiver answered."""
+
+    model = WebhookDelivery
+    fields = ["created_at", "event", "status", "attempts", "response_code", "last_error"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-pk"]
+    max_num = 20
+    verbose_name_plural = "latest deliveries"
+
+    def get_queryset(self, request):
+        recent = WebhookDelivery.objects.order_by("-created_at", "-pk").values("pk")
+        return super().get_queryset(request).filter(pk__in=recent[:200])
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Admins change webhook subscriptions here as in the desk: writes through the service
+    (URL checks, re-enabling forgets failures), a "send test" action, the delivery log.
+
+    New ones are made in the desk or the API, which show the secret once; the admin never
+    shows it whole."""
+
+    form = WebhookSubscriptionForm
+    list_display = ["name", "url", "active", "consecutive_failures", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["secret_hint", "consecutive_failures", "disabled_reason", "created_by",
+                       "created_at", "updated_at"]  # fmt: skip
+    inlines = [WebhookDeliveryInline]
+    actions = ["send_test"]
+
+    def _allowed(self, request) -> bool:
+        from .webhooks.permissions import can_manage_webhooks
+
+        return can_manage_webhooks(request.user)
+
+    def has_module_permission(self, request):
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    @admin.display(description="Secret")
+    def secret_hint(self, subscription):
+        return f"{subscription.secret[:4]}… (shown whole only when made or rotated)"
+
+    def save_model(self, request, obj, form, change):
+        from .webhooks import services
+
+        data = {name: form.cleaned_data[name] for name in ("name", "url", "events", "active")}
+        services.update_subscription(subscription=obj, by=request.user, data=data)
+
+    def delete_model(self, request, obj):
+        from .webhooks import services
+
+        services.delete_subscription(subscription=obj, by=request.user)
+
+    @admin.action(description="Send a test delivery")
+    def send_test(self, request, queryset):
+        from .errors import DomainError
+        from .webhooks import services
+
+        for subscription in queryset:
+            try:
+                services.send_test(subscription=subscription, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{subscription}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Test queued to {subscription}.", messages.SUCCESS)

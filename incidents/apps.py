@@ -16,7 +16,9 @@ class IncidentsConfig(AppConfig):
 
         from core.roles import Role, register_role_permissions
 
-        from . import workflow  # noqa: F401  (registers the state machine)
+        from . import webhooks, workflow  # noqa: F401  (workflow registers the state machine)
+
+        webhooks.register()
         from .articles import connect_signals
 
         connect_signals()

@@ -34,6 +34,7 @@ from .models import (
 )
 from .permissions import can_manage_components, can_run
 from .subscribers import notify_subscribers
+from .webhooks import on_incident, on_maintenance
 from .workflow import INCIDENT, STAFF
 
 Kind = IncidentEvent.Kind
@@ -158,6 +159,7 @@ def create_incident(
                  after={**_snapshot(incident), "status": incident.status})  # fmt: skip
     if components:
         _write_components(incident, components, by=by)
+    on_incident("incident.created", incident)
     _invalidate_on_commit()
     return incident
 
@@ -192,6 +194,7 @@ def update_incident(*, incident: Incident, by, **fields) -> Incident:
     if new:
         audit.record(IncidentEvent, incident=incident, kind=Kind.UPDATED, actor=by,
                      before=old, after=new)  # fmt: skip
+        on_incident("incident.updated", incident, before=old, after=new)
         _invalidate_on_commit()
     return incident
 
@@ -215,6 +218,7 @@ def acknowledge(*, incident: Incident, by, commander=None) -> Incident:
     audit.record(IncidentEvent, incident=incident, kind=Kind.ACKNOWLEDGED, actor=by,
                  before=before, after={"acknowledged_at": incident.acknowledged_at.isoformat(),
                                        "commander": commander.pk})  # fmt: skip
+    on_incident("incident.acknowledged", incident)
     return incident
 
 
@@ -275,6 +279,12 @@ def change_status(
         from .tickets import answer_linked_tickets
 
         answer_linked_tickets(incident, by=by)
+    change = {"before": {"status": before}, "after": {"status": to}}
+    if public and entry.body:
+        change["message"] = entry.body
+    on_incident("incident.status_changed", incident, **change)
+    if to == Status.RESOLVED:
+        on_incident("incident.resolved", incident)
     if public:
         notify_subscribers(entry)
     _invalidate_on_commit()
@@ -303,6 +313,11 @@ def post_update(*, incident: Incident, by, body: str, public: bool = False) -> I
                  after={"update": update.pk, "public": public}, immediate=True)  # fmt: skip
     if public:
         notify_subscribers(update)
+        on_incident(
+            "incident.update_posted",
+            incident,
+            update={"id": update.pk, "body": update.body, "created_at": update.created_at},
+        )
         _invalidate_on_commit()
     return update
 
@@ -454,6 +469,7 @@ def schedule_maintenance(
         created_by=by,
     )
     maintenance.components.set(components)
+    on_maintenance("maintenance.scheduled", maintenance)
     _invalidate_on_commit()
     return maintenance
 
@@ -468,6 +484,7 @@ def cancel_maintenance(*, maintenance: Maintenance, by) -> Maintenance:
         raise Conflict("That maintenance is over.", code="maintenance_over")
     maintenance.cancelled_at = timezone.now()
     maintenance.save(update_fields=["cancelled_at"])
+    on_maintenance("maintenance.cancelled", maintenance)
     _invalidate_on_commit()
     return maintenance
 

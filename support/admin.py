@@ -12,7 +12,7 @@ from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -28,6 +28,8 @@ from .models import (
     EscalationPolicy,
     InboundEmail,
     ResponseTemplate,
+    Rule,
+    RuleEvent,
     SLAPolicy,
     Tag,
     Team,
@@ -39,6 +41,7 @@ from .models.choices import Status
 from .permissions import (
     active_staff,
     can_change_agent_capacity,
+    can_edit_rules,
     can_reply,
     can_write_internal_note,
 )
@@ -512,3 +515,91 @@ class InboundEmailAdmin(ReadOnlyAdmin):
         text = data[:RAW_PREVIEW_BYTES].decode("utf-8", "replace")
         suffix = f"\n… {more} more bytes" if more > 0 else ""
         return format_html("<pre style='white-space:pre-wrap'>{}{}</pre>", text, suffix)
+
+
+class RuleEventInline(AuditTrailInline):
+    model = RuleEvent
+    fields = ["created_at", "kind", "version", "actor", "after"]
+    ordering = ["-created_at", "-pk"]
+
+
+@admin.register(Rule)
+class RuleAdmin(ReadOnlyAdmin):
+    """Triggers and automations, read-only: they are written in the desk's editor (versioned,
+    with a dry run); here leads see them with their history and switch them on, off or archive
+    them through the same services."""
+
+    list_display = ["name", "kind", "position", "enabled", "version", "author", "updated_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "description"]
+    ordering = ["kind", "position", "pk"]
+    fields = [
+        "edit_link",
+        "kind",
+        "name",
+        "description",
+        "enabled",
+        "disabled_reason",
+        "match",
+        "conditions",
+        "actions",
+        "events",
+        "stop_processing",
+        "anchor",
+        "after_minutes",
+        "author",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [RuleEventInline]
+    actions = ["enable", "disable", "archive"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).live().select_related("author")
+
+    def has_view_permission(self, request, obj=None):
+        return can_edit_rules(request.user)
+
+    def has_module_permission(self, request):
+        return can_edit_rules(request.user)
+
+    @admin.display(description="Edit")
+    def edit_link(self, rule):
+        url = reverse("desk-rule", args=[rule.pk])
+        return format_html('<a href="{}">Edit in the desk (dry run, versions)</a>', url)
+
+    def _each(self, request, queryset, verb: str, change) -> None:
+        from .rules import services as rule_services
+
+        done = 0
+        for rule in queryset:
+            try:
+                change(rule_services, rule)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{rule.name}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb} {done} rule(s).", messages.SUCCESS)
+
+    @admin.action(description="Enable")
+    def enable(self, request, queryset):
+        def change(svc, rule):
+            svc.set_enabled(rule=rule, by=request.user, enabled=True)
+
+        self._each(request, queryset, "Enabled", change)
+
+    @admin.action(description="Disable")
+    def disable(self, request, queryset):
+        def change(svc, rule):
+            svc.set_enabled(rule=rule, by=request.user, enabled=False)
+
+        self._each(request, queryset, "Disabled", change)
+
+    @admin.action(description="Archive")
+    def archive(self, request, queryset):
+        def change(svc, rule):
+            svc.archive_rule(rule=rule, by=request.user)
+
+        self._each(request, queryset, "Archived", change)

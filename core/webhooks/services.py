@@ -53,6 +53,12 @@ def _clean(data: dict, *, partial: bool) -> dict:
     return cleaned
 
 
+def validate(data: dict, *, partial: bool = False) -> dict:
+    """The subscription fields `data` describes, checked (the URL resolved) as a save would;
+    DomainError naming the bad fields otherwise. For forms that show errors before saving."""
+    return _clean(data, partial=partial)
+
+
 @transaction.atomic
 def create_subscription(*, by, data: dict) -> WebhookSubscription:
     """A subscription with a new random secret; the URL is checked (and resolved) now."""

@@ -12,6 +12,7 @@ from core.errors import DomainError
 from ..models.rules import Rule, RuleKind
 from ..permissions import can_edit_rules
 from . import services
+from .actions import TYPES
 from .dry_run import dry_run, unsaved_rule
 from .forms import RuleForm, definition_from_post, editor_rows
 
@@ -79,9 +80,17 @@ def _editor(request, *, kind, rule=None, form=None, data=None, preview=None, sta
         "preview": preview,
         "history": history,
         "enabled": (data or {}).get("enabled", rule.enabled if rule else False),
-        **editor_rows(source.get("conditions", []), source.get("actions", [])),
+        **editor_rows(source.get("conditions", []), source.get("actions", []), user=request.user),
     }
     return render(request, "desk/rules/edit.html", context, status=status)
+
+
+def _labelled(preview: dict) -> dict:
+    """The dry run's effects named as the editor names them ("Set priority", not set_priority)."""
+    for row in preview.get("tickets", []):
+        for effect in row["effects"]:
+            effect["label"] = TYPES.get(effect["type"], effect["type"])
+    return preview
 
 
 def _save_or_preview(request, *, kind, rule=None):
@@ -97,7 +106,7 @@ def _save_or_preview(request, *, kind, rule=None):
                 rule=rule,
                 form=form,
                 data=data,
-                preview=dry_run(candidate, by=request.user),
+                preview=_labelled(dry_run(candidate, by=request.user)),
             )
         if rule is None:
             rule = services.create_rule(by=request.user, kind=kind, data=data)

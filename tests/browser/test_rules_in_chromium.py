@@ -42,16 +42,28 @@ def test_a_lead_builds_dry_runs_and_enables_p0_for_enterprise_outages(browser, l
     page.select_option("[aria-label='Condition 1 operator']", "is")
     page.fill("[aria-label='Condition 1 value']", "enterprise")
     page.select_option("[aria-label='Condition 2 field']", "text")
+    # Choosing a field narrows its operators to those it takes, by name.
+    operators = page.locator("[aria-label='Condition 2 operator'] option").all_inner_texts()
+    assert operators == ["contains any of", "contains none of"]
     page.select_option("[aria-label='Condition 2 operator']", "contains_any")
     page.fill("[aria-label='Condition 2 value']", "outage, down")
+    page.select_option("[aria-label='Action 2']", "notify_email")
+    assert page.get_attribute("[aria-label='Action 2 value']", "placeholder") == (
+        "to | subject | body"
+    )
+    page.select_option("[aria-label='Action 2']", "")
     page.select_option("[aria-label='Action 1']", "set_priority")
+    assert "urgent" in page.get_attribute("[aria-label='Action 1 value']", "placeholder")
     page.fill("[aria-label='Action 1 value']", "urgent")
 
     page.click("button:has-text('Dry run')")
 
     preview = page.locator("section.dry-run")
     assert "Dry run: 1 of 2 recent tickets" in preview.inner_text()
-    assert earlier.number in preview.inner_text() and "high → urgent" in preview.inner_text()
+    assert (
+        earlier.number in preview.inner_text()
+        and "Set priority: high → urgent" in preview.inner_text()
+    )
     assert not Rule.objects.filter(name="P0 for enterprise outages").exists()
     os.makedirs(SCREENSHOTS, exist_ok=True)
     path = os.path.join(SCREENSHOTS, "desk-rules-editor.png")

@@ -109,3 +109,56 @@ def test_the_list_page_costs_the_same_queries_at_1_and_20_rules(client, lead, co
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("desk-rules")).status_code == 200
     assert len(queries) == LIST_PAGE_QUERIES
+
+
+def _rows(page: str, name: str) -> str:
+    """The `<select>` named `name` with its options."""
+    start = page.index(f'name="{name}"')
+    return page[start : page.index("</select>", start)]
+
+
+def test_the_editor_names_operators_and_says_what_each_value_takes(client, lead):
+    from tests.support.factories import TeamFactory
+
+    team = TeamFactory(name="Billing desk")
+    rule = make_trigger(
+        by=lead,
+        name="words and team",
+        enabled=False,
+        conditions=[{"field": "text", "op": "contains_any", "value": ["refund"]}],
+        actions=[{"type": "set_team", "value": team.pk}, {"type": "add_tags", "value": ["x"]}],
+    )
+    client.force_login(lead)
+    page = client.get(reverse("desk-rule", args=[rule.pk])).content.decode()
+    # A filled row offers only its field's operators, by name.
+    words_ops = _rows(page, "condition-0-op")
+    assert ">contains any of<" in words_ops and ">contains none of<" in words_ops
+    assert ">is one of<" not in words_ops and "contains_all" not in words_ops
+    # A blank row offers every operator until a field is chosen (the script narrows it then).
+    assert ">is one of<" in _rows(page, "condition-1-op")
+    # Each action row's value box says what that action takes, with the known values listed.
+    assert 'placeholder="a team&#x27;s id" list="values-teams"' in page
+    assert 'placeholder="tags, comma separated"' in page
+    assert f'<option value="{team.pk}">Billing desk</option>' in page
+    assert "e-mail: to | subject | body" not in page
+    # The script gets each field's operators and hint to narrow a row that changes.
+    assert 'value="priority" data-ops="is,is_not,in,not_in"' in page
+    assert 'value="notify_email" data-hint="to | subject | body"' in page
+
+
+def test_the_dry_run_names_what_it_would_do(client, lead, customer):
+    from tests.support.factories import make_ticket
+
+    make_ticket(by=customer, subject="Refund please", priority="low")
+    client.force_login(lead)
+    form = {
+        **FORM,
+        "condition-0-field": "text",
+        "condition-0-op": "contains_any",
+        "condition-0-value": "refund",
+        "condition-1-field": "",
+        "dry_run": "1",
+    }
+    page = client.post(reverse("desk-rule-new", args=["trigger"]), form).content.decode()
+    assert "Dry run: 1 of 1 recent tickets" in page
+    assert "Set priority: low → urgent" in page
