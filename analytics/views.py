@@ -194,9 +194,13 @@ def dashboard(request):
         "rows": rows,
         "sort": sort,
         "descending": descending,
-        "volume": charts.bars(report["series"], ("created", "solved")),
-        "backlog": charts.line(report["series"], lambda f: f["backlog"]),
-        "response": charts.line(report["series"], lambda f: f["first_response_median"]),
+        "trends": charts.trends(
+            report["series"],
+            query=query,
+            drill=lambda metric, start, end: _drill_url(
+                query, metric, start=start.isoformat(), end=end.isoformat()
+            ),
+        ),
         "choices": _choices(request.user),
         "groupings": selectors.GROUPINGS,
         "dimensions": selectors.DIMENSIONS,

@@ -51,7 +51,8 @@ def test_the_dashboard_shows_headlines_charts_and_a_breakdown(world):
         r'data-figure="created">\s*<span[^>]*>Created</span>\s*<strong>3</strong>', html
     )
     assert "+3 vs previous" in html
-    assert html.count('<svg class="chart"') == 3
+    assert html.count('<canvas id="chart-') == 3
+    assert "vendor/chartjs/chart.umd.min.js" in html
     assert "Billing desk" in html and "Tech desk" in html
     assert 'href="/desk/analytics/"' in html  # the menu entry
 
@@ -131,3 +132,38 @@ def test_the_admin_lists_alerts_and_the_watermark_read_only(world, admin_user):
         assert response.status_code == 200
         assert b"Add " not in response.content.split(b'id="content-main"')[-1][:2000]
     assert client.get("/admin/analytics/alertsent/add/").status_code == 403
+
+
+def test_the_charts_data_has_each_period_with_the_tickets_behind_its_bars(world):
+    import json
+
+    html = page(world.lead, **RANGE).content.decode()
+    raw = html.split('<script id="analytics-trends" type="application/json">')[1]
+    trends = json.loads(raw.split("</script>")[0])
+    assert [row["label"] for row in trends["rows"]] == ["18 Nov", "19 Nov", "20 Nov"]
+    first = trends["rows"][0]
+    assert (first["created"], first["solved"]) == (3, 0)
+    assert "start=2026-11-18" in first["created_url"] and "end=2026-11-18" in first["created_url"]
+    drill = page(world.lead, first["created_url"])
+    numbers = re.findall(r"TKT-\d{8}-\d{4}", drill.content.decode())
+    assert sorted(set(numbers)) == sorted(t.number for t in world.made)
+    # The same figures as a table, for screen readers and pages without script.
+    table = html.split('id="trend-figures"')[1]
+    assert "18 Nov" in table and f'href="{first["created_url"].replace("&", "&amp;")}"' in table
+    nothing = page(world.lead, **{**RANGE, "start": "2026-11-20"}, group="week").content.decode()
+    assert "week of 16 Nov" in nothing  # a week cut by the range is labelled by its Monday
+
+
+def test_a_month_chart_links_each_bar_to_its_part_of_the_range(world):
+    import json
+
+    from analytics.charts import period_end
+
+    assert period_end(dt.date(2028, 2, 1), "month") == dt.date(2028, 2, 29)
+    html = page(world.lead, start="2026-10-15", end="2026-11-20", group="month").content.decode()
+    raw = html.split('<script id="analytics-trends" type="application/json">')[1]
+    rows = json.loads(raw.split("</script>")[0])["rows"]
+    assert [(r["label"], r["start"], r["end"]) for r in rows] == [
+        ("Oct 2026", "2026-10-15", "2026-10-31"),
+        ("Nov 2026", "2026-11-01", "2026-11-20"),
+    ]

@@ -38,7 +38,9 @@ def test_a_lead_reads_the_dashboard_changes_the_range_and_drills_in(browser, liv
     page.click("nav >> text=Analytics")
     page.wait_for_load_state()
     assert page.locator(".headline").count() == 11
-    assert page.locator("svg.chart").count() == 3
+    assert page.locator(".chart-box canvas").count() == 3
+    drawn = "ids => ids.every(id => window.Chart.getChart(document.getElementById(id)))"
+    assert page.evaluate(drawn, ["chart-volume", "chart-backlog", "chart-response"])
 
     # A wider range, broken down by team: the address carries it.
     first = start.date().isoformat()
@@ -55,6 +57,27 @@ def test_a_lead_reads_the_dashboard_changes_the_range_and_drills_in(browser, liv
     assert "sort=created" in page.url
     os.makedirs(SCREENSHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SCREENSHOTS, "desk-analytics.png"), full_page=True)
+
+    # A week's "created" bar opens the tickets created that week.
+    page.goto(page.url.replace("group=day", "group=week"))
+    page.wait_for_load_state()
+    tallest = page.evaluate(
+        """() => {
+            const chart = window.Chart.getChart(document.getElementById("chart-volume"));
+            const bars = chart.getDatasetMeta(0).data;
+            const values = chart.data.datasets[0].data;
+            const index = values.indexOf(Math.max(...values));
+            const bar = bars[index];
+            return {index, value: values[index], x: bar.x, y: (bar.y + bar.base) / 2};
+        }"""
+    )
+    with page.expect_navigation():
+        page.locator("#chart-volume").click(position={"x": tallest["x"], "y": tallest["y"]})
+    assert "metric=created" in page.url and "group" not in page.url
+    shown = set(re.findall(r"TKT-\d{8}-\d{4}", page.locator("#drill-tickets").inner_text()))
+    assert len(shown) == tallest["value"] > 0
+    page.go_back()
+    page.wait_for_load_state()
 
     # Drill into the figure: the tickets behind "Created".
     page.click('[data-figure="created"]')
