@@ -511,3 +511,38 @@ def test_an_admins_trigger_calls_a_webhook_on_satisfaction(admin_user, customer,
     assert delivery.event == "ticket.rule"
     assert f'"number": "{ticket.number}"' in delivery.body
     assert "Slow" not in delivery.body  # the payload names the ticket, not what was written
+
+
+def test_a_creation_trigger_of_an_author_who_lost_the_role_is_disabled_at_once(lead, customer):
+    rule = make_trigger(
+        by=lead, events=("created",), actions=[{"type": "set_priority", "value": "urgent"}]
+    )
+    assert make_ticket(by=customer).priority == Priority.URGENT
+    lead.groups.clear()
+
+    ticket = make_ticket(by=customer)
+
+    assert ticket.priority == Priority.MEDIUM
+    rule.refresh_from_db()
+    assert not rule.enabled and "may no longer" in rule.disabled_reason
+
+
+def test_creation_checks_entitled_authors_in_the_fingerprint_statement(lead, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(3):
+        make_trigger(
+            by=lead,
+            name=f"t{n}",
+            events=("created",),
+            actions=[{"type": "add_tags", "value": [f"t{n}"]}],
+        )
+    engine.forget_triggers()
+    with CaptureQueriesContext(connection) as queries:
+        ticket = make_ticket(by=customer)
+    assert {t.name for t in ticket.tags.all()} == {"t0", "t1", "t2"}
+    statements = [q["sql"] for q in queries]
+    # The fingerprint says the authors are entitled: no question per author.
+    assert sum("SUM(CASE WHEN r.enabled" in sql for sql in statements) == 1
+    assert not [sql for sql in statements if sql.startswith('SELECT 1 AS "a" FROM "core_user"')]
