@@ -5,7 +5,7 @@ from django import forms
 from django.db import transaction
 
 from core.errors import DomainError
-from core.forms import ModelChoiceField, MultipleFileField
+from core.forms import ChoiceField, ModelChoiceField, MultipleFileField
 from core.models import Organization, User
 
 from . import services
@@ -30,7 +30,7 @@ class ComposerForm(forms.Form):
     )
     internal = forms.BooleanField(required=False, label="Internal note (staff only)")
     files = MultipleFileField(required=False, label="Attach files")
-    then = forms.ChoiceField(choices=list(THEN.items()), required=False)
+    then = ChoiceField(choices=list(THEN.items()), required=False)
 
     def __init__(self, *args, allow_internal: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +58,7 @@ class PropertiesForm(forms.Form):
     team = ModelChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="No team"
     )
-    priority = forms.ChoiceField(choices=Priority.choices)
+    priority = ChoiceField(choices=Priority.choices)
     category = ModelChoiceField(
         queryset=Category.objects.filter(is_active=True).order_by("name"),
         required=False,
@@ -121,7 +121,7 @@ class PropertiesForm(forms.Form):
 class StatusForm(forms.Form):
     """A status move; none pre-selected, and one that cannot be undone needs a confirmation."""
 
-    status = forms.ChoiceField(choices=())
+    status = ChoiceField(choices=())
     note = forms.CharField(required=False, max_length=2000, label="Note (internal)")
     confirm = forms.BooleanField(required=False, label="Yes, I understand this cannot be undone")
 
@@ -147,7 +147,7 @@ class TicketPickForm(forms.Form):
     """Merge into, or link to, another ticket the user can see, named by its number."""
 
     ACTIONS = {"merge": "Merge this ticket into", "link": "Link to"}
-    action = forms.ChoiceField(choices=list(ACTIONS.items()))
+    action = ChoiceField(choices=list(ACTIONS.items()))
     number = forms.CharField(max_length=40, label="Ticket number")
     confirm = forms.BooleanField(required=False, label="Yes, merge (cannot be undone)")
 
@@ -182,14 +182,14 @@ class TicketPickForm(forms.Form):
 class QueueFilterForm(forms.Form):
     """The queue's filters; each narrows the view's queryset, nothing widens it."""
 
-    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
-    priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
+    status = ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    priority = ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
     category = ModelChoiceField(
         queryset=Category.objects.filter(is_active=True).order_by("name"),
         required=False,
         empty_label="Any category",
     )
-    channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
+    channel = ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
     team = ModelChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="Any team"
     )
@@ -250,11 +250,11 @@ class BulkForm(forms.Form):
         "tag": "Add tag…",
         "merge": "Merge into the first selected",
     }
-    action = forms.ChoiceField(choices=[("", "Bulk action…"), *ACTIONS.items()])
+    action = ChoiceField(choices=[("", "Bulk action…"), *ACTIONS.items()])
     tickets = forms.ModelMultipleChoiceField(queryset=None, to_field_name="number")
     agent = ModelChoiceField(queryset=None, required=False)
-    status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
-    priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
+    status = ChoiceField(choices=[("", "—"), *Status.choices], required=False)
+    priority = ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
     tag = forms.SlugField(required=False, max_length=50)
     confirm = forms.BooleanField(required=False)
 
