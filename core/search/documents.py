@@ -53,7 +53,7 @@ class Document:
     # The row's own columns the fields read: changing one of them re-indexes the row.
     columns: tuple[str, ...]
     related: tuple[Related, ...] = ()
-    # The field whose passages become snippets (ts_headline / FTS5 snippet()): its name must
+    # The field whose passages become snippets (Python on PostgreSQL, FTS5 snippet()): its name must
     # be a plain-text column of the row.
     snippet: str = ""
     # PostgreSQL: short columns of the row matched by trigram word similarity (typos, partial

@@ -1,5 +1,5 @@
-"""PostgreSQL: a stored, weighted tsvector computed by a trigger, a GIN index, ts_rank,
-ts_headline, and pg_trgm word similarity for typos and partial words."""
+"""PostgreSQL: a stored, weighted tsvector computed by a trigger, a GIN index, ts_rank, snippets
+cut in Python (`snippets.build`), and pg_trgm word similarity for typos and partial words."""
 
 import math
 import re
