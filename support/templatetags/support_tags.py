@@ -25,3 +25,11 @@ def get_item(mapping, key):
 def upto(value: str, delimiter: str) -> str:
     """The text before `delimiter`: "2 days, 3 hours"|upto:"," is "2 days"."""
     return str(value).split(delimiter, 1)[0]
+
+
+@register.simple_tag(takes_context=False)
+def queue_rows(tickets, selected):
+    """The queue table's rows (support.queue_rows): the template engine was their cost."""
+    from ..queue_rows import rows
+
+    return rows(tickets, selected=selected)
