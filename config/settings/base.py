@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "anymail",
     "csp",
+    "channels",
     "core",
     "knowledge",
     "support",
@@ -178,6 +179,25 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Live chat (support.chat) ---------------------------------------------------------------
+# With Redis, every process publishes to channels-redis's pub/sub layer (the core layer drops
+# messages under load: docs/decisions.md); without it (the embedded mode) the one ASGI process
+# has the in-memory layer and relays what other processes wrote to the database (`db-relay`).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [env_str("CHANNELS_REDIS_URL", REDIS_URL)],
+                "prefix": env_str("CACHE_KEY_PREFIX", "supportdesk") + ":chat",
+            },
+        }
+    }
+    CHAT_REALTIME = "layer"
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHAT_REALTIME = "db-relay"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
