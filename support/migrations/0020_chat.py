@@ -9,139 +9,375 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0009_webhooks'),
-        ('support', '0019_demo_rules'),
+        ("core", "0009_webhooks"),
+        ("support", "0019_demo_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agentprofile',
-            name='chat_enabled',
+            model_name="agentprofile",
+            name="chat_enabled",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='agentprofile',
-            name='last_chat_assigned_at',
+            model_name="agentprofile",
+            name="last_chat_assigned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='agentprofile',
-            name='last_seen_at',
+            model_name="agentprofile",
+            name="last_seen_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='agentprofile',
-            name='max_concurrent_chats',
-            field=models.PositiveSmallIntegerField(default=3, help_text='Most chats the agent holds at once.'),
+            model_name="agentprofile",
+            name="max_concurrent_chats",
+            field=models.PositiveSmallIntegerField(
+                default=3, help_text="Most chats the agent holds at once."
+            ),
         ),
         migrations.CreateModel(
-            name='ChatSession',
+            name="ChatSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('ws_ticket_id', models.CharField(blank=True, max_length=32)),
-                ('visitor_name', models.CharField(blank=True, max_length=200)),
-                ('visitor_email', models.EmailField(blank=True, max_length=254)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('active', 'Active'), ('ended', 'Ended'), ('transferred', 'Transferred'), ('archived', 'Archived'), ('offline', 'Offline message')], default='queued', max_length=12)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('first_agent_reply_at', models.DateTimeField(blank=True, null=True)),
-                ('last_customer_activity_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_agent_activity_at', models.DateTimeField(blank=True, null=True)),
-                ('last_activity_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, choices=[('visitor', 'Ended by the visitor'), ('agent', 'Ended by the agent'), ('inactive', 'Inactive'), ('transferred', 'Transferred to a ticket')], max_length=12)),
-                ('last_seq', models.PositiveIntegerField(default=0)),
-                ('rating', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('rating_comment', models.TextField(blank=True)),
-                ('page_url', models.URLField(blank=True, max_length=500)),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='agent_chat_sessions', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='chat_sessions', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='support.team')),
-                ('ticket', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='chat_session', to='support.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("ws_ticket_id", models.CharField(blank=True, max_length=32)),
+                ("visitor_name", models.CharField(blank=True, max_length=200)),
+                ("visitor_email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("active", "Active"),
+                            ("ended", "Ended"),
+                            ("transferred", "Transferred"),
+                            ("archived", "Archived"),
+                            ("offline", "Offline message"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("first_agent_reply_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_customer_activity_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("last_agent_activity_at", models.DateTimeField(blank=True, null=True)),
+                ("last_activity_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "end_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("visitor", "Ended by the visitor"),
+                            ("agent", "Ended by the agent"),
+                            ("inactive", "Inactive"),
+                            ("transferred", "Transferred to a ticket"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("last_seq", models.PositiveIntegerField(default=0)),
+                ("rating", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("rating_comment", models.TextField(blank=True)),
+                ("page_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="agent_chat_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="chat_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="support.team",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="chat_session",
+                        to="support.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
+                "ordering": ["-started_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ChatEvent',
+            name="ChatEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payload', models.JSONField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='support.chatsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("payload", models.JSONField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="support.chatsession",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ChatWidget',
+            name="ChatWidget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('public_key', models.CharField(default=support.chat.models._public_key, max_length=40, unique=True)),
-                ('allowed_origins', models.JSONField(blank=True, default=list, help_text='Origins that may embed the widget and open its sockets, e.g. "https://shop.example".')),
-                ('pre_chat_fields', models.JSONField(blank=True, default=list, help_text='Fields asked before a chat: "name", "email".')),
-                ('max_queue', models.PositiveSmallIntegerField(default=10, help_text='Most visitors waiting; beyond it the widget offers the message form.')),
-                ('queue_timeout_s', models.PositiveIntegerField(default=300, help_text='A visitor waiting longer is offered the message form.')),
-                ('inactivity_minutes', models.PositiveSmallIntegerField(default=15, help_text='A chat quiet for this long is ended and archived into a ticket.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('calendar', models.ForeignKey(blank=True, help_text='Chat is offered only inside these hours (none: always).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.businesscalendar')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='support.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "public_key",
+                    models.CharField(
+                        default=support.chat.models._public_key, max_length=40, unique=True
+                    ),
+                ),
+                (
+                    "allowed_origins",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Origins that may embed the widget and open its sockets, e.g. "https://shop.example".',
+                    ),
+                ),
+                (
+                    "pre_chat_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Fields asked before a chat: "name", "email".',
+                    ),
+                ),
+                (
+                    "max_queue",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        help_text="Most visitors waiting; beyond it the widget offers the message form.",
+                    ),
+                ),
+                (
+                    "queue_timeout_s",
+                    models.PositiveIntegerField(
+                        default=300,
+                        help_text="A visitor waiting longer is offered the message form.",
+                    ),
+                ),
+                (
+                    "inactivity_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=15,
+                        help_text="A chat quiet for this long is ended and archived into a ticket.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Chat is offered only inside these hours (none: always).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.businesscalendar",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="support.team",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='chatsession',
-            name='widget',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='support.chatwidget'),
+            model_name="chatsession",
+            name="widget",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sessions",
+                to="support.chatwidget",
+            ),
         ),
         migrations.CreateModel(
-            name='ChatParticipant',
+            name="ChatParticipant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('visitor', 'Visitor'), ('agent', 'Agent')], max_length=10)),
-                ('joined_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('last_read_seq', models.PositiveIntegerField(default=0)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='support.chatsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("visitor", "Visitor"), ("agent", "Agent")], max_length=10
+                    ),
+                ),
+                ("joined_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                ("last_read_seq", models.PositiveIntegerField(default=0)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="support.chatsession",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('role', 'visitor')), fields=('session',), name='chat_participant_one_visitor'), models.UniqueConstraint(condition=models.Q(('role', 'agent')), fields=('session', 'user'), name='chat_participant_agent')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("role", "visitor")),
+                        fields=("session",),
+                        name="chat_participant_one_visitor",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("role", "agent")),
+                        fields=("session", "user"),
+                        name="chat_participant_agent",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ChatMessage',
+            name="ChatMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('client_msg_id', models.CharField(max_length=64)),
-                ('sender_type', models.CharField(choices=[('customer', 'Customer'), ('agent', 'Agent'), ('system', 'System'), ('ai_bot', 'AI bot')], max_length=10)),
-                ('body_html', models.TextField(help_text='Sanitised HTML.')),
-                ('body_text', models.TextField()),
-                ('is_internal', models.BooleanField(default=False, help_text='A whisper between staff.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='support.chatsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveIntegerField()),
+                ("client_msg_id", models.CharField(max_length=64)),
+                (
+                    "sender_type",
+                    models.CharField(
+                        choices=[
+                            ("customer", "Customer"),
+                            ("agent", "Agent"),
+                            ("system", "System"),
+                            ("ai_bot", "AI bot"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("body_html", models.TextField(help_text="Sanitised HTML.")),
+                ("body_text", models.TextField()),
+                (
+                    "is_internal",
+                    models.BooleanField(default=False, help_text="A whisper between staff."),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="support.chatsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'seq'],
-                'constraints': [models.UniqueConstraint(fields=('session', 'seq'), name='chat_message_seq'), models.UniqueConstraint(fields=('session', 'client_msg_id'), name='chat_message_client_id')],
+                "ordering": ["session", "seq"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("session", "seq"), name="chat_message_seq"),
+                    models.UniqueConstraint(
+                        fields=("session", "client_msg_id"), name="chat_message_client_id"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='chatsession',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'active'])), fields=['status', 'last_activity_at'], name='chat_session_open_activity'),
+            model_name="chatsession",
+            index=models.Index(
+                condition=models.Q(("status__in", ["queued", "active"])),
+                fields=["status", "last_activity_at"],
+                name="chat_session_open_activity",
+            ),
         ),
         migrations.AddIndex(
-            model_name='chatsession',
-            index=models.Index(fields=['agent', 'status'], name='chat_session_agent_status'),
+            model_name="chatsession",
+            index=models.Index(fields=["agent", "status"], name="chat_session_agent_status"),
         ),
         migrations.AddConstraint(
-            model_name='chatsession',
-            constraint=models.CheckConstraint(condition=models.Q(('rating__isnull', True), models.Q(('rating__gte', 1), ('rating__lte', 5)), _connector='OR'), name='chat_session_rating_1_5'),
+            model_name="chatsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("rating__isnull", True),
+                    models.Q(("rating__gte", 1), ("rating__lte", 5)),
+                    _connector="OR",
+                ),
+                name="chat_session_rating_1_5",
+            ),
         ),
     ]
