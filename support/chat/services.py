@@ -743,9 +743,9 @@ def leave_offline_message(
     *,
     widget: ChatWidget,
     customer: User | None,
-    visitor_name: str,
-    visitor_email: str,
     body: str,
+    visitor_name: str = "",
+    visitor_email: str = "",
 ) -> ChatSession:
     """The message form shown when nobody can chat: a ticket (channel chat) whose replies reach
     the visitor by e-mail, recorded as an offline session."""
