@@ -187,7 +187,7 @@ else:
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "support.chat.layers.WatchedPubSubLayer",
             "CONFIG": {
                 "hosts": [env_str("CHANNELS_REDIS_URL", REDIS_URL)],
                 "prefix": env_str("CACHE_KEY_PREFIX", "supportdesk") + ":chat",
@@ -198,6 +198,9 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CHAT_REALTIME = "db-relay"
+# Where browsers open the chat sockets, e.g. "wss://chat.example.com"; empty: the page's own host
+# (a proxy sends `/ws/` to uvicorn). `make run` points it at its uvicorn port.
+CHAT_WS_ORIGIN = env_str("CHAT_WS_ORIGIN", "")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

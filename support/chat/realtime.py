@@ -15,7 +15,10 @@ Modes (`settings.CHAT_REALTIME`):
   the layer.
 """
 
+import asyncio
 import logging
+import uuid
+import weakref
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -29,12 +32,16 @@ DESK_GROUP = "chat.desk"
 in_socket_process = False
 
 
+def _hex(public_id) -> str:
+    return public_id.hex if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id)).hex
+
+
 def visitor_group(public_id) -> str:
-    return f"chat.v.{public_id.hex if hasattr(public_id, 'hex') else public_id}"
+    return f"chat.v.{_hex(public_id)}"
 
 
 def staff_group(public_id) -> str:
-    return f"chat.s.{public_id.hex if hasattr(public_id, 'hex') else public_id}"
+    return f"chat.s.{_hex(public_id)}"
 
 
 def _mode() -> str:
@@ -71,3 +78,70 @@ def publish(session, event: dict, *, internal: bool = False, desk: bool = False)
         ChatEvent.objects.create(session_id=session.pk, payload={"groups": groups, "event": event})
         return
     transaction.on_commit(lambda: send_now(groups, event))
+
+
+# --- the sockets of this process, and the watch on the layer ----------------------------------
+
+_sockets: "weakref.WeakSet" = weakref.WeakSet()
+_watch_task: asyncio.Task | None = None
+PROBE_EVERY_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 2.0
+
+
+def register_socket(consumer) -> None:
+    """Called by every consumer on connect: starts this process's background work once."""
+    global _watch_task
+    _sockets.add(consumer)
+    if _mode() == "db-relay":
+        from . import relay
+
+        relay.start()
+    elif _watch_task is None or _watch_task.done():
+        layer = get_channel_layer()
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+
+        if isinstance(layer, RedisPubSubChannelLayer):
+            _watch_task = asyncio.ensure_future(watch_layer(layer))
+
+
+def unregister_socket(consumer) -> None:
+    _sockets.discard(consumer)
+
+
+async def close_all_sockets(code: int = 4002) -> int:
+    """Close every socket of this process (they reconnect and resume from the database)."""
+    sockets = list(_sockets)
+    for consumer in sockets:
+        try:
+            await consumer.close(code=code)
+        except Exception:  # a socket already gone
+            logger.debug("chat: closing a socket failed", exc_info=True)
+    return len(sockets)
+
+
+async def watch_layer(layer, *, every: float = PROBE_EVERY_SECONDS) -> None:
+    """Send a probe through the layer every second and expect it back.
+
+    The pub/sub layer reconnects to Redis by itself, but what was published while it was away is
+    gone, and it says nothing (its `on_disconnect` hook is not called in channels-redis 4.3). A
+    probe that does not come back means this process's sockets may have missed events: they are
+    closed with 4002, and the clients reconnect and replay from their last number.
+    """
+    channel = await layer.new_channel()
+    n = 0
+    while True:
+        await asyncio.sleep(every)
+        if not _sockets:
+            continue
+        n += 1
+        try:
+            await layer.send(channel, {"type": "probe", "n": n})
+            while True:
+                got = await asyncio.wait_for(layer.receive(channel), PROBE_TIMEOUT_SECONDS)
+                if got.get("n") == n:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            closed = await close_all_sockets(4002)
+            logger.warning("chat: the channel layer lost a probe; closed %s sockets", closed)
