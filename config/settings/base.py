@@ -473,6 +473,11 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-escalate-overdue": {"task": "bookings.tasks.escalate_overdue", "schedule": 3600.0},
     "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
     "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
+    "chat-archive-inactive": {
+        "task": "support.chat.tasks.archive_inactive_chats",
+        "schedule": 60.0,
+    },
+    "chat-route-waiting": {"task": "support.chat.tasks.route_waiting_chats", "schedule": 15.0},
 }
 
 # --- API ------------------------------------------------------------------------------------

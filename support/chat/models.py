@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.scheduling import ScheduledWork, due_index
+
 from ..models.choices import SenderType
 
 
@@ -238,3 +240,14 @@ class ChatEvent(models.Model):
 
     def __str__(self):
         return f"event {self.pk} of {self.session_id}"
+
+
+class ChatArchive(ScheduledWork):
+    """An inactive session's archiving (through core's scheduled work): the beat sweep schedules
+    one per session and quiet spell; the handler ends the session, makes its one ticket and
+    e-mails the transcript in the transaction that marks the row done."""
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(ScheduledWork.Meta):
+        indexes = [due_index("support_chatarchive_due")]

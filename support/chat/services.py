@@ -31,7 +31,7 @@ from core.sanitize import html_to_text, sanitize_html
 
 from ..models import AgentProfile, Team, Ticket, TicketMessage
 from ..models.choices import AgentStatus, Channel, SenderType
-from . import permissions, realtime
+from . import permissions, realtime, transcript
 from .models import (
     OPEN_STATUSES,
     ChatMessage,
@@ -640,6 +640,7 @@ def end_session(*, session: ChatSession, by: User | None, reason: str | None = N
         who = "The visitor" if by is None else by.display_name
         _system_message(locked, f"{who} ended the chat.", key="end")
         realtime.publish(locked, session_event(locked), desk=True)
+        transcript.email_to_visitor(locked)
     route_waiting(widget=locked.widget)
     return locked
 
@@ -811,13 +812,13 @@ def archive_session(session_id: int, *, now=None) -> Ticket | None:
         locked.save(update_fields=[*fields, "ticket"])
         _system_message(locked, "The chat ended after a quiet spell.", key="archived")
         realtime.publish(locked, {**session_event(locked), "ticket": ticket.number}, desk=True)
+        transcript.email_to_visitor(locked)
     return ticket
 
 
-def due_for_archive(*, now=None, batch_size: int = ARCHIVE_BATCH) -> list[int]:
+def _due_sessions(*, now, batch_size: int):
     """Open sessions whose widget's inactivity minutes have passed: one query on the partial
     (status, last_activity_at) index, one condition per distinct inactivity setting."""
-    now = now or timezone.now()
     minutes = ChatWidget.objects.values_list("inactivity_minutes", flat=True).distinct()
     due = Q()
     for value in minutes:
@@ -826,17 +827,54 @@ def due_for_archive(*, now=None, batch_size: int = ARCHIVE_BATCH) -> list[int]:
             last_activity_at__lt=now - dt.timedelta(minutes=value),
         )
     if not due:
-        return []
-    return list(
+        return ChatSession.objects.none()
+    return (
         ChatSession.objects.filter(status__in=OPEN_STATUSES)
         .filter(due)
-        .order_by("last_activity_at")
-        .values_list("pk", flat=True)[:batch_size]
+        .order_by("last_activity_at")[:batch_size]
     )
 
 
+def due_for_archive(*, now=None, batch_size: int = ARCHIVE_BATCH) -> list[int]:
+    now = now or timezone.now()
+    return [
+        pk
+        for pk, _ in _due_sessions(now=now, batch_size=batch_size).values_list(
+            "pk", "last_activity_at"
+        )
+    ]
+
+
+def schedule_archives(*, now=None, batch_size: int = ARCHIVE_BATCH) -> int:
+    """The beat's half: one `ChatArchive` row per due session and quiet spell (keyed by the
+    session and its last activity, so a rerun adds nothing and a chat that woke up and went
+    quiet again gets a new one). Returns how many rows it asked for."""
+    from core import scheduling
+
+    from .models import ChatArchive
+
+    now = now or timezone.now()
+    rows = [
+        ChatArchive(
+            idempotency_key=f"chat:{pk}:archive:{last.timestamp():.6f}",
+            due_at=now,
+            session_id=pk,
+        )
+        for pk, last in _due_sessions(now=now, batch_size=batch_size).values_list(
+            "pk", "last_activity_at"
+        )
+    ]
+    return scheduling.schedule_many(ChatArchive, rows) if rows else 0
+
+
+def run_archive(row) -> None:
+    """The scheduled work's handler (`core.scheduling`): runs in the transaction that marks the
+    row done, so the ticket, the messages and the transcript's outbox row commit with it."""
+    archive_session(row.session_id)
+
+
 def archive_inactive(*, now=None, batch_size: int = ARCHIVE_BATCH) -> int:
-    """The archive sweep: every due session becomes exactly one ticket; returns how many."""
+    """Archive every due session at once, without the scheduled work (the shell, tests)."""
     done = 0
     for session_id in due_for_archive(now=now, batch_size=batch_size):
         if archive_session(session_id, now=now) is not None:

@@ -1,8 +1,13 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
 app_name = "chat"
 urlpatterns = [
     path("chat/sessions/<uuid:public_id>/poll/", views.poll, name="poll"),
+    re_path(
+        r"^chat/sessions/(?P<public_id>[0-9a-f-]{36})/transcript\.(?P<fmt>txt|html)$",
+        views.transcript_download,
+        name="transcript",
+    ),
 ]

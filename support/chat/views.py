@@ -61,3 +61,31 @@ async def poll(request, public_id):
 
 def _author(message):
     return message.author.display_name if message.author_id else None
+
+
+def transcript_download(request, public_id, fmt):
+    """`/chat/sessions/<id>/transcript.txt|.html`: staff (signed in) get everything; the visitor
+    (their token in `X-Chat-Token`, as the widget sends it) what they saw. Anyone else: 404."""
+    from django.http import Http404, HttpResponse
+
+    from core.roles import is_staff_member
+
+    from . import transcript
+
+    staff = request.user.is_authenticated and is_staff_member(request.user)
+    try:
+        if staff:
+            session = services.staff_session(request.user, public_id)
+        else:
+            session = services.session_for_token(public_id, request.headers.get("X-Chat-Token", ""))
+    except NotFound:
+        raise Http404("No such chat.") from None
+    if fmt == "html":
+        response = HttpResponse(transcript.as_html(session, staff=staff), content_type="text/html")
+    else:
+        response = HttpResponse(
+            transcript.as_text(session, staff=staff), content_type="text/plain; charset=utf-8"
+        )
+    name = f"chat-{session.started_at:%Y%m%d-%H%M}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
