@@ -201,6 +201,8 @@ else:
 # Where browsers open the chat sockets, e.g. "wss://chat.example.com"; empty: the page's own host
 # (a proxy sends `/ws/` to uvicorn). `make run` points it at its uvicorn port.
 CHAT_WS_ORIGIN = env_str("CHAT_WS_ORIGIN", "")
+# The public key of the widget the help center shows (empty: none). The demo seeds "help-center".
+CHAT_HELP_CENTER_WIDGET = env_str("CHAT_HELP_CENTER_WIDGET", "help-center")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

@@ -274,6 +274,7 @@ def session_event(session: ChatSession, *, agent: User | None = None) -> dict:
     agent = agent if agent is not None else session.agent
     return {
         "type": "session",
+        "visitor": session.display_name,
         "status": session.status,
         "queue_position": queue_position(session),
         "agent": agent.display_name if agent is not None and session.agent_id else None,

@@ -89,3 +89,119 @@ def transcript_download(request, public_id, fmt):
     name = f"chat-{session.started_at:%Y%m%d-%H%M}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def widget_script(request):
+    """`/chat/widget.js`: the embed script (a redirect to its static, cacheable copy)."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("chat/widget.js"))
+
+
+def frame(request, key):
+    """The chat inside the widget's iframe: framed only by the widget's allowed origins."""
+    from django.conf import settings
+    from django.shortcuts import get_object_or_404, render
+    from django.views.decorators.clickjacking import xframe_options_exempt
+
+    from .models import ChatWidget
+
+    widget = get_object_or_404(ChatWidget, public_key=key, is_active=True)
+    user = request.user if request.user.is_authenticated else None
+    response = render(
+        request,
+        "support/chat/frame.html",
+        {
+            "widget": widget,
+            "ws_origin": settings.CHAT_WS_ORIGIN,
+            "visitor_name": user.full_name if user else "",
+            "visitor_email": user.email if user else "",
+        },
+    )
+    response._csp_replace = {"frame-ancestors": ["'self'", *widget.allowed_origins]}
+    if settings.CHAT_WS_ORIGIN:
+        response._csp_update = {"connect-src": [settings.CHAT_WS_ORIGIN]}
+    return xframe_options_exempt(lambda r: response)(request)
+
+
+def _desk_only(request):
+    from django.contrib.auth.views import redirect_to_login
+    from django.shortcuts import render
+
+    from .permissions import can_work_chats
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_work_chats(request.user):
+        return render(request, "desk/not_staff.html", status=403)
+    return None
+
+
+def console(request):
+    """`/desk/chats/`: the agent's chat console (the queue, my chats, the conversation, the
+    customer). The page draws the lists; the desk socket keeps them current."""
+    from django.conf import settings
+    from django.shortcuts import render
+
+    from core.models import User
+    from core.roles import STAFF_ROLES
+
+    from ..models import ResponseTemplate, Team
+    from .models import SessionStatus
+
+    refused = _desk_only(request)
+    if refused:
+        return refused
+    sessions = services.staff_sessions()
+    context = {
+        "waiting": sessions.filter(status=SessionStatus.QUEUED).order_by("started_at", "pk")[:50],
+        "mine": sessions.filter(status=SessionStatus.ACTIVE, agent=request.user).order_by(
+            "started_at"
+        )[:50],
+        "templates": ResponseTemplate.objects.filter(is_active=True).order_by("name")[:100],
+        "teams": Team.objects.order_by("name")[:100],
+        "agents": User.objects.filter(is_active=True, groups__name__in=list(STAFF_ROLES))
+        .exclude(pk=request.user.pk)
+        .distinct()
+        .order_by("full_name")[:200],
+        "ws_origin": settings.CHAT_WS_ORIGIN,
+    }
+    response = render(request, "support/chat/console.html", context)
+    if settings.CHAT_WS_ORIGIN:
+        response._csp_update = {"connect-src": [settings.CHAT_WS_ORIGIN]}
+    return response
+
+
+def customer_panel(request, public_id):
+    """The console's customer panel: who they are and their latest tickets."""
+    from django.db.models import Q
+    from django.http import Http404
+    from django.shortcuts import render
+
+    from ..models import Ticket
+
+    refused = _desk_only(request)
+    if refused:
+        return refused
+    try:
+        session = services.staff_session(request.user, public_id)
+    except NotFound:
+        raise Http404("No such chat.") from None
+    match = Q(customer_email__iexact=session.visitor_email) if session.visitor_email else Q(pk=None)
+    if session.customer_id:
+        match |= Q(customer_id=session.customer_id)
+    tickets = Ticket.objects.filter(match).order_by("-created_at")[:10]
+    return render(request, "support/chat/_customer.html", {"session": session, "tickets": tickets})
+
+
+def help_center_widget(request):
+    """The help center's banner slot: the chat widget's script, when its widget exists."""
+    from django.conf import settings
+
+    from .models import ChatWidget
+
+    key = settings.CHAT_HELP_CENTER_WIDGET
+    if not key or not ChatWidget.objects.filter(public_key=key, is_active=True).exists():
+        return None
+    return "support/chat/_widget_script.html", {"widget_key": key}

@@ -68,6 +68,10 @@ def _staff(request) -> User | None:
 
 class ChatSessionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
+    mine = django_filters.BooleanFilter(method="filter_mine", help_text="Only the caller's chats.")
+
+    def filter_mine(self, queryset, name, value):
+        return queryset.filter(agent=self.request.user) if value else queryset
 
 
 class ChatSessionViewSet(viewsets.GenericViewSet):
