@@ -10,7 +10,9 @@
   var WS_ORIGIN = body.dataset.wsOrigin || (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
   var STORE = "support-chat:" + KEY;
   var $ = function (id) { return document.getElementById(id); };
-  var state = JSON.parse(sessionStorage.getItem(STORE) || "null"); // {id, token}
+  // Where third-party storage is blocked the chat lives in memory (a reload starts anew).
+  var storage = (function () { try { window.sessionStorage.getItem(STORE); return window.sessionStorage; } catch (e) { return null; } })();
+  var state = storage ? JSON.parse(storage.getItem(STORE) || "null") : null; // {id, token}
   var lastSeq = 0, shown = {}, pending = {}, socket = null, attempts = 0, failures = 0;
   var pingTimer = null, typingTimer = null, typingSentAt = 0, theirTypingTimer = null, polling = false;
 
@@ -18,7 +20,10 @@
     ["view-start", "view-offline", "view-chat", "view-rate"].forEach(function (id) { $(id).hidden = id !== view; });
   }
   function status(text) { $("chat-status").textContent = text; }
-  function save() { if (state) sessionStorage.setItem(STORE, JSON.stringify(state)); else sessionStorage.removeItem(STORE); }
+  function save() {
+    if (!storage) return;
+    if (state) storage.setItem(STORE, JSON.stringify(state)); else storage.removeItem(STORE);
+  }
   function headers(extra) {
     var h = { "Content-Type": "application/json", "X-CSRFToken": body.dataset.csrf };
     if (state) h["X-Chat-Token"] = state.token;
