@@ -60,3 +60,33 @@ def test_session_state_names_the_visitor_and_the_queue_place():
     waiting, _ = start(widget, email="w@example.com", name="Walt")
     event = services.session_event(waiting)
     assert (event["visitor"], event["status"], event["queue_position"]) == ("Walt", "queued", 1)
+
+
+def test_the_dashboard_shows_the_chats_time_to_accept_and_first_reply(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from support.models import ChatSession
+
+    widget, [agent] = chat_world(max_chats=1)
+    session, _ = start(widget)
+    start(widget, email="w@example.com")  # waiting
+    begun = timezone.now() - dt.timedelta(seconds=40)
+    ChatSession.objects.filter(pk=session.pk).update(
+        started_at=begun,
+        accepted_at=begun + dt.timedelta(seconds=10),
+        first_agent_reply_at=begun + dt.timedelta(seconds=30),
+    )
+    today = services_sla()["periods"][0]
+    assert (today["started"], today["accepted"]) == (2, 1)
+    assert (today["to_accept_s"], today["to_reply_s"]) == (10, 30)
+    client.force_login(agent)
+    page = client.get("/desk/dashboard/").content.decode()
+    assert "1 waiting" in page and "mean 10 s" in page and "mean 30 s" in page
+
+
+def services_sla():
+    from support.chat.selectors import chat_sla
+
+    return chat_sla()
