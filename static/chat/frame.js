@@ -135,6 +135,7 @@
     });
   }
   function onSession(f) {
+    $("chat-leave-message").hidden = !(f.status === "queued" && f.offer_message_form);
     if (f.status === "queued") status(f.queue_position ? "Waiting: you are number " + f.queue_position : "Waiting for an agent…");
     else if (f.status === "active") status(f.agent ? "Chatting with " + f.agent : "Connected");
     else if (f.status === "ended" || f.status === "archived" || f.status === "transferred") {
@@ -239,6 +240,13 @@
   });
   $("chat-end").addEventListener("click", function () {
     call("POST", "sessions/" + state.id + "/end/").then(function (s) { onSession({ status: s.status }); });
+  });
+  $("chat-leave-message").addEventListener("click", function () {
+    // Waited too long: end the wait and leave a message instead.
+    call("POST", "sessions/" + state.id + "/end/").then(function () {
+      if (socket) { var s = socket; socket = null; s.close(); }
+      state = null; save(); show("view-offline"); status("Leave us a message");
+    });
   });
   $("chat-transcript").addEventListener("click", function () {
     fetch("/chat/sessions/" + state.id + "/transcript.txt", { headers: headers(), credentials: "same-origin" })

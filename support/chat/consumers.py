@@ -218,6 +218,9 @@ class VisitorConsumer(ChatSocket):
             await self._read(content)
         elif kind == "ping":
             await self.on_ping(self.sid, content)
+            state = await database_sync_to_async(self._waiting_state)()
+            if state is not None:
+                await self.send_json(state)  # the place in the queue, and whether it is too long
             await self.send_json({"type": "pong"})
         elif kind == "hello":
             await self.replay(self.sid, _int(content.get("resume_after_seq")))
@@ -246,6 +249,13 @@ class VisitorConsumer(ChatSocket):
         state = await database_sync_to_async(services.session_event)(session)
         await self.send_json({**state, "session_id": self.sid})
         await self.replay(self.sid, _int(content.get("last_seq")))
+
+    def _waiting_state(self) -> dict | None:
+        session = self.sessions[self.sid]
+        session.refresh_from_db(fields=["status", "agent"])
+        if session.status != "queued":
+            return None
+        return {**services.session_event(session), "session_id": self.sid}
 
     async def _read(self, content):
         await database_sync_to_async(services.mark_read)(

@@ -278,6 +278,10 @@ def session_event(session: ChatSession, *, agent: User | None = None) -> dict:
         "status": session.status,
         "queue_position": queue_position(session),
         "agent": agent.display_name if agent is not None and session.agent_id else None,
+        # Waited longer than the widget allows: the widget offers the message form instead.
+        "offer_message_form": session.status == SessionStatus.QUEUED
+        and timezone.now() - session.started_at
+        > dt.timedelta(seconds=session.widget.queue_timeout_s),
     }
 
 

@@ -241,3 +241,17 @@ def test_the_archive_sweep_makes_one_ticket_per_inactive_session():
     assert idle.status == SessionStatus.ARCHIVED and idle.ticket is not None
     assert fresh.status == SessionStatus.ACTIVE and fresh.ticket is None
     assert TicketMessage.objects.filter(ticket=idle.ticket).count() == 2  # joined + Anyone?
+
+
+def test_a_visitor_waiting_past_the_widgets_limit_is_offered_the_message_form():
+    widget, _ = chat_world(max_chats=1)
+    widget.queue_timeout_s = 60
+    widget.save()
+    start(widget)
+    waiting, _ = start(widget, email="w@example.com")
+    assert services.session_event(waiting)["offer_message_form"] is False
+    ChatSession.objects.filter(pk=waiting.pk).update(
+        started_at=timezone.now() - dt.timedelta(seconds=61)
+    )
+    waiting.refresh_from_db()
+    assert services.session_event(waiting)["offer_message_form"] is True
