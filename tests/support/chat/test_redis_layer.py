@@ -97,3 +97,43 @@ def test_a_cut_layer_closes_sockets_and_the_reconnect_replays_with_no_gap(redis_
         await again.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_a_redis_restart_closes_sockets_and_the_reconnect_replays_with_no_gap(tmp_path, settings):
+    """A private redis-server (never the shared one) killed and started again on its port."""
+    from tests.celery_worker import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "support.chat.layers.WatchedPubSubLayer",
+            "CONFIG": {"hosts": [server.url], "prefix": "chat-restart"},
+        }
+    }
+    channel_layers.backends.clear()
+    widget, [agent] = chat_world()
+    session, _ = start(widget)
+
+    async def scenario():
+        socket = await visitor_socket(session)
+        last = (await socket.receive_json_from())["seq"]
+        await database_sync_to_async(server.stop)()  # a crash: no goodbye to clients
+        # Meanwhile the agent writes (the database is the record; the wake-ups are lost).
+        for n in range(3):
+            await database_sync_to_async(services.post_message)(
+                session=session, by=agent, client_msg_id=f"down-{n}", body=f"down {n}"
+            )
+        await database_sync_to_async(server.start)()
+        closed = await socket.receive_output(timeout=15)
+        assert closed == {"type": "websocket.close", "code": 4002}
+        again = await visitor_socket(session, last_seq=last)
+        frames = [await again.receive_json_from(timeout=3) for _ in range(3)]
+        assert [f["seq"] for f in frames] == [last + 1, last + 2, last + 3]
+        assert [f["body"] for f in frames] == ["down 0", "down 1", "down 2"]
+        await again.disconnect()
+
+    try:
+        async_to_sync(scenario)()
+    finally:
+        server.stop()
+        channel_layers.backends.clear()
