@@ -175,6 +175,20 @@ def queue_position(session: ChatSession) -> int | None:
     return ahead.count() + 1
 
 
+def queue_positions(sessions) -> dict[int, int]:
+    """The queue places of the waiting ones among `sessions`, in one query (lists)."""
+    widget_ids = {s.widget_id for s in sessions if s.status == SessionStatus.QUEUED}
+    if not widget_ids:
+        return {}
+    places: dict[int, int] = {}
+    counters: dict[int, int] = {}
+    waiting = ChatSession.objects.filter(widget_id__in=widget_ids, status=SessionStatus.QUEUED)
+    for pk, widget_id in waiting.order_by("started_at", "pk").values_list("pk", "widget_id"):
+        counters[widget_id] = counters.get(widget_id, 0) + 1
+        places[pk] = counters[widget_id]
+    return places
+
+
 def _join(session: ChatSession, user: User, *, at) -> None:
     ChatParticipant.objects.get_or_create(
         session=session, user=user, role=ParticipantRole.AGENT, defaults={"joined_at": at}

@@ -56,6 +56,9 @@ class ChatSessionSerializer(api.ModelSerializer):
     def get_queue_position(self, session):
         from ..services import queue_position
 
+        places = self.context.get("queue_positions")
+        if places is not None:  # a list: every place read in one query
+            return places.get(session.pk)
         return queue_position(session)
 
     @extend_schema_field(serializers.CharField(allow_null=True))

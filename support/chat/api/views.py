@@ -106,7 +106,9 @@ class ChatSessionViewSet(viewsets.GenericViewSet):
     @extend_schema(summary="Chats (support staff), latest first")
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(s.ChatSessionSerializer(page, many=True).data)
+        context = {"queue_positions": services.queue_positions(page)}
+        data = s.ChatSessionSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
 
     @extend_schema(
         summary="Start a chat: routed to an agent or queued; answers the resume token and a "

@@ -158,3 +158,25 @@ def test_the_long_poll_answers_what_came_after_the_seq(client):
     assert quiet["results"] == []
     assert client.get(url, {"wait": 0}).status_code == 404
     assert client.get(url, {"wait": 0}, HTTP_X_CHAT_TOKEN="nope").status_code == 404
+
+
+def test_the_staff_list_costs_the_same_queries_at_1_and_20_chats():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    widget, [agent] = chat_world(max_chats=1)
+    client = staff(agent)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{BASE}/sessions/")
+        assert response.status_code == 200
+        return len(queries), response.json()["results"]
+
+    begin(widget)
+    one, rows = count()
+    for n in range(19):
+        begin(widget, email=f"v{n}@example.com")
+    twenty, rows = count()
+    assert len(rows) == 20 and one == twenty
+    assert sorted(r["queue_position"] for r in rows if r["queue_position"]) == list(range(1, 20))
