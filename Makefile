@@ -6,6 +6,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The chat sockets' server (uvicorn, the Procfile's `ws`): pages tell the widget to connect here.
+CHAT_WS_PORT ?= 8001
 
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
@@ -21,6 +23,8 @@ install: $(UV)
 ## make run: embedded mode (SQLite, filesystem Celery transport); web + worker + beat.
 # Links in e-mails point at the port this serves, unless SITE_URL says otherwise.
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
+run: export CHAT_WS_PORT := $(CHAT_WS_PORT)
+run: export CHAT_WS_ORIGIN ?= ws://127.0.0.1:$(CHAT_WS_PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	@if [ ! -f var/.demo-seeded ]; then $(PY) manage.py seed_demo && touch var/.demo-seeded; fi
@@ -30,6 +34,7 @@ run: install
 	@echo "  Help center: http://127.0.0.1:$(PORT)/help/"
 	@echo "  API docs:    http://127.0.0.1:$(PORT)/api/v1/docs/"
 	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Chat socket: ws://127.0.0.1:$(CHAT_WS_PORT)/ws/ (uvicorn)"
 	@$(PY) -c "from core.demo import DEMO_LOGINS, DEMO_PASSWORD; \
 	print('  Demo logins (password: ' + DEMO_PASSWORD + '):'); \
 	[print(f'    {r:<13} {e}') for e, r in DEMO_LOGINS]" 2>/dev/null || true

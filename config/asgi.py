@@ -2,10 +2,11 @@
 
     uvicorn config.asgi:application --lifespan off
 
-Live chat adds its WebSocket routes here and nowhere else: `application` becomes a Channels
+Live chat's WebSocket routes are mounted here and nowhere else: `application` is a Channels
 `ProtocolTypeRouter({"http": http_application, "websocket": <the /ws/ routes>})`. HTTP keeps
 being `http_application` (same middleware, same URLs), and the routes are imported after
-`get_asgi_application()` has set Django up, because they import models.
+`get_asgi_application()` has set Django up, because they import models. The sockets read the
+session cookie (`AuthMiddlewareStack`: agents on the desk); visitors send a ticket instead.
 
 Our middleware and views are synchronous: under ASGI they run in asgiref's one shared sync
 thread per process, a request at a time (request ids are `contextvars`, which asgiref carries
@@ -23,4 +24,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 http_application = get_asgi_application()
 
-application = http_application
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from support.chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+    }
+)

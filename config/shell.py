@@ -21,6 +21,7 @@ from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support import views as support_views
+from support.chat import views as chat_views
 from support.permissions import can_edit_rules, can_use_desk
 
 
@@ -44,6 +45,9 @@ def wire_support() -> None:
     shell.add_area("help", home="help-home", layout="help/base.html", order=100)
     shell.add_nav("desk", "home", "Home", "desk-home", order=0)
     shell.add_nav("desk", "dashboard", "Dashboard", "desk-dashboard", order=5)
+    shell.add_nav("desk", "chats", "Chats", "chat:console", order=8)
+    # The chat widget on every help-center page (CHAT_HELP_CENTER_WIDGET names it).
+    shell.add_banner("chat-widget", chat_views.help_center_widget, areas=("help",))
     shell.add_nav("desk", "rules", "Rules", "desk-rules", order=60, visible=can_edit_rules)
     shell.add_nav("help", "home", "Home", "help-home", order=0)
     shell.add_nav("help", "desk", "Desk", "desk-home", order=800, visible=can_use_desk)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("analytics.urls")),
     path("", include("incidents.urls")),
+    path("", include("support.chat.urls")),
     path("", include("support.urls")),
     path("", include("knowledge.urls")),
     path("", include("insurance.urls")),

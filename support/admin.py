@@ -382,7 +382,14 @@ class AgentProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__full_name"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["skills"]
-    readonly_fields = ["status_changed_at"]
+    # Live chat's fields are shown, not edited here yet (docs/decisions.md, issue 17).
+    readonly_fields = [
+        "status_changed_at",
+        "chat_enabled",
+        "max_concurrent_chats",
+        "last_seen_at",
+        "last_chat_assigned_at",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         fixed = [*self.readonly_fields, "user"] if obj else list(self.readonly_fields)

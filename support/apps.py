@@ -33,6 +33,12 @@ class SupportConfig(AppConfig):
         scheduling.register(TriggerRun, engine.handle_run, batch_size=100, max_attempts=3)
         webhooks.register()
 
+        from .chat import services as chat_services
+        from .models import ChatArchive
+
+        # Inactive chats become tickets once each (support.chat.tasks schedules the rows).
+        scheduling.register(ChatArchive, chat_services.run_archive, batch_size=50, max_attempts=5)
+
 
 def _revoke_access_links(sender, user, **kwargs):
     from .services import access

@@ -136,6 +136,12 @@ def clock_at(moment: dt.datetime):
 
 
 def seed_catalogue() -> None:
+    from .models import ChatWidget
+
+    # The help center's chat widget (CHAT_HELP_CENTER_WIDGET); any staff member answers it.
+    ChatWidget.objects.get_or_create(
+        public_key="help-center", defaults={"name": "Help center chat"}
+    )
     categories = {}
     for name in CATEGORIES:
         categories[slugify(name)], _ = Category.objects.get_or_create(

@@ -66,3 +66,7 @@ def run_automations() -> dict:
 
     result = run()
     return {"fired": result.fired, "failed": result.failed}
+
+
+# Live chat's tasks live with chat; importing them here registers them with the worker.
+from .chat.tasks import archive_inactive_chats, route_waiting_chats  # noqa: E402, F401

@@ -139,6 +139,9 @@ def desk_dashboard(request):
         or AgentStatus.AVAILABLE
     )
     context["availability_choices"] = AgentStatus.choices
+    from .chat.selectors import chat_sla
+
+    context["chat_sla"] = chat_sla()
     return render(request, "desk/dashboard.html", context)
 
 

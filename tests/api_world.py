@@ -20,7 +20,8 @@ from incidents import services as incident_services
 from incidents.models import Category as IncidentCategory
 from incidents.models import Component
 from insurance import services as insurance_services
-from support.models import EscalationLevel, EscalationPolicy, Ticket
+from support.chat import services as chat_services
+from support.models import AgentProfile, ChatWidget, EscalationLevel, EscalationPolicy, Ticket
 from support.rules import services as rule_services
 from support.services import add_message, create_ticket
 
@@ -41,6 +42,7 @@ EXAMPLE_TEAM_ID = 2
 EXAMPLE_TEMPLATE_ID = 3
 EXAMPLE_TICKET_NUMBERS = ("TKT-20261125-0042", "TKT-20261124-0007")
 EXAMPLE_COMPONENT_ID = 1  # incidents/api/views.py
+EXAMPLE_CHAT_WIDGET = "wk-example"  # support/chat/api/views.py
 
 
 @dataclass
@@ -65,6 +67,7 @@ class World:
     trigger_id: int = 0
     automation_id: int = 0
     webhook_id: int = 0
+    chat_sessions: dict = field(default_factory=dict)  # role -> public id of a chat of theirs
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -77,6 +80,12 @@ class World:
             return self.insurance_document_id
         if path.startswith("/api/v1/insurance/"):
             return None
+        if path.startswith("/api/v1/chat/widgets/"):
+            return EXAMPLE_CHAT_WIDGET if name == "key" else None
+        if path.startswith("/api/v1/chat/"):
+            return (
+                self.chat_sessions.get(role, self.chat_sessions["lead"]) if name == "id" else None
+            )
         if path.startswith("/api/v1/bookings/"):
             return self.booking_id if name in ("id", "pk") else None
         ticket = self.tickets.get(role) or self.tickets["lead"]  # admin: no ticket of their own
@@ -260,6 +269,20 @@ def build_world() -> World:
         by=admin,
         data={"name": "CRM", "url": "https://93.184.216.34/hooks", "events": ["ticket.created"]},
     ).pk
+
+    # Live chat: a widget the team answers, its agents online, and a chat per fuzzed role (the
+    # customer's own, signed in).
+    widget = ChatWidget.objects.create(name="Shop", public_key=EXAMPLE_CHAT_WIDGET, team=team)
+    AgentProfile.objects.filter(user__in=[agent, lead]).update(
+        max_concurrent_chats=50, last_seen_at=timezone.now()
+    )
+    for role in ROLES:
+        session, _ = chat_services.start_session(
+            widget=widget,
+            customer=customer if role == "customer" else None,
+            visitor_email=f"{role}-visitor@example.com",
+        )
+        world.chat_sessions[role] = str(session.public_id)
 
     for role, user in world.users.items():
         _, key = create_token(user=user, name="fuzz")

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "anymail",
     "csp",
+    "channels",
     "core",
     "knowledge",
     "support",
@@ -178,6 +179,30 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Live chat (support.chat) ---------------------------------------------------------------
+# With Redis, every process publishes to channels-redis's pub/sub layer (the core layer drops
+# messages under load: docs/decisions.md); without it (the embedded mode) the one ASGI process
+# has the in-memory layer and relays what other processes wrote to the database (`db-relay`).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "support.chat.layers.WatchedPubSubLayer",
+            "CONFIG": {
+                "hosts": [env_str("CHANNELS_REDIS_URL", REDIS_URL)],
+                "prefix": env_str("CACHE_KEY_PREFIX", "supportdesk") + ":chat",
+            },
+        }
+    }
+    CHAT_REALTIME = "layer"
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHAT_REALTIME = "db-relay"
+# Where browsers open the chat sockets, e.g. "wss://chat.example.com"; empty: the page's own host
+# (a proxy sends `/ws/` to uvicorn). `make run` points it at its uvicorn port.
+CHAT_WS_ORIGIN = env_str("CHAT_WS_ORIGIN", "")
+# The public key of the widget the help center shows (empty: none). The demo seeds "help-center".
+CHAT_HELP_CENTER_WIDGET = env_str("CHAT_HELP_CENTER_WIDGET", "help-center")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
@@ -450,6 +475,11 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-escalate-overdue": {"task": "bookings.tasks.escalate_overdue", "schedule": 3600.0},
     "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
     "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
+    "chat-archive-inactive": {
+        "task": "support.chat.tasks.archive_inactive_chats",
+        "schedule": 60.0,
+    },
+    "chat-route-waiting": {"task": "support.chat.tasks.route_waiting_chats", "schedule": 15.0},
 }
 
 # --- API ------------------------------------------------------------------------------------

@@ -49,3 +49,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.scheduling_app"]  # noqa: F405
 
 # The ESP webhooks (tracking, inbound) are served only with a secret; tests call them with it.
 ANYMAIL["WEBHOOK_SECRET"] = "anymail-test:webhook-secret"
+
+# Live chat: the consumer tests run on the in-memory layer inside the test process; the tests of
+# the Redis pub/sub layer configure it themselves (tests/support/chat/test_redis_layer.py).
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHAT_REALTIME = "layer"

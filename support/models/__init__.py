@@ -1,3 +1,12 @@
+# Live chat's tables live with the rest of chat (support/chat/); they are support's models.
+from ..chat.models import (
+    ChatArchive,
+    ChatEvent,
+    ChatMessage,
+    ChatParticipant,
+    ChatSession,
+    ChatWidget,
+)  # noqa: E402
 from .access import TicketAccessLink
 from .articles import TicketArticle
 from .catalog import Category, ResponseTemplate, Tag
@@ -19,6 +28,12 @@ __all__ = [
     "AgentProfile",
     "Attachment",
     "Category",
+    "ChatArchive",
+    "ChatEvent",
+    "ChatMessage",
+    "ChatParticipant",
+    "ChatSession",
+    "ChatWidget",
     "EscalationLevel",
     "EscalationPolicy",
     "EscalationTrigger",

@@ -42,6 +42,15 @@ class AgentProfile(models.Model):
     )
     skills = models.ManyToManyField(Category, related_name="skilled_agents", blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # Live chat (support.chat): routing gives an agent a chat only while chat is enabled, the
+    # status is available, the desk was seen in the last 90 seconds and fewer than the maximum
+    # are active; the longest since their last chat goes first among equals.
+    chat_enabled = models.BooleanField(default=True)
+    max_concurrent_chats = models.PositiveSmallIntegerField(
+        default=3, help_text="Most chats the agent holds at once."
+    )
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_chat_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.user} ({self.status})"

@@ -15,6 +15,8 @@ from knowledge import services as knowledge_services
 from knowledge.models import Article
 from knowledge.models import Status as ArticleStatus
 from support import services
+from support.chat import services as chat_services
+from support.models import ChatSession
 from support.models.choices import Status
 from tests.api_world import build_world
 
@@ -126,6 +128,7 @@ EXAMPLE_SENDERS = {
     ("post", "/api/v1/bookings/{id}/reject/"): "customer",
     ("post", "/api/v1/bookings/{id}/review/"): "customer",
     ("post", "/api/v1/webhooks/"): "admin",
+    ("post", "/api/v1/chat/sessions/{id}/rate/"): "customer",
     ("patch", "/api/v1/webhooks/{id}/"): "admin",
 }
 
@@ -157,6 +160,10 @@ EXAMPLE_SETUP = {
     ("post", "/api/v1/incidents/{id}/articles/unlink/"): _article_numbered_as_in_the_examples,
     ("post", "/api/v1/support/tickets/{id}/rate/"): lambda world, role: services.change_status(
         ticket=world.tickets[role], to=Status.RESOLVED, by=world.users["lead"]
+    ),
+    # A chat is rated once it has ended.
+    ("post", "/api/v1/chat/sessions/{id}/rate/"): lambda world, role: chat_services.end_session(
+        session=ChatSession.objects.get(public_id=world.chat_sessions[role]), by=None
     ),
     # "Send for review" starts from a draft.
     ("post", "/api/v1/knowledge/articles/{id}/status/"): lambda world, role: (
