@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "insurance",
     "bookings",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,8 @@ STORAGE_S3 = env_bool("STORAGE_S3", bool(env_str("AWS_ACCESS_KEY_ID")))
 FILE_BUCKETS = {
     "support-attachments": env_str("STORAGE_BUCKET_SUPPORT_ATTACHMENTS", "support-attachments"),
     "insurance-docs": env_str("STORAGE_BUCKET_INSURANCE_DOCS", "insurance-docs"),
+    # Subject access exports (privacy): archives kept until their link expires.
+    "privacy-exports": env_str("STORAGE_BUCKET_PRIVACY_EXPORTS", "privacy-exports"),
 }
 SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 300)
 
@@ -280,6 +283,7 @@ STORAGES = {
     },
     "support-attachments": _bucket_storage("support-attachments"),
     "insurance-docs": _bucket_storage("insurance-docs"),
+    "privacy-exports": _bucket_storage("privacy-exports"),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -450,6 +454,9 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-escalate-overdue": {"task": "bookings.tasks.escalate_overdue", "schedule": 3600.0},
     "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
     "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
+    # Privacy: exports whose task was lost, and the daily retention run (core scheduled work).
+    "privacy-dispatch-exports": {"task": "privacy.tasks.dispatch_exports", "schedule": 300.0},
+    "privacy-retention": {"task": "privacy.tasks.schedule_retention", "schedule": 3600.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
