@@ -5,7 +5,6 @@ Erasure keeps each booking with its times and outcome (follow-up figures) and cl
 address, notes and review comment; the rating stays.
 """
 
-
 from core import privacy
 from core.privacy_parts import scrub_events
 
@@ -74,7 +73,7 @@ def _held(subject: privacy.Subject, holds: privacy.Holds) -> list[str]:
     held = (
         _bookings(subject)
         .filter(support_ticket__isnull=False)
-        .exclude(holds.ticket_filter("support_ticket__"))
+        .filter(holds.held_filter("support_ticket__"))
     )
     return [
         f"booking {n} belongs to a held ticket" for n in held.values_list("number", flat=True)[:20]

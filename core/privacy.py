@@ -107,16 +107,20 @@ class Holds:
     organization_ids: frozenset[int] = frozenset()
     ticket_ids: frozenset[int] = frozenset()
 
-    def ticket_filter(self, prefix: str = "") -> models.Q:
-        """A Q matching the tickets (through `prefix`, e.g. "ticket__") under no hold."""
-        q = models.Q()
+    def held_filter(self, prefix: str = "") -> models.Q:
+        """A Q matching the tickets (through `prefix`, e.g. "ticket__") under a hold."""
+        q = models.Q(**{f"{prefix}pk__in": []})
         if self.ticket_ids:
-            q &= ~models.Q(**{f"{prefix}pk__in": self.ticket_ids})
+            q |= models.Q(**{f"{prefix}pk__in": self.ticket_ids})
         if self.organization_ids:
-            q &= ~models.Q(**{f"{prefix}organization_id__in": self.organization_ids}) | models.Q(
-                **{f"{prefix}organization_id__isnull": True}
-            )
+            q |= models.Q(**{f"{prefix}organization_id__in": self.organization_ids})
         return q
+
+    def ticket_filter(self, prefix: str = "") -> models.Q:
+        """A Q matching the tickets (through `prefix`) under no hold."""
+        if not (self.ticket_ids or self.organization_ids):
+            return models.Q()
+        return ~self.held_filter(prefix)
 
 
 class Archive:

@@ -154,7 +154,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
 
 
 def _held(subject: privacy.Subject, holds: privacy.Holds) -> list[str]:
-    held = tickets_of(subject).exclude(holds.ticket_filter())
+    held = tickets_of(subject).filter(holds.held_filter())
     return [
         f"ticket {number} is under a legal hold"
         for number in held.values_list("number", flat=True)[:20]
