@@ -158,6 +158,7 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
 
 
 def register() -> None:
+    register_retention()
     privacy.register(
         privacy.Part(
             name="core",
@@ -205,3 +206,51 @@ def scrub_events(queryset, subject: privacy.Subject, text_fields: tuple[str, ...
             unguarded(model).filter(pk=event.pk).update(**scrubbed)
             changed += 1
     return changed
+
+
+def _outbox_due(cutoff, holds, action):
+    return OutboxMessage.objects.filter(created_at__lt=cutoff, status__in=["sent", "failed"])
+
+
+def _apply_outbox(action, pks):
+    Notification.objects.filter(outbox_message_id__in=pks).update(outbox_message=None)
+    unguarded(DeliveryEvent).filter(outbox_message_id__in=pks).delete()
+    return OutboxMessage.objects.filter(pk__in=pks).delete()[0]
+
+
+def _delivery_events_due(cutoff, holds, action):
+    return unguarded(DeliveryEvent).filter(received_at__lt=cutoff)
+
+
+def _apply_delivery_events(action, pks):
+    return unguarded(DeliveryEvent).filter(pk__in=pks).delete()[0]
+
+
+def _webhook_deliveries_due(cutoff, holds, action):
+    return WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status="pending")
+
+
+def _apply_webhook_deliveries(action, pks):
+    return WebhookDelivery.objects.filter(pk__in=pks).delete()[0]
+
+
+def register_retention() -> None:
+    for key, label, days, due, apply in (
+        ("core.notification_log", "Notification log (sent and failed messages)", 365,
+         _outbox_due, _apply_outbox),
+        ("core.delivery_events", "E-mail delivery events", 180, _delivery_events_due,
+         _apply_delivery_events),
+        ("core.webhook_deliveries", "Webhook delivery logs", 90, _webhook_deliveries_due,
+         _apply_webhook_deliveries),
+    ):  # fmt: skip
+        privacy.register_retention(
+            privacy.RetentionKind(
+                key=key,
+                label=label,
+                actions=("delete",),
+                default_days=days,
+                default_action="delete",
+                due=due,
+                apply=apply,
+            )
+        )
