@@ -11,7 +11,10 @@ import re
 
 MASK = "[redacted]"
 
-_SECRET_NAMES = r"(?:password|passwd|pwd|secret|token|api[_-]?key|authorization|cookie|sessionid|csrftoken|csrfmiddlewaretoken|key)"
+_SECRET_NAMES = (
+    r"(?:password|passwd|pwd|secret|token|api[_-]?key|authorization|cookie|sessionid"
+    r"|csrftoken|csrfmiddlewaretoken|key)"
+)
 _PATTERNS = [
     # name=value, name: value, "name": "value" (query strings, headers, dict reprs, JSON)
     (
