@@ -525,6 +525,7 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "support.models.choices.AgentStatus",
         "TemplateChannelEnum": "support.models.choices.TemplateChannel",
         "NotificationChannelEnum": "core.models.notifications.Channel",
+        "PrivacyRequestKindEnum": "privacy.models.RequestKind",
         "TicketEventKindEnum": "support.models.tickets.TicketEvent.Kind",
         "InsuranceDocumentStatusEnum": "insurance.models.Status",
         "InsuranceActivityKindEnum": "insurance.models.ActivityKind",
