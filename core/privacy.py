@@ -233,3 +233,17 @@ def coverage(app_labels: Iterable[str]) -> Coverage:
             else:
                 result.missing.append(label)
     return result
+
+
+# Who hears of audit rows anonymised in place (the privacy app's hash chain seals them again).
+_SCRUB_LISTENERS: list[Callable[[type[models.Model], list[int]], None]] = []
+
+
+def on_audit_scrubbed(listener: Callable[[type[models.Model], list[int]], None]) -> None:
+    if listener not in _SCRUB_LISTENERS:
+        _SCRUB_LISTENERS.append(listener)
+
+
+def audit_scrubbed(model: type[models.Model], pks: list[int]) -> None:
+    for listener in _SCRUB_LISTENERS:
+        listener(model, pks)

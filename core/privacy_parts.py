@@ -192,7 +192,7 @@ def scrub_events(queryset, subject: privacy.Subject, text_fields: tuple[str, ...
     """Replace the person's identifiers inside audit events (`before`, `after`, `metadata` and
     the model's own `text_fields`) in place; the events, their kinds, actors and times stay."""
     model = queryset.model
-    changed = 0
+    changed = []
     fields = ("before", "after", "metadata", *text_fields)
     for event in queryset.only("pk", *fields).iterator(chunk_size=CHUNK):
         values = {name: getattr(event, name) for name in fields}
@@ -204,8 +204,10 @@ def scrub_events(queryset, subject: privacy.Subject, text_fields: tuple[str, ...
         }
         if scrubbed != values:
             unguarded(model).filter(pk=event.pk).update(**scrubbed)
-            changed += 1
-    return changed
+            changed.append(event.pk)
+    if changed:
+        privacy.audit_scrubbed(model, changed)
+    return len(changed)
 
 
 def _outbox_due(cutoff, holds, action):

@@ -14,14 +14,16 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         from core import privacy, scheduling
 
-        from . import models, work
+        from . import models, signals, work
+
+        signals.connect()
 
         scheduling.register(models.ErasureWork, work.run_due_erasure, max_attempts=3)
         scheduling.register(models.RetentionWork, work.run_retention_batch, max_attempts=3)
         privacy.register(
             privacy.Part(
                 name="privacy",
-                models=("privacy.PrivacyRequest", "privacy.PrivacyEvent"),
+                models=("privacy.PrivacyRequest", "privacy.PrivacyEvent", "privacy.AccountEvent"),
                 export=None,
                 erase=work.erase_own_requests,
                 order=900,
@@ -34,3 +36,4 @@ class PrivacyConfig(AppConfig):
         privacy.exempt(
             ["privacy.ErasureWork", "privacy.RetentionWork"], "scheduled work: ids and times only"
         )
+        privacy.exempt("privacy.AuditSeal", "hashes of audit rows: no content")

@@ -184,3 +184,47 @@ class ErasureWork(ScheduledWork):
 
 class RetentionWork(ScheduledWork):
     """One bounded retention batch; a batch that leaves due rows schedules the next."""
+
+
+class AccountEvent(AuditEvent):
+    """Sign-ins, failed sign-ins, sign-outs and role changes: what an auditor asks for beside
+    each domain's own audit events."""
+
+    class Kind(models.TextChoices):
+        SIGNED_IN = "signed_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGNED_OUT = "signed_out", "Signed out"
+        ROLES_CHANGED = "roles_changed", "Roles changed"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(AuditEvent.Meta):
+        indexes = [models.Index(fields=["created_at"], name="privacy_account_event_at")]
+
+
+class AuditSeal(models.Model):
+    """One link of the hash chain over every audit table's rows.
+
+    `row_hash` is an HMAC of the row's content; `chain_hash` = SHA-256(previous chain_hash +
+    row_hash), so an altered or deleted row, and a removed or altered seal, break verification.
+    A row anonymised by erasure is sealed again (a later link with `reason`), in the chain too.
+    """
+
+    table = models.CharField(max_length=100)
+    row_id = models.BigIntegerField()
+    row_hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=100, blank=True)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["table", "row_id"], name="privacy_seal_row")]
+
+    def __str__(self):
+        return f"seal {self.pk} of {self.table} {self.row_id}"

@@ -405,4 +405,17 @@ def erase_own_requests(subject: privacy.Subject, holds: privacy.Holds) -> dict[s
         request.archive.delete(save=False)
         files += 1
     count = rows.update(subject_email=subject.erased_email, reason="", archive="")
-    return {"requests": count, "archives": files}
+    done = {"requests": count, "archives": files}
+    if subject.user_id:
+        # Sign-in records keep their kind and time; the client addresses go.
+        from core.privacy_parts import unguarded
+
+        from .models import AccountEvent
+
+        events = unguarded(AccountEvent).filter(user_id=subject.user_id).exclude(metadata={})
+        pks = list(events.values_list("pk", flat=True))
+        if pks:
+            unguarded(AccountEvent).filter(pk__in=pks).update(metadata={})
+            privacy.audit_scrubbed(AccountEvent, pks)
+        done["account_events"] = len(pks)
+    return done

@@ -39,3 +39,10 @@ def schedule_retention() -> None:
     from . import retention
 
     retention.schedule_daily_run()
+
+
+@shared_task
+def seal_audit_chain() -> int:
+    from . import chain
+
+    return chain.seal()

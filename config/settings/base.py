@@ -457,6 +457,7 @@ CELERY_BEAT_SCHEDULE = {
     # Privacy: exports whose task was lost, and the daily retention run (core scheduled work).
     "privacy-dispatch-exports": {"task": "privacy.tasks.dispatch_exports", "schedule": 300.0},
     "privacy-retention": {"task": "privacy.tasks.schedule_retention", "schedule": 3600.0},
+    "privacy-seal-audit": {"task": "privacy.tasks.seal_audit_chain", "schedule": 60.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
