@@ -18,15 +18,13 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "confirmed_at": s.confirmed_at and s.confirmed_at.isoformat(),
                 "created_at": s.created_at.isoformat(),
             }
-            for s in StatusSubscriber.objects.filter(email=subject.email)
+            for s in StatusSubscriber.objects.with_email(subject.email)
         ],
     )
 
 
 def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
-    return {
-        "status_subscriptions": StatusSubscriber.objects.filter(email=subject.email).delete()[0]
-    }
+    return {"status_subscriptions": StatusSubscriber.objects.with_email(subject.email).delete()[0]}
 
 
 def register() -> None:

@@ -31,6 +31,11 @@ def _embedded_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY")
+# Personal fields encrypted at rest (core.crypto): Fernet keys, newest first (the first
+# encrypts, all decrypt; rotate with `manage.py reencrypt_fields`), and the key of the lookup
+# hashes beside them. Empty: both derived from SECRET_KEY (embedded mode, tests).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+FIELD_HASH_KEY = env_str("FIELD_HASH_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set in production (DATABASE_URL is set).")
