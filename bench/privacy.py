@@ -105,7 +105,10 @@ def main() -> None:
         services.build_export(request.pk)
         export_s = time.perf_counter() - started
         request.refresh_from_db()
-        print(f"export: {args.tickets} tickets in {export_s:.2f} s "
+        counts = (
+            f"{request.result.get('tickets')} tickets, {request.result.get('messages')} messages"
+        )
+        print(f"export: {args.tickets} tickets ({counts} exported) in {export_s:.2f} s "
               f"({request.archive_size / 1024:.0f} KiB, target < 30 s: "
               f"{'met' if export_s < 30 else 'NOT met'})")  # fmt: skip
 

@@ -7,10 +7,11 @@ and description they wrote, the bodies of their messages, their files. Other peo
 on their tickets keep their text with the customer's address, name and phone scrubbed out.
 """
 
-from django.db.models import Q
+from django.db.models import CharField, F, Q, TextField, Value
+from django.db.models.functions import Cast, Concat
 
 from core import privacy
-from core.privacy_parts import scrub_events
+from core.privacy_parts import unguarded
 
 from .models import (
     Attachment,
@@ -161,69 +162,146 @@ def _held(subject: privacy.Subject, holds: privacy.Holds) -> list[str]:
     ]
 
 
+def _texts(queryset, fields):
+    """The queryset with a text alias `<field>_text` for each JSON field (for contains)."""
+    return queryset.alias(**{f"{f}_text": Cast(f, TextField()) for f in fields})
+
+
+def _mentions(fields, subject: privacy.Subject | None, prefix: str = "ticket__") -> Q:
+    """Rows whose text fields mention the identifiers: the subject's, or each ticket's own
+    customer address and name (retention), compared in SQL."""
+    q = Q(pk__in=[])
+    for f in fields:
+        if subject is not None:
+            for value in subject.identifiers():
+                q |= Q(**{f"{f}__icontains": value})
+        else:
+            q |= Q(
+                **{
+                    f"{prefix}customer_email__gt": "",
+                    f"{f}__icontains": F(f"{prefix}customer_email"),
+                }
+            )
+            q |= Q(
+                **{f"{prefix}customer_name__gt": "", f"{f}__icontains": F(f"{prefix}customer_name")}
+            )
+    return q
+
+
+def _placeholder(subject: privacy.Subject | None, ticket_field: str):
+    if subject is not None:
+        return Value(subject.erased_email)
+    return Concat(
+        Value("erased-t"),
+        Cast(ticket_field, CharField()),
+        Value(f"@{privacy.ERASED_DOMAIN}"),
+        output_field=CharField(),
+    )
+
+
 def anonymise_tickets(ticket_ids: list[int], subject: privacy.Subject | None = None) -> dict:
     """Strip the customer's identity and words from these tickets, keeping the records.
 
-    With no subject (retention), each ticket's own customer address and name are what is
-    scrubbed from the other messages and events.
+    Set-based: a bounded number of statements for the whole batch, plus one per row that
+    mentions the customer (other people's messages, events). With no subject (retention), each
+    ticket's own customer address and name are what is scrubbed.
     """
+    ids = list(ticket_ids)
+    tickets = {
+        t.pk: t
+        for t in Ticket.objects.filter(pk__in=ids).only(
+            "pk", "customer_id", "customer_email", "customer_name", "sla_override_reason"
+        )
+    }
+    ids = list(tickets)
+
+    def who(ticket_id) -> privacy.Subject:
+        if subject is not None:
+            return subject
+        t = tickets[ticket_id]
+        return privacy.Subject(email=t.customer_email, name=t.customer_name, tag=f"t{t.pk}")
+
     done = {"tickets": 0, "messages": 0, "attachments": 0, "events": 0, "emails_received": 0}
-    for ticket in Ticket.objects.filter(pk__in=ticket_ids).only(
-        "pk", "customer_id", "customer_email", "customer_name", "sla_override_reason"
+    messages = TicketMessage.objects.filter(ticket_id__in=ids)
+    by_customer = Q(sender_type="customer") | Q(author_id=F("ticket__customer_id"))
+    if subject is not None and subject.user_id:
+        by_customer |= Q(author_id=subject.user_id)
+    others = list(
+        messages.exclude(by_customer)
+        .filter(_mentions(("body_text", "body_html"), subject))
+        .only("pk", "ticket_id", "body_html", "body_text")
+    )
+    done["messages"] = messages.filter(by_customer).update(
+        body_html=ERASED_HTML, body_text=privacy.ERASED, email_message_id=""
+    )
+    for m in others:
+        TicketMessage.objects.filter(pk=m.pk).update(
+            body_html=privacy.scrub(m.body_html, who(m.ticket_id)),
+            body_text=privacy.scrub(m.body_text, who(m.ticket_id)),
+        )
+        done["messages"] += 1
+    files = list(Attachment.objects.filter(ticket_id__in=ids))
+    for a in files:
+        a.file.delete(save=False)
+    done["attachments"] = Attachment.objects.filter(pk__in=[a.pk for a in files]).delete()[0]
+
+    event_fields = ("before", "after", "metadata")
+    events = _texts(unguarded(TicketEvent).filter(ticket_id__in=ids), event_fields).filter(
+        _mentions((*(f"{f}_text" for f in event_fields), "note"), subject)
+    )
+    scrubbed = []
+    for e in events.only("pk", "ticket_id", "note", *event_fields):
+        person = who(e.ticket_id)
+        unguarded(TicketEvent).filter(pk=e.pk).update(
+            note=privacy.scrub(e.note, person),
+            **{f: privacy.scrub_json(getattr(e, f), person) for f in event_fields},
+        )
+        scrubbed.append(e.pk)
+    if scrubbed:
+        privacy.audit_scrubbed(TicketEvent, scrubbed)
+    done["events"] = len(scrubbed)
+
+    runs = _texts(TriggerRun.objects.filter(ticket_id__in=ids), ("changes", "plan"))
+    for run in runs.filter(_mentions(("changes_text", "plan_text"), subject)).only(
+        "pk", "ticket_id", "changes", "plan"
     ):
-        who = subject or privacy.Subject(
-            email=ticket.customer_email, name=ticket.customer_name, tag=f"t{ticket.pk}"
+        person = who(run.ticket_id)
+        TriggerRun.objects.filter(pk=run.pk).update(
+            changes=privacy.scrub_json(run.changes, person),
+            plan=privacy.scrub_json(run.plan, person),
         )
-        customer_messages = Q(sender_type="customer")
-        if ticket.customer_id:
-            customer_messages |= Q(author_id=ticket.customer_id)
-        ticket_messages = TicketMessage.objects.filter(ticket_id=ticket.pk)
-        done["messages"] += ticket_messages.filter(customer_messages).update(
-            body_html=ERASED_HTML, body_text=privacy.ERASED, email_message_id=""
+    escalations = _texts(TicketEscalation.objects.filter(ticket_id__in=ids), ("notified",))
+    for esc in escalations.filter(_mentions(("reason", "notified_text"), subject)).only(
+        "pk", "ticket_id", "reason", "notified"
+    ):
+        person = who(esc.ticket_id)
+        TicketEscalation.objects.filter(pk=esc.pk).update(
+            reason=privacy.scrub(esc.reason, person),
+            notified=privacy.scrub_json(esc.notified, person),
         )
-        for m in ticket_messages.exclude(customer_messages).only("pk", "body_html", "body_text"):
-            html, text = privacy.scrub(m.body_html, who), privacy.scrub(m.body_text, who)
-            if (html, text) != (m.body_html, m.body_text):
-                TicketMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                done["messages"] += 1
-        for a in Attachment.objects.filter(ticket_id=ticket.pk):
-            a.file.delete(save=False)
-            a.delete()
-            done["attachments"] += 1
-        done["events"] += scrub_events(
-            TicketEvent.objects.filter(ticket_id=ticket.pk), who, ("note",)
-        )
-        for run in TriggerRun.objects.filter(ticket_id=ticket.pk).only("pk", "changes", "plan"):
-            TriggerRun.objects.filter(pk=run.pk).update(
-                changes=privacy.scrub_json(run.changes, who), plan=privacy.scrub_json(run.plan, who)
+    done["emails_received"] = InboundEmail.objects.filter(ticket_id__in=ids).update(
+        sender=_placeholder(subject, "ticket_id"),
+        sender_name="",
+        recipients=[],
+        subject=privacy.ERASED,
+        original_text="",
+        raw_message=b"",
+    )
+    TicketAccessLink.objects.filter(ticket_id__in=ids).delete()
+    for t in tickets.values():
+        if t.sla_override_reason:
+            Ticket.objects.filter(pk=t.pk).update(
+                sla_override_reason=privacy.scrub(t.sla_override_reason, who(t.pk))
             )
-        for esc in TicketEscalation.objects.filter(ticket_id=ticket.pk).only(
-            "pk", "reason", "notified"
-        ):
-            TicketEscalation.objects.filter(pk=esc.pk).update(
-                reason=privacy.scrub(esc.reason, who),
-                notified=privacy.scrub_json(esc.notified, who),
-            )
-        done["emails_received"] += InboundEmail.objects.filter(ticket_id=ticket.pk).update(
-            sender=who.erased_email,
-            sender_name="",
-            recipients=[],
-            subject=privacy.ERASED,
-            original_text="",
-            raw_message=b"",
-        )
-        TicketAccessLink.objects.filter(ticket_id=ticket.pk).delete()
-        # The search document is rebuilt by the table's trigger from the new values.
-        Ticket.objects.filter(pk=ticket.pk).update(
-            customer_email=who.erased_email,
-            customer_name="",
-            subject=privacy.ERASED,
-            description="",
-            description_text="",
-            satisfaction_comment="",
-            sla_override_reason=privacy.scrub(ticket.sla_override_reason, who),
-        )
-        done["tickets"] += 1
+    # The search document is rebuilt by the table's trigger from the new values.
+    done["tickets"] = Ticket.objects.filter(pk__in=ids).update(
+        customer_email=_placeholder(subject, "pk"),
+        customer_name="",
+        subject=privacy.ERASED,
+        description="",
+        description_text="",
+        satisfaction_comment="",
+    )
     return done
 
 
