@@ -75,3 +75,18 @@ def test_a_value_written_before_encryption_reads_as_itself_and_is_encrypted_by_t
     assert StatusSubscriber.objects.get(pk=subscriber.pk).email == "cy@example.com"
     call_command("reencrypt_fields", stdout=io.StringIO())
     assert _raw(subscriber.pk)[0].startswith(crypto.TOKEN_PREFIX)
+
+
+def test_accounts_phone_numbers_are_encrypted_and_read_back(db, keys):
+    from core.forms import PreferencesForm
+    from tests.factories import UserFactory
+
+    user = UserFactory(phone="+44 7700 900123")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone FROM core_user WHERE id = %s", [user.pk])
+        column = cursor.fetchone()[0]
+    assert column.startswith(crypto.TOKEN_PREFIX) and "7700" not in column
+    user.refresh_from_db()
+    assert user.phone == "+44 7700 900123"
+    form = PreferencesForm(instance=user)
+    assert 'value="+44 7700 900123"' in str(form["phone"]) and "<textarea" not in str(form["phone"])
