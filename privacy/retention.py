@@ -128,3 +128,60 @@ def run_batch(row: RetentionWork) -> None:
 def schedule_daily_run(now=None) -> RetentionWork:
     now = now or timezone.now()
     return scheduling.schedule(RetentionWork, key=f"retention:{now:%Y-%m-%d}:1", due_at=now)
+
+
+# --- inactive contacts: the whole person, through every registered part ------------------------
+
+
+def _inactive_contacts_due(cutoff, holds: privacy.Holds, action: str):
+    from django.db.models import Q
+
+    from core.models import User
+    from core.roles import Role
+
+    working = [Role.AGENT, Role.SUPPORT_LEAD, Role.REVIEWER, Role.TECHNICIAN, Role.ADMIN]
+    due = (
+        User.objects.filter(
+            Q(last_login__lt=cutoff) | Q(last_login__isnull=True, date_joined__lt=cutoff)
+        )
+        .exclude(groups__name__in=working)
+        .exclude(is_staff=True)
+        .exclude(email__endswith=f"@{privacy.ERASED_DOMAIN}")
+        # Still in touch: a ticket of theirs changed since the cutoff.
+        .exclude(tickets__updated_at__gte=cutoff)
+    )
+    if holds.organization_ids:
+        due = due.exclude(organization_id__in=holds.organization_ids)
+        due = due.exclude(tickets__organization_id__in=holds.organization_ids)
+    if holds.ticket_ids:
+        due = due.exclude(tickets__pk__in=holds.ticket_ids)
+    return due
+
+
+def _apply_inactive_contacts(action: str, pks: list[int]) -> int:
+    from core.models import User
+
+    from .services import active_holds
+
+    holds = active_holds()
+    count = 0
+    for user in User.objects.filter(pk__in=pks):
+        subject = privacy.Subject.of_user(user, tag=f"u{user.pk}")
+        for part in privacy.parts():
+            if part.erase:
+                part.erase(subject, holds)
+        count += 1
+    return count
+
+
+privacy.register_retention(
+    privacy.RetentionKind(
+        key="privacy.inactive_contacts",
+        label="Inactive customer accounts (erased through every part)",
+        actions=("anonymise",),
+        default_days=1095,
+        default_action="anonymise",
+        due=_inactive_contacts_due,
+        apply=_apply_inactive_contacts,
+    )
+)

@@ -94,3 +94,26 @@ def test_the_command_prints_the_dry_run(lead, closed, capsys):
     out = capsys.readouterr().out
     assert "support.closed_tickets: 2 rows" in out and str(alice.ticket.pk) in out
     assert Ticket.objects.get(pk=alice.ticket.pk).customer_email == alice.user.email
+
+
+def test_inactive_customers_are_erased_everywhere_unless_held_or_still_in_touch(
+    lead, staff, alice, bob
+):
+    from core.models import User
+
+    long_ago = timezone.now() - dt.timedelta(days=2000)
+    User.objects.filter(pk__in=[alice.user.pk, bob.user.pk]).update(
+        last_login=long_ago, date_joined=long_ago
+    )
+    Ticket.objects.filter(pk__in=[alice.ticket.pk, bob.ticket.pk]).update(updated_at=long_ago)
+    services.place_hold(by=lead, reason="Audit", organization=bob.user.organization)
+    retention.set_policy(
+        by=lead, kind="privacy.inactive_contacts", days=1095, action="anonymise", enabled=True
+    )
+    plan = next(p for p in retention.dry_run() if p.kind == "privacy.inactive_contacts")
+    assert plan.ids == [alice.user.pk]  # not bob (held), not the staff
+    assert retention.run_once()["privacy.inactive_contacts"] == [alice.user.pk]
+    erased = User.objects.get(pk=alice.user.pk)
+    assert not erased.is_active and alice.user.email not in erased.email
+    assert alice.user.email not in Ticket.objects.get(pk=alice.ticket.pk).customer_email
+    assert User.objects.get(pk=bob.user.pk).email == bob.user.email
