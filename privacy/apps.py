@@ -14,7 +14,7 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         from core import privacy, scheduling
 
-        from . import models, retention, signals, work  # retention registers its own kind
+        from . import models, signals, work  # retention registers its own kind
 
         signals.connect()
 
