@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.models.audit import AuditEvent
@@ -26,6 +26,8 @@ from .models import AuditSeal
 GENESIS = "0" * 64
 SEAL_LAG = timedelta(minutes=2)
 BATCH = 2000
+CHUNK = 2000
+LOCK_ID = 22_0001  # the chain head's advisory lock (PostgreSQL)
 
 
 def audit_models() -> list[type[AuditEvent]]:
@@ -60,6 +62,11 @@ def link(prev: str, digest: str) -> str:
 
 
 def _head() -> str:
+    """The last link, locked: one writer of the chain at a time (the advisory lock also holds
+    while the chain is still empty)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
     last = AuditSeal.objects.select_for_update().order_by("-pk").first()
     return last.chain_hash if last else GENESIS
 
@@ -142,32 +149,45 @@ class Verification:
 
 
 def verify(*, limit_problems: int = 100) -> Verification:
-    """Walk the whole chain in constant memory and report every break found."""
+    """Walk the whole chain, then every sealed row against its latest seal, in bounded chunks
+    (memory stays flat whatever the size of the trail)."""
     result = Verification()
     prev = GENESIS
-    latest: dict[tuple[str, int], str] = {}
-    for s in AuditSeal.objects.order_by("pk").iterator(chunk_size=2000):
+    for s in (
+        AuditSeal.objects.order_by("pk")
+        .only("pk", "prev_hash", "row_hash", "chain_hash")
+        .iterator(chunk_size=CHUNK)
+    ):
         result.links += 1
         if s.prev_hash != prev or link(s.prev_hash, s.row_hash) != s.chain_hash:
             result.problems.append(
                 f"seal {s.pk}: the chain is broken here (a seal removed or altered)"
             )
         prev = s.chain_hash
-        latest[(s.table, s.row_id)] = s.row_hash
-    by_table: dict[str, dict[int, str]] = {}
-    for (table, row_id), digest in latest.items():
-        by_table.setdefault(table, {})[row_id] = digest
-    for table, rows in by_table.items():
+    tables = AuditSeal.objects.values_list("table", flat=True).distinct().order_by("table")
+    for table in tables:
         model = apps.get_model(table)
-        ids = sorted(rows)
-        for start in range(0, len(ids), 2000):
-            chunk = ids[start : start + 2000]
-            found = {r.pk: r for r in model._base_manager.filter(pk__in=chunk)}
-            for row_id in chunk:
+        after = -1
+        while True:
+            # The latest seal of each row comes first in (row_id, -pk) order; older seals of
+            # the last row of a chunk are skipped by the next chunk's `row_id > after`.
+            seals = (
+                AuditSeal.objects.filter(table=table, row_id__gt=after)
+                .order_by("row_id", "-pk")
+                .values_list("row_id", "row_hash")[:CHUNK]
+            )
+            chunk: dict[int, str] = {}
+            for row_id, digest in seals:
+                chunk.setdefault(row_id, digest)
+            if not chunk:
+                break
+            found = {r.pk: r for r in model._base_manager.filter(pk__in=list(chunk))}
+            for row_id, digest in sorted(chunk.items()):
                 row = found.get(row_id)
                 if row is None:
                     result.problems.append(f"{table} {row_id}: sealed, and deleted since")
-                elif row_hash(row) != rows[row_id]:
+                elif row_hash(row) != digest:
                     result.problems.append(f"{table} {row_id}: altered since it was sealed")
+            after = max(chunk)
     del result.problems[limit_problems:]
     return result
