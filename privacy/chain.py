@@ -93,8 +93,9 @@ def _append(rows, *, reason: str = "") -> int:
     return len(seals)
 
 
-def seal(*, now=None, batch: int = BATCH) -> int:
+def seal(*, now=None, batch: int | None = None) -> int:
     """Seal up to `batch` unsealed rows older than the lag; returns how many were sealed."""
+    batch = batch or BATCH
     cutoff = (now or timezone.now()) - SEAL_LAG
     sealed = 0
     with transaction.atomic():

@@ -42,7 +42,14 @@ def schedule_retention() -> None:
 
 
 @shared_task
-def seal_audit_chain() -> int:
+def seal_audit_chain(max_batches: int = 20) -> int:
+    """Seal what is due, a bounded batch at a time, until nothing is left or the cap is hit."""
     from . import chain
 
-    return chain.seal()
+    total = 0
+    for _ in range(max_batches):
+        sealed = chain.seal()
+        total += sealed
+        if sealed < chain.BATCH:
+            break
+    return total

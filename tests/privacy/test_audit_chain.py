@@ -118,3 +118,14 @@ def test_sign_ins_and_failures_are_account_events(client, alice):
     assert "sign_in_failed" in kinds and "signed_in" in kinds
     failed = AccountEvent.objects.filter(kind="sign_in_failed").get()
     assert alice.user.email not in json.dumps(failed.metadata)
+
+
+def test_the_beat_task_seals_in_bounded_batches_until_done(alice, monkeypatch):
+    from privacy import tasks
+
+    monkeypatch.setattr(chain, "BATCH", 3)
+    monkeypatch.setattr(chain, "SEAL_LAG", dt.timedelta(seconds=-3600))  # everything is due
+    assert chain.seal() == 3  # one batch
+    total = tasks.seal_audit_chain()
+    assert total + 3 == AuditSeal.objects.count() > 6
+    assert chain.verify().ok
