@@ -92,6 +92,26 @@ def dry_run(*, now=None, listed: int = LISTED) -> list[Plan]:
     return plans
 
 
+def overview(listed: int = 20) -> list[dict]:
+    """Each kind with its policy and what the next run would do (pages and API)."""
+    planned = {p.kind: p for p in dry_run(listed=listed)}
+    rows = []
+    for kind, policy in policies():
+        plan = planned.get(kind.key)
+        rows.append(
+            {
+                "kind": kind.key,
+                "label": kind.label,
+                "action": policy.action,
+                "days": policy.days,
+                "enabled": policy.enabled,
+                "due": plan.count if plan else None,
+                "first_ids": plan.ids if plan else [],
+            }
+        )
+    return rows
+
+
 def run_once(*, now=None, batch_size: int | None = None) -> dict[str, list[int]]:
     """One bounded batch per enabled kind; returns the ids each kind changed."""
     from .services import active_holds

@@ -14,7 +14,7 @@ from core.errors import DomainError
 from core.models import Organization
 from support.models import Ticket
 
-from . import permissions, selectors, services
+from . import permissions, retention, selectors, services
 from .models import LegalHold, PrivacyRequest
 
 
@@ -52,7 +52,11 @@ def privacy_page(request):
     return render(
         request,
         "privacy/desk.html",
-        {"requests": rows, "holds": selectors.active_holds_list()},
+        {
+            "requests": rows,
+            "holds": selectors.active_holds_list(),
+            "retention": retention.overview(),
+        },
         status=status,
     )
 

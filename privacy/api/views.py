@@ -232,7 +232,7 @@ class RetentionView(APIView):
         responses={200: RetentionPlanSerializer(many=True)},
     )
     def get(self, request):
-        return Response(RetentionPlanSerializer(_plans(), many=True).data)
+        return Response(RetentionPlanSerializer(retention.overview(), many=True).data)
 
     @extend_schema(
         summary="Set one kind's policy",
@@ -259,23 +259,4 @@ class RetentionView(APIView):
             retention.set_policy(by=request.user, **data)
         except KeyError as exc:
             raise DomainError("No such kind of data.", errors={"kind": ["Unknown."]}) from exc
-        return Response(RetentionPlanSerializer(_plans(), many=True).data)
-
-
-def _plans() -> list[dict]:
-    planned = {p.kind: p for p in retention.dry_run(listed=20)}
-    rows = []
-    for kind, policy in retention.policies():
-        plan = planned.get(kind.key)
-        rows.append(
-            {
-                "kind": kind.key,
-                "label": kind.label,
-                "action": policy.action,
-                "days": policy.days,
-                "enabled": policy.enabled,
-                "due": plan.count if plan else None,
-                "first_ids": plan.ids if plan else [],
-            }
-        )
-    return rows
+        return Response(RetentionPlanSerializer(retention.overview(), many=True).data)

@@ -39,3 +39,13 @@ def test_an_erasure_waits_for_a_second_lead_on_the_page(client, lead, second_lea
     client.post(reverse("privacy:action", args=[request.pk, "approve"]))
     request.refresh_from_db()
     assert request.status == "approved" and request.due_at
+
+
+def test_the_page_shows_retention_with_its_dry_run(client, lead, alice):
+    from privacy import retention
+
+    retention.set_policy(by=lead, kind="support.attachments", days=0, action="delete", enabled=True)
+    client.force_login(lead)
+    page = client.get(reverse("privacy:desk")).content.decode()
+    assert "Ticket attachments" in page and "delete after 0 days" in page
+    assert "1 row" in page  # alice's attachment is due
