@@ -7,3 +7,8 @@ from django.apps import AppConfig
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = "Analytics"
+
+    def ready(self):
+        from . import privacy  # what it holds about a person (core.privacy)
+
+        privacy.register()

@@ -8,6 +8,9 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self):
+        from . import privacy  # what it holds about a person (core.privacy)
+
+        privacy.register()
         from core import scheduling
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions

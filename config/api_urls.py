@@ -23,4 +23,5 @@ urlpatterns = [
     path("support/analytics/", include("analytics.api.urls")),
     path("support/", include("support.api.urls")),
     path("chat/", include("support.chat.api.urls")),
+    path("privacy/", include("privacy.api.urls")),
 ]

@@ -20,6 +20,7 @@ from insurance.permissions import can_submit as can_submit_insurance
 from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
+from privacy.permissions import can_manage as can_manage_privacy
 from support import views as support_views
 from support.chat import views as chat_views
 from support.permissions import can_edit_rules, can_use_desk
@@ -103,7 +104,13 @@ def wire_bookings() -> None:
     shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk", "help"), order=50)
 
 
+def wire_privacy() -> None:
+    shell.add_nav("desk", "privacy", "Privacy", "privacy:desk", order=880,
+                  visible=can_manage_privacy)  # fmt: skip
+
+
 def wire() -> None:
+    wire_privacy()
     wire_core()
     wire_support()
     wire_knowledge()

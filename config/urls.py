@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("insurance.urls")),
     path("", include("bookings.urls")),
+    path("", include("privacy.urls")),
     path("", include("core.urls")),
 ]
 

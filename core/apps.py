@@ -15,6 +15,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from . import privacy_parts  # what it holds about a person (core.privacy)
+
+        privacy_parts.register()
         from anymail.signals import tracking
         from django.db.models.signals import post_migrate
 

@@ -12,6 +12,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self):
+        from . import privacy  # what it holds about a person (core.privacy)
+
+        privacy.register()
         from django.conf import settings
 
         from core.roles import Role, register_role_permissions

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.crypto import EncryptedCharField, keyed_hash
 from core.models.audit import AuditEvent
 
 
@@ -449,10 +450,18 @@ class ActionItem(models.Model):
         return self.description
 
 
+class StatusSubscriberQuerySet(models.QuerySet):
+    def with_email(self, address: str):
+        """The subscription of this address, through its keyed hash (the address is encrypted)."""
+        return self.filter(email_hash=keyed_hash(address))
+
+
 class StatusSubscriber(models.Model):
     """Someone who gets the status page's public updates by e-mail, once they confirmed."""
 
-    email = models.EmailField(unique=True, help_text="Lower-cased.")
+    # Encrypted at rest (core.crypto); found and kept unique through its keyed hash.
+    email = EncryptedCharField(max_length=254, help_text="Lower-cased.")
+    email_hash = models.CharField(max_length=64, unique=True, editable=False)
     components = models.ManyToManyField(
         Component, blank=True, related_name="subscribers", help_text="None: every component."
     )
@@ -462,10 +471,12 @@ class StatusSubscriber(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = StatusSubscriberQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(
-                fields=["email"],
+                fields=["email_hash"],
                 name="incidents_confirmed_subscriber",
                 condition=Q(confirmed_at__isnull=False),
             )  # fmt: skip
@@ -473,3 +484,7 @@ class StatusSubscriber(models.Model):
 
     def __str__(self):
         return self.email
+
+    def save(self, *args, **kwargs):
+        self.email_hash = keyed_hash(self.email)
+        super().save(*args, **kwargs)

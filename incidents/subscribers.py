@@ -50,7 +50,7 @@ def subscribe(*, email: str, components=()) -> StatusSubscriber:
     """Ask for a subscription: (re)sends the confirmation e-mail; a confirmed subscriber only
     changes their components (no e-mail, so nobody can mail a stranger twice)."""
     address = normalise_address(email)
-    subscriber = StatusSubscriber.objects.select_for_update().filter(email=address).first()
+    subscriber = StatusSubscriber.objects.select_for_update().with_email(address).first()
     if subscriber is None:
         subscriber = StatusSubscriber.objects.create(email=address, nonce=secrets.token_hex(16))
     subscriber.components.set(components)

@@ -8,6 +8,9 @@ class InsuranceConfig(AppConfig):
     verbose_name = "Insurance"
 
     def ready(self):
+        from . import privacy  # what it holds about a person (core.privacy)
+
+        privacy.register()
         from core import scheduling
         from core.roles import Role, register_role_permissions
 

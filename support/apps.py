@@ -6,6 +6,9 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self):
+        from . import privacy  # what it holds about a person (core.privacy)
+
+        privacy.register()
         from anymail.signals import inbound
 
         from core import scheduling

@@ -31,6 +31,11 @@ def _embedded_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY")
+# Personal fields encrypted at rest (core.crypto): Fernet keys, newest first (the first
+# encrypts, all decrypt; rotate with `manage.py reencrypt_fields`), and the key of the lookup
+# hashes beside them. Empty: both derived from SECRET_KEY (embedded mode, tests).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+FIELD_HASH_KEY = env_str("FIELD_HASH_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set in production (DATABASE_URL is set).")
@@ -73,6 +78,7 @@ INSTALLED_APPS = [
     "insurance",
     "bookings",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +278,8 @@ STORAGE_S3 = env_bool("STORAGE_S3", bool(env_str("AWS_ACCESS_KEY_ID")))
 FILE_BUCKETS = {
     "support-attachments": env_str("STORAGE_BUCKET_SUPPORT_ATTACHMENTS", "support-attachments"),
     "insurance-docs": env_str("STORAGE_BUCKET_INSURANCE_DOCS", "insurance-docs"),
+    # Subject access exports (privacy): archives kept until their link expires.
+    "privacy-exports": env_str("STORAGE_BUCKET_PRIVACY_EXPORTS", "privacy-exports"),
 }
 SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 300)
 
@@ -305,6 +313,7 @@ STORAGES = {
     },
     "support-attachments": _bucket_storage("support-attachments"),
     "insurance-docs": _bucket_storage("insurance-docs"),
+    "privacy-exports": _bucket_storage("privacy-exports"),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -480,6 +489,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "chat-route-waiting": {"task": "support.chat.tasks.route_waiting_chats", "schedule": 15.0},
+    # Privacy: exports whose task was lost, and the daily retention run (core scheduled work).
+    "privacy-dispatch-exports": {"task": "privacy.tasks.dispatch_exports", "schedule": 300.0},
+    "privacy-retention": {"task": "privacy.tasks.schedule_retention", "schedule": 3600.0},
+    "privacy-seal-audit": {"task": "privacy.tasks.seal_audit_chain", "schedule": 60.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -548,6 +561,7 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "support.models.choices.AgentStatus",
         "TemplateChannelEnum": "support.models.choices.TemplateChannel",
         "NotificationChannelEnum": "core.models.notifications.Channel",
+        "PrivacyRequestKindEnum": "privacy.models.RequestKind",
         "TicketEventKindEnum": "support.models.tickets.TicketEvent.Kind",
         "InsuranceDocumentStatusEnum": "insurance.models.Status",
         "InsuranceActivityKindEnum": "insurance.models.ActivityKind",
@@ -607,7 +621,11 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.observability.RequestIdFilter"},
+        # Passwords, tokens, full e-mail addresses and phone numbers never reach a log line.
+        "redact": {"()": "core.redaction.RedactingFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
@@ -620,7 +638,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

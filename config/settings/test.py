@@ -40,7 +40,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "create": "10000/min",
 }
 MEDIA_ROOT = VAR_DIR / f"test-media-{_worker}"  # noqa: F405
-for _alias in ("support-attachments", "insurance-docs"):
+for _alias in ("support-attachments", "insurance-docs", "privacy-exports"):
     if not STORAGE_S3:  # noqa: F405
         STORAGES[_alias]["OPTIONS"]["location"] = MEDIA_ROOT / _alias  # noqa: F405
 

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.crypto import EncryptedCharField
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -74,7 +76,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(max_length=254, unique=True)
     full_name = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    # Encrypted at rest (core.crypto); nothing looks accounts up by phone number.
+    phone = EncryptedCharField(max_length=40, blank=True)
     sms_notifications = models.BooleanField(
         default=False,
         help_text="Text the phone number when a request changes (the number and a link only).",
