@@ -7,8 +7,10 @@ class SupportConfig(AppConfig):
 
     def ready(self):
         from . import privacy  # what it holds about a person (core.privacy)
+        from .chat import privacy as chat_privacy
 
         privacy.register()
+        chat_privacy.register()
         from anymail.signals import inbound
 
         from core import scheduling

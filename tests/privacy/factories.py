@@ -24,6 +24,7 @@ class Person:
     ticket: object = None
     document: object = None
     booking: object = None
+    chat_agent: object = None
 
     @property
     def identifiers(self) -> list[str]:
@@ -89,5 +90,36 @@ def make_person(staff: Staff, token: str, *, organization=None) -> Person:
         original_text=f"Body {token}",
         raw_message=b"raw",
     )
+    _chat(person, staff)
     assert OutboxMessage.objects.filter(recipient=user.email).exists()
     return person
+
+
+def _chat(person: Person, staff: Staff) -> None:
+    """A chat of the person with the staff agent: messages both ways, a whisper, a rating."""
+    from django.db import transaction
+
+    from support.chat import services as chat
+    from tests.support.chat.factories import ChatWidgetFactory, online_agent
+
+    agent = online_agent(full_name="Casey Chatagent")
+    widget = ChatWidgetFactory(name=f"widget {person.token}")
+    with transaction.atomic():
+        session, _ = chat.start_session(
+            widget=widget, customer=person.user, page_url=f"https://shop.example/{person.token}"
+        )
+    if session.agent_id is None:
+        session = chat.accept_session(session=session, by=agent)
+    else:
+        agent = session.agent
+    person.chat_agent = agent
+    chat.post_message(session=session, by=None, client_msg_id="v1", body=f"Chat {person.token}")
+    chat.post_message(
+        session=session, by=agent, client_msg_id="a1", body=f"Hi {person.user.full_name}"
+    )
+    chat.post_message(
+        session=session, by=agent, client_msg_id="w1", body=f"WHISPER {person.token}",
+        internal=True,
+    )  # fmt: skip
+    chat.end_session(session=session, by=None)
+    chat.rate_session(session=session, rating=5, comment=f"Chat was great {person.token}")

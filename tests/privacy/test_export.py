@@ -24,6 +24,7 @@ EVERY_SECTION = {
     "insurance_activity",
     "bookings",
     "booking_reviews",
+    "chat_sessions",
 }
 
 
@@ -59,8 +60,15 @@ def test_an_export_holds_every_piece_of_the_person_and_nothing_of_anyone_else(
     everything = text + "".join(zf.read(n).decode("latin-1") for n in zf.namelist())
     for value in bob.identifiers + [staff.agent.email, staff.technician.email]:
         assert value not in everything
-    # Internal notes are not in a customer's export.
+    # Internal notes and chat whispers are not in a customer's export.
     assert f"NOTE about {alice.token}" not in everything
+    assert f"WHISPER {alice.token}" not in everything
+    [chat] = sections["chat_sessions"]
+    assert [m["text"] for m in chat["messages"] if m["sender"] != "system"] == [
+        f"Chat {alice.token}",
+        f"Hi {alice.user.full_name}",
+    ]
+    assert chat["rating_comment"] == f"Chat was great {alice.token}"
     assert all(not m["internal_note"] for m in sections["messages"])
     # The files: the ticket attachment and the insurance document.
     files = [n for n in zf.namelist() if n.startswith("files/")]

@@ -1,0 +1,174 @@
+"""What live chat holds about a person, for `core.privacy`: the chats they started (name,
+address, the page they chatted from, their rating) and the messages of those chats.
+
+Erasure keeps each session's times, states, agent and rating (the chat SLA figures read those)
+and removes what identifies the visitor: name, address, page, rating comment, the bodies they
+wrote; other people's messages in their chats keep their text with the visitor's address,
+name and phone scrubbed. Chats linked to a held ticket, or of a held organisation's customer,
+are left alone. A chat turned into a ticket is also the ticket's (support's part erases that).
+"""
+
+from django.db.models import Q
+
+from core import privacy
+
+from ..models.choices import SenderType
+from .models import ChatEvent, ChatMessage, ChatSession, SessionStatus
+
+CHUNK = 500
+ERASED_HTML = f"<p>{privacy.ERASED}</p>"
+FINISHED = (SessionStatus.ENDED, SessionStatus.ARCHIVED, SessionStatus.OFFLINE)
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def sessions_of(subject: privacy.Subject):
+    q = Q(visitor_email__iexact=subject.email)
+    if subject.user_id:
+        q |= Q(customer_id=subject.user_id)
+    return ChatSession.objects.filter(q)
+
+
+def _not_held(holds: privacy.Holds) -> Q:
+    kept = Q()
+    if holds.ticket_ids or holds.organization_ids:
+        kept &= Q(ticket__isnull=True) | holds.ticket_filter("ticket__")
+    if holds.organization_ids:
+        kept &= ~Q(customer__organization_id__in=holds.organization_ids)
+    return kept
+
+
+def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
+    sessions = list(sessions_of(subject).select_related("agent", "ticket").order_by("pk"))
+    messages = ChatMessage.objects.filter(session__in=sessions).order_by("session_id", "seq")
+    if not subject.include_internal:
+        messages = messages.filter(is_internal=False)
+    by_session: dict[int, list[dict]] = {}
+    for m in messages.select_related("author"):
+        by_session.setdefault(m.session_id, []).append(
+            {
+                "seq": m.seq,
+                "sender": m.sender_type,
+                "author": m.author.display_name if m.author_id else None,
+                "text": m.body_text,
+                "internal": m.is_internal,
+                "at": _iso(m.created_at),
+            }
+        )
+    archive.add(
+        "chat_sessions",
+        [
+            {
+                "id": str(s.public_id),
+                "visitor_name": s.visitor_name,
+                "visitor_email": s.visitor_email,
+                "page_url": s.page_url,
+                "status": s.status,
+                "agent": s.agent.display_name if s.agent_id else None,
+                "ticket": s.ticket.number if s.ticket_id else None,
+                "started_at": _iso(s.started_at),
+                "ended_at": _iso(s.ended_at),
+                "rating": s.rating,
+                "rating_comment": s.rating_comment,
+                "messages": by_session.get(s.pk, []),
+            }
+            for s in sessions
+        ],
+    )
+
+
+def anonymise_sessions(ids: list[int], subject: privacy.Subject | None = None) -> dict[str, int]:
+    """The sessions' visitor identity and the visitor's own words gone; the rest kept (with
+    `subject`, its identifiers scrubbed from the agents' messages too)."""
+    done = {"chat_sessions": 0, "chat_messages": 0}
+    for offset in range(0, len(ids), CHUNK):
+        chunk = ids[offset : offset + CHUNK]
+        for session in ChatSession.objects.filter(pk__in=chunk).only("pk"):
+            ChatSession.objects.filter(pk=session.pk).update(
+                visitor_name=privacy.ERASED,
+                visitor_email=subject.erased_email if subject else privacy.erased_email(
+                    f"chat-{session.pk}"),
+                page_url="",
+                rating_comment="",
+                customer=None,
+            )  # fmt: skip
+            done["chat_sessions"] += 1
+        done["chat_messages"] += ChatMessage.objects.filter(
+            session_id__in=chunk, sender_type=SenderType.CUSTOMER
+        ).update(body_text=privacy.ERASED, body_html=ERASED_HTML)
+        if subject is not None:
+            others = ChatMessage.objects.filter(session_id__in=chunk).exclude(
+                sender_type=SenderType.CUSTOMER
+            )
+            for m in others.only("pk", "body_html", "body_text").iterator(chunk_size=CHUNK):
+                html, text = (
+                    privacy.scrub(m.body_html, subject),
+                    privacy.scrub(m.body_text, subject),
+                )
+                if (html, text) != (m.body_html, m.body_text):
+                    ChatMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
+                    done["chat_messages"] += 1
+        ChatEvent.objects.filter(session_id__in=chunk).delete()  # the relay's copies
+    return done
+
+
+def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
+    ids = list(sessions_of(subject).filter(_not_held(holds)).values_list("pk", flat=True))
+    done = anonymise_sessions(ids, subject)
+    if subject.user_id:
+        # What a staff member wrote in other people's chats keeps its text without their name.
+        for m in (
+            ChatMessage.objects.filter(author_id=subject.user_id)
+            .exclude(session_id__in=ids)
+            .only("pk", "body_html", "body_text")
+            .iterator(chunk_size=CHUNK)
+        ):
+            html, text = privacy.scrub(m.body_html, subject), privacy.scrub(m.body_text, subject)
+            if (html, text) != (m.body_html, m.body_text):
+                ChatMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
+                done["chat_messages"] += 1
+    return done
+
+
+def _transcripts_due(cutoff, holds: privacy.Holds, action: str):
+    due = ChatSession.objects.filter(status__in=FINISHED, ended_at__lt=cutoff).filter(
+        _not_held(holds)
+    )
+    if action == "anonymise":
+        due = due.exclude(visitor_email__endswith=f"@{privacy.ERASED_DOMAIN}")
+    return due
+
+
+def _apply_transcripts(action: str, pks: list[int]) -> int:
+    if action == "delete":
+        return ChatSession.objects.filter(pk__in=pks).delete()[1].get("support.ChatSession", 0)
+    return anonymise_sessions(pks)["chat_sessions"]
+
+
+def register() -> None:
+    privacy.register(
+        privacy.Part(
+            name="chat",
+            models=("support.ChatSession", "support.ChatMessage", "support.ChatEvent"),
+            export=export,
+            erase=erase,
+            order=40,  # before support's part, which erases the tickets chats became
+        )
+    )
+    privacy.register_retention(
+        privacy.RetentionKind(
+            key="chat.transcripts",
+            label="Chat transcripts (finished chats)",
+            actions=("anonymise", "delete"),
+            default_days=365,
+            default_action="anonymise",
+            due=_transcripts_due,
+            apply=_apply_transcripts,
+        )
+    )
+    privacy.exempt(
+        ["support.ChatWidget", "support.ChatParticipant", "support.ChatArchive"],
+        "chat configuration, who joined a chat and when (user ids and times), scheduled work",
+    )
