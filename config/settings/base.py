@@ -451,6 +451,7 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-escalate-overdue": {"task": "bookings.tasks.escalate_overdue", "schedule": 3600.0},
     "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
     "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
+    "assist-retrain-models": {"task": "support.assist.tasks.retrain_models", "schedule": 86400.0},
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -668,5 +669,7 @@ AI_PRICE_TABLE = env_str("AI_PRICE_TABLE", "{}")
 # above the better of its baselines (majority class, keyword rule) on the held-out newest 20 %.
 AI_MIN_TRAINING_TICKETS = env_int("AI_MIN_TRAINING_TICKETS", 150)
 AI_ACTIVATION_MARGIN = float(env_str("AI_ACTIVATION_MARGIN", "0.10"))
+# ... and only if it is right at least 90 % of the time on at least this share of them.
+AI_MIN_COVERAGE_AT_P90 = float(env_str("AI_MIN_COVERAGE_AT_P90", "0.3"))
 # The query endpoint answers only at or above this confidence; below it hands off to an agent.
 AI_ANSWER_THRESHOLD = float(env_str("AI_ANSWER_THRESHOLD", "0.35"))

@@ -7,9 +7,14 @@ class AssistConfig(AppConfig):
     verbose_name = "AI assist"
 
     def ready(self):
+        from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
 
+        from . import demo
+
         register_role_permissions(Role.SUPPORT_LEAD, LEAD_PERMISSIONS)
+        register_seeder(65, "AI assist: finished tickets of past months", demo.seed_history)
+        register_seeder(95, "AI assist: classifiers trained and gated", demo.train_models)
 
 
 LEAD_PERMISSIONS = {

@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+from support.assist import classifiers
+
+
+class Command(BaseCommand):
+    help = (
+        "Train candidate classifiers on the organisation's tickets and print, on the newest 20 % "
+        "held out by time, their metrics beside the baselines and the active model. Stores nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--target", choices=classifiers.TARGETS, action="append")
+
+    def handle(self, *args, target=None, **options):
+        for name in target or classifiers.TARGETS:
+            report = classifiers.train_and_evaluate(name)
+            self.stdout.write(classifiers.format_report(report))

@@ -1,0 +1,22 @@
+"""Thin Celery tasks of AI assist."""
+
+import logging
+
+from celery import shared_task
+
+from . import classifiers
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="support.assist.tasks.retrain_models")
+def retrain_models() -> dict:
+    """Nightly: retrain each classifier; only a model better than its baselines and than the
+    active one (same held-out tickets) is promoted. Returns what happened per target."""
+    outcome = {}
+    for target in classifiers.TARGETS:
+        report = classifiers.train_and_evaluate(target)
+        artifact = classifiers.save(report)
+        outcome[target] = "promoted" if artifact and artifact.is_active else report.reason
+        logger.info("AI retrain %s: %s", target, outcome[target])
+    return outcome
