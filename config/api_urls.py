@@ -22,4 +22,5 @@ urlpatterns = [
     path("knowledge/", include("knowledge.api.urls")),
     path("support/analytics/", include("analytics.api.urls")),
     path("support/", include("support.api.urls")),
+    path("ai/", include("support.assist.api.urls")),
 ]

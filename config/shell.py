@@ -21,6 +21,7 @@ from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support import views as support_views
+from support.assist import views as assist_views
 from support.permissions import can_edit_rules, can_use_desk
 
 
@@ -99,6 +100,11 @@ def wire_bookings() -> None:
     shell.add_ticket_panel("bookings", ticket_booking_panel, areas=("desk", "help"), order=50)
 
 
+def wire_assist() -> None:
+    # Category, team and priority suggestions from models that passed their evaluation.
+    shell.add_ticket_panel("assist", assist_views.suggestions_panel, areas=("desk",), order=40)
+
+
 def wire() -> None:
     wire_core()
     wire_support()
@@ -107,6 +113,7 @@ def wire() -> None:
     wire_incidents()
     wire_analytics()
     wire_bookings()
+    wire_assist()
 
 
 wire()

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("incidents.urls")),
     path("", include("support.urls")),
+    path("", include("support.assist.urls")),
     path("", include("knowledge.urls")),
     path("", include("insurance.urls")),
     path("", include("bookings.urls")),

@@ -1,0 +1,44 @@
+"""Desk pages of AI assist: the suggestions panel beside a ticket and its one-click answers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError
+from support.selectors import tickets_for, with_number
+
+from . import suggestions
+from .models import ModelArtifact
+from .permissions import can_see_suggestions
+
+
+def suggestions_panel(request, ticket):
+    """The ticket's pending suggestions with their confidence (a ticket page panel)."""
+    user = getattr(request, "user", None)
+    if not can_see_suggestions(user, ticket):
+        return None
+    shown = suggestions.suggestions_for(ticket=ticket, user=user)
+    return "assist/_suggestions_panel.html", {"ai_suggestions": shown, "ai_ticket": ticket}
+
+
+@login_required
+@require_POST
+def decide(request, number):
+    ticket = with_number(tickets_for(request.user), number).first()
+    if ticket is None or not can_see_suggestions(request.user, ticket):
+        raise Http404("No such ticket.")
+    field = request.POST.get("field", "")
+    if field not in ModelArtifact.Target.values:
+        raise Http404("No such suggestion.")
+    try:
+        if request.POST.get("decision") == "reject":
+            suggestions.reject(ticket=ticket, field=field, by=request.user)
+            messages.success(request, f"Suggested {field} dismissed.")
+        else:
+            suggestions.accept(ticket=ticket, field=field, by=request.user)
+            messages.success(request, f"Suggested {field} applied.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("desk-ticket", number=ticket.number)
