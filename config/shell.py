@@ -22,6 +22,7 @@ from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from support import views as support_views
 from support.assist import views as assist_views
+from support.assist.permissions import can_see_usage as can_see_ai_usage
 from support.permissions import can_edit_rules, can_use_desk
 
 
@@ -101,6 +102,7 @@ def wire_bookings() -> None:
 
 
 def wire_assist() -> None:
+    shell.add_nav("desk", "ai", "AI", "assist-usage", order=9, visible=can_see_ai_usage)
     # Category, team and priority suggestions from models that passed their evaluation.
     shell.add_ticket_panel("assist", assist_views.suggestions_panel, areas=("desk",), order=40)
 

@@ -452,6 +452,11 @@ CELERY_BEAT_SCHEDULE = {
     "bookings-remind-customers": {"task": "bookings.tasks.remind_customers", "schedule": 43200.0},
     "bookings-auto-complete": {"task": "bookings.tasks.auto_complete", "schedule": 86400.0},
     "assist-retrain-models": {"task": "support.assist.tasks.retrain_models", "schedule": 86400.0},
+    "assist-monitor-usage": {"task": "support.assist.tasks.monitor_usage", "schedule": 3600.0},
+    "assist-sync-article-chunks": {
+        "task": "support.assist.tasks.sync_article_chunks",
+        "schedule": 300.0,
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -483,6 +488,7 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", "60/min"),
         "user": env_str("API_THROTTLE_USER", "1200/min"),
         "create": env_str("API_THROTTLE_CREATE", "120/min"),
+        "ai": env_str("API_THROTTLE_AI", "30/min"),
     },
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

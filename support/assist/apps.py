@@ -10,11 +10,13 @@ class AssistConfig(AppConfig):
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
 
-        from . import demo
+        from . import builtin_tools, demo
 
         register_role_permissions(Role.SUPPORT_LEAD, LEAD_PERMISSIONS)
+        builtin_tools.register()
         register_seeder(65, "AI assist: finished tickets of past months", demo.seed_history)
         register_seeder(95, "AI assist: classifiers trained and gated", demo.train_models)
+        register_seeder(96, "AI assist: article passages embedded", demo.embed_articles)
 
 
 LEAD_PERMISSIONS = {

@@ -65,3 +65,9 @@ def train_models() -> None:
             report = classifiers.train_and_evaluate(target)
             classifiers.save(report)
             logger.info("demo: %s model %s", target, report.reason)
+
+
+def embed_articles() -> None:
+    from . import retrieval
+
+    retrieval.sync_chunks()

@@ -95,6 +95,7 @@ class ModelArtifact(models.Model):
         CATEGORY = "category"
         TEAM = "team"
         PRIORITY = "priority"
+        EMBEDDER = "embedder", "article embedder (LSA)"
 
     target = models.CharField(max_length=20, choices=Target.choices)
     created_at = models.DateTimeField(default=timezone.now)
@@ -124,6 +125,9 @@ class ModelArtifact(models.Model):
         return f"{self.target} model {self.sha256[:12]}"
 
 
+FIELD_CHOICES = [(t.value, t.label) for t in ModelArtifact.Target if t != "embedder"]
+
+
 class Suggestion(models.Model):
     """A model's proposal for one field of a ticket, and what a person made of it."""
 
@@ -135,7 +139,7 @@ class Suggestion(models.Model):
         CONFIRMED = "confirmed", "applied by the model, confirmed by a person"
 
     ticket = models.ForeignKey("support.Ticket", on_delete=models.CASCADE, related_name="+")
-    field = models.CharField(max_length=20, choices=ModelArtifact.Target.choices)
+    field = models.CharField(max_length=20, choices=FIELD_CHOICES)
     value = models.CharField(max_length=100)
     confidence = models.FloatField()
     artifact = models.ForeignKey(ModelArtifact, null=True, on_delete=models.SET_NULL)
@@ -151,3 +155,72 @@ class Suggestion(models.Model):
 
     def __str__(self):
         return f"{self.field}={self.value} ({self.state})"
+
+
+class ArticleChunk(models.Model):
+    """A passage of a published article with its latent semantic vector (float32 bytes)."""
+
+    article = models.ForeignKey("knowledge.Article", on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    content_sha256 = models.CharField(max_length=64, help_text="Of the article as chunked.")
+    embedder_sha256 = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    # Copied from the article so a customer's search filters before scoring: published and not
+    # internal. Internal articles' chunks exist for staff only.
+    is_public = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "ordinal"], name="assist_chunk_unique")
+        ]
+
+    def __str__(self):
+        return f"chunk {self.ordinal} of article {self.article_id}"
+
+
+class SyncState(models.Model):
+    """Where the article sync stands: articles changed since `articles_until` are due."""
+
+    name = models.CharField(max_length=40, unique=True)
+    articles_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name}: {self.articles_until}"
+
+
+class UsageHour(models.Model):
+    """Interactions rolled up by UTC hour, feature, provider and model (the usage monitor)."""
+
+    hour = models.DateTimeField()
+    feature = models.CharField(max_length=40)
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120)
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    latency_ms_total = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "feature", "provider", "model"], name="assist_usage_hour_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H}h {self.feature}/{self.provider}: {self.calls}"
+
+
+class UsageAlert(models.Model):
+    """An alert sent once: its key (kind and hour or day) is unique."""
+
+    key = models.CharField(max_length=120, unique=True)
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.key

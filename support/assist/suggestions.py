@@ -17,7 +17,7 @@ from support import services as ticket_services
 from support.models import Category, Team, Ticket
 from support.models.choices import Priority
 
-from . import classifiers
+from . import classifiers, sentiment
 from . import logging as ailog
 from .models import ModelArtifact, Outcome, Suggestion
 from .permissions import can_see_suggestions
@@ -47,12 +47,24 @@ def _label(field: str, value: str, names: dict) -> str:
     return names.get((field, value), value)
 
 
+def raised_by_sentiment(priority: str, text: str) -> tuple[str, float | None]:
+    """One level up for an upset customer writing in English; never down."""
+    mood = sentiment.compound(text)
+    if mood is not None and mood <= sentiment.UPSET and priority in PRIORITY_RANK:
+        ranked = sorted(PRIORITY_RANK, key=PRIORITY_RANK.get)
+        priority = ranked[min(PRIORITY_RANK[priority] + 1, len(ranked) - 1)]
+    return str(priority), mood
+
+
 def _compute(ticket: Ticket, artifact: ModelArtifact, *, user) -> Suggestion | None:
     started = time.perf_counter()
     model = classifiers.load(artifact)
     text = classifiers.ticket_text(ticket.subject, ticket.description_text)
     labels, confidence = classifiers.predict(model, [text], artifact.metrics.get("confidence_map"))
     value, score = labels[0], confidence[0]
+    mood = None
+    if artifact.target == "priority":
+        value, mood = raised_by_sentiment(value, text)
     latency = (time.perf_counter() - started) * 1000
     ailog.record(
         feature=f"suggest_{artifact.target}",
@@ -63,7 +75,7 @@ def _compute(ticket: Ticket, artifact: ModelArtifact, *, user) -> Suggestion | N
         user=user,
         ticket=ticket,
         prompt=text,
-        response=value,
+        response=value if mood is None else f"{value} (sentiment {mood:+.2f})",
         latency_ms=latency,
         confidence=score,
         outcome=Outcome.SUCCESS,
@@ -97,6 +109,10 @@ def suggestions_for(*, ticket: Ticket, user) -> list[Shown]:
             continue
         if suggestion.state != Suggestion.State.PENDING:
             continue
+        if suggestion.field == "priority" and PRIORITY_RANK.get(
+            suggestion.value, -1
+        ) <= PRIORITY_RANK.get(current, -1):
+            continue  # a priority suggestion may raise the ticket's priority, never lower it
         shown.append(
             Shown(
                 suggestion,

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import classifiers
+from . import classifiers, retrieval, usage
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +20,15 @@ def retrain_models() -> dict:
         outcome[target] = "promoted" if artifact and artifact.is_active else report.reason
         logger.info("AI retrain %s: %s", target, outcome[target])
     return outcome
+
+
+@shared_task(name="support.assist.tasks.sync_article_chunks")
+def sync_article_chunks() -> dict:
+    """Every 5 minutes: passages of the articles changed since the last run (cost follows them)."""
+    return retrieval.sync_chunks()
+
+
+@shared_task(name="support.assist.tasks.monitor_usage")
+def monitor_usage() -> dict:
+    """Hourly: usage rollups, spike and budget alerts, content retention."""
+    return usage.monitor()

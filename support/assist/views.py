@@ -3,15 +3,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from support.selectors import tickets_for, with_number
 
-from . import suggestions
-from .models import ModelArtifact
-from .permissions import can_see_suggestions
+from . import selectors, suggestions
+from .models import FIELD_CHOICES
+from .permissions import can_see_suggestions, can_see_usage
 
 
 def suggestions_panel(request, ticket):
@@ -30,7 +30,7 @@ def decide(request, number):
     if ticket is None or not can_see_suggestions(request.user, ticket):
         raise Http404("No such ticket.")
     field = request.POST.get("field", "")
-    if field not in ModelArtifact.Target.values:
+    if field not in dict(FIELD_CHOICES):
         raise Http404("No such suggestion.")
     try:
         if request.POST.get("decision") == "reject":
@@ -42,3 +42,20 @@ def decide(request, number):
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("desk-ticket", number=ticket.number)
+
+
+@login_required
+def usage_page(request):
+    """AI usage for leads: per day, feature and model; each model's evaluation."""
+    if not can_see_usage(request.user):
+        return render(request, "desk/not_staff.html", status=403)
+    reports = []
+    for artifact in selectors.model_reports():
+        model = (artifact.metrics or {}).get("model") or {}
+        baselines = (artifact.metrics or {}).get("baselines") or {}
+        reports.append({"artifact": artifact, "model": model, "baselines": baselines})
+    return render(
+        request,
+        "assist/usage.html",
+        {"usage": selectors.usage_by_day(), "reports": reports},
+    )

@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
-from ..models import ModelArtifact
+from ..models import FIELD_CHOICES
 
 
 class SuggestionSerializer(serializers.Serializer):
-    field = serializers.ChoiceField(choices=ModelArtifact.Target.choices)
+    field = serializers.ChoiceField(choices=FIELD_CHOICES)
     value = serializers.CharField(help_text="Category or team slug, or priority.")
     label = serializers.CharField()
     current = serializers.CharField(help_text="The ticket's value now ('' when unset).")
@@ -22,7 +22,7 @@ class SuggestionListSerializer(serializers.Serializer):
 
 
 class SuggestionDecisionSerializer(serializers.Serializer):
-    field = serializers.ChoiceField(choices=ModelArtifact.Target.choices)
+    field = serializers.ChoiceField(choices=FIELD_CHOICES)
 
 
 def shown_data(shown) -> dict:
@@ -36,3 +36,42 @@ def shown_data(shown) -> dict:
         "model_version": s.artifact.sha256 if s.artifact_id else "",
         "model_macro_f1": shown.model_macro_f1,
     }
+
+
+class QuerySerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=2000)
+    ticket = serializers.CharField(
+        required=False, allow_blank=True, help_text="Context: a ticket's id or number you can see."
+    )
+
+
+class CitationSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+
+
+class RequestedToolSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    arguments = serializers.DictField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField(allow_blank=True, help_text="Blank when handed off.")
+    citations = CitationSerializer(many=True)
+    confidence = serializers.FloatField(help_text="The best passage's similarity, 0 to 1.")
+    handoff = serializers.BooleanField(help_text="True: an agent should answer this.")
+    provider = serializers.CharField()
+    interaction = serializers.IntegerField(help_text="The logged interaction's id.")
+    requested_tools = RequestedToolSerializer(
+        many=True, help_text="Tools the model asked for: recorded, never run by the model."
+    )
+
+
+class ToolCallSerializer(serializers.Serializer):
+    arguments = serializers.DictField(help_text="As the tool's JSON schema says.")
+
+
+class ToolResultSerializer(serializers.Serializer):
+    tool = serializers.CharField()
+    result = serializers.DictField()

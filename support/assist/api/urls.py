@@ -1,4 +1,4 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
 from support.api.views import TICKET_REF
 
@@ -6,6 +6,8 @@ from . import views
 
 TICKET = rf"^tickets/(?P<ticket>{TICKET_REF})"
 urlpatterns = [
+    path("query/", views.QueryView.as_view(), name="ai-query"),
+    re_path(r"^tools/(?P<tool>[a-z_]{1,60})/$", views.ToolView.as_view(), name="ai-tool"),
     re_path(
         rf"{TICKET}/suggestions/$", views.TicketSuggestionsView.as_view(), name="ai-suggestions"
     ),
