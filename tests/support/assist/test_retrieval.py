@@ -137,3 +137,30 @@ def test_query_with_a_ticket_needs_a_ticket_the_caller_sees(api_client, articles
 
 def test_query_needs_a_signed_in_caller(api_client):
     assert api_client.post("/api/v1/ai/query/", {"question": "hi"}).status_code in (401, 403)
+
+
+def test_a_hosted_models_tool_request_is_returned_not_run(
+    api_client, articles, customer, settings, httpserver
+):
+    from support.assist.models import AIToolCall
+
+    settings.AI_PROVIDER = "openai_compatible"
+    settings.AI_BASE_URL = httpserver.url_for("/v1")
+    httpserver.expect_request("/v1/chat/completions").respond_with_json({
+        "id": "c1", "model": "gpt-test",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": "Checking [KB-1].",
+            "tool_calls": [{"id": "t1", "type": "function", "function": {
+                "name": "create_ticket", "arguments": "{\"subject\": \"x\"}"}}]}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+    })  # fmt: skip
+    retrieval.sync_chunks()
+    api_client.force_authenticate(customer)
+    data = api_client.post("/api/v1/ai/query/", {"question": "How do I reset my password?"})
+    data = data.json()
+    assert data["provider"] == "openai_compatible"
+    assert data["requested_tools"] == [{"name": "create_ticket", "arguments": {"subject": "x"}}]
+    assert not AIToolCall.objects.exists()
+    from support.models import Ticket
+
+    assert not Ticket.objects.filter(customer=customer).exists()
