@@ -262,7 +262,7 @@ def save(report: Report, *, activate: bool | None = None) -> ModelArtifact | Non
 
 
 def active_artifact(target: str) -> ModelArtifact | None:
-    return ModelArtifact.objects.filter(target=target, is_active=True).first()
+    return ModelArtifact.objects.filter(target=target, is_active=True).defer("blob").first()
 
 
 _cache: dict[int, tuple[str, object]] = {}
@@ -275,7 +275,8 @@ def load(artifact: ModelArtifact):
         hit = _cache.get(artifact.pk)
         if hit and hit[0] == artifact.sha256:
             return hit[1]
-    blob = bytes(artifact.blob)
+    # The blob is read only when the process has not loaded this artifact yet.
+    blob = bytes(ModelArtifact.objects.values_list("blob", flat=True).get(pk=artifact.pk))
     if hashlib.sha256(blob).hexdigest() != artifact.sha256:
         raise ValueError(f"Artifact {artifact.pk} does not match its sha256.")
     model = loads(blob)

@@ -102,7 +102,6 @@ def suggestions_for(*, ticket: Ticket, user) -> list[Shown]:
     for artifact in sorted(active, key=lambda a: classifiers.TARGETS.index(a.target)):
         suggestion = known.get((artifact.target, artifact.pk))
         if suggestion is None:
-            artifact = ModelArtifact.objects.get(pk=artifact.pk)  # with its blob
             suggestion = _compute(ticket, artifact, user=user)
         current = _current(ticket, suggestion.field)
         if suggestion.state == Suggestion.State.PENDING and suggestion.value == current:
