@@ -96,6 +96,7 @@ class ModelArtifact(models.Model):
         TEAM = "team"
         PRIORITY = "priority"
         EMBEDDER = "embedder", "article embedder (LSA)"
+        BREACH = "breach", "SLA breach predictor"
 
     target = models.CharField(max_length=20, choices=Target.choices)
     created_at = models.DateTimeField(default=timezone.now)
@@ -125,7 +126,9 @@ class ModelArtifact(models.Model):
         return f"{self.target} model {self.sha256[:12]}"
 
 
-FIELD_CHOICES = [(t.value, t.label) for t in ModelArtifact.Target if t != "embedder"]
+FIELD_CHOICES = [
+    (t.value, t.label) for t in ModelArtifact.Target if t in ("category", "team", "priority")
+]
 
 
 class Suggestion(models.Model):

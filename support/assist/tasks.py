@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import classifiers, retrieval, usage
+from . import breach, classifiers, retrieval, usage
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ def retrain_models() -> dict:
         artifact = classifiers.save(report)
         outcome[target] = "promoted" if artifact and artifact.is_active else report.reason
         logger.info("AI retrain %s: %s", target, outcome[target])
+    report, artifact = breach.retrain()
+    outcome["breach"] = "promoted" if artifact and artifact.is_active else report.reason
     return outcome
 
 

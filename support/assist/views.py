@@ -7,9 +7,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from support.models.choices import ACTIVE_STATUSES
 from support.selectors import tickets_for, with_number
 
-from . import selectors, suggestions
+from . import breach, selectors, suggestions
 from .models import FIELD_CHOICES
 from .permissions import can_see_suggestions, can_see_usage
 
@@ -20,7 +21,14 @@ def suggestions_panel(request, ticket):
     if not can_see_suggestions(user, ticket):
         return None
     shown = suggestions.suggestions_for(ticket=ticket, user=user)
-    return "assist/_suggestions_panel.html", {"ai_suggestions": shown, "ai_ticket": ticket}
+    risk = None
+    if ticket.status in ACTIVE_STATUSES:
+        risk = breach.risk_of(ticket)
+    return "assist/_suggestions_panel.html", {
+        "ai_suggestions": shown,
+        "ai_ticket": ticket,
+        "ai_breach_risk": risk,
+    }
 
 
 @login_required

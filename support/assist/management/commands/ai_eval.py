@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from support.assist import classifiers
+from support.assist import breach, classifiers
 
 
 class Command(BaseCommand):
@@ -10,9 +10,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--target", choices=classifiers.TARGETS, action="append")
+        parser.add_argument("--target", choices=[*classifiers.TARGETS, "breach"], action="append")
 
     def handle(self, *args, target=None, **options):
-        for name in target or classifiers.TARGETS:
+        for name in target or [*classifiers.TARGETS, "breach"]:
+            if name == "breach":
+                self.stdout.write(breach.format_report(breach.train_and_evaluate()))
+                continue
             report = classifiers.train_and_evaluate(name)
             self.stdout.write(classifiers.format_report(report))
