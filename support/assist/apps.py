@@ -2,8 +2,11 @@ from django.apps import AppConfig
 
 
 class AssistConfig(AppConfig):
+    # The label sorts after "support" on purpose: Django plans migrations leaf by leaf in label
+    # order, and an earlier label pulled support's search triggers ahead of core's rebuild of
+    # the user table on SQLite (`migrate` failed on a fresh embedded database).
     name = "support.assist"
-    label = "assist"
+    label = "support_assist"
     verbose_name = "AI assist"
 
     def ready(self):
@@ -20,6 +23,6 @@ class AssistConfig(AppConfig):
 
 
 LEAD_PERMISSIONS = {
-    "assist.view_aiinteraction",
-    "assist.view_modelartifact",
+    "support_assist.view_aiinteraction",
+    "support_assist.view_modelartifact",
 }
