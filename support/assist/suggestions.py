@@ -89,7 +89,9 @@ def suggestions_for(*, ticket: Ticket, user) -> list[Shown]:
     """The ticket's suggestions from the active models, computed on first sight; a suggestion
     equal to the ticket's current value is not shown (nothing to accept)."""
     can_see_suggestions.require(user, ticket)
-    active = list(ModelArtifact.objects.filter(is_active=True).defer("blob"))
+    active = list(
+        ModelArtifact.objects.filter(is_active=True, target__in=classifiers.TARGETS).defer("blob")
+    )
     if not active:
         return []
     known = {

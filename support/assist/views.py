@@ -1,5 +1,6 @@
 """Desk pages of AI assist: the suggestions panel beside a ticket and its one-click answers."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -10,7 +11,7 @@ from core.errors import DomainError
 from support.models.choices import ACTIVE_STATUSES
 from support.selectors import tickets_for, with_number
 
-from . import breach, selectors, suggestions
+from . import breach, retrieval, selectors, suggestions
 from .models import FIELD_CHOICES
 from .permissions import can_see_suggestions, can_see_usage
 
@@ -24,10 +25,18 @@ def suggestions_panel(request, ticket):
     risk = None
     if ticket.status in ACTIVE_STATUSES:
         risk = breach.risk_of(ticket)
+    # Passages that may answer the customer (internal ones too: the reader is staff).
+    question = f"{ticket.subject}\n{ticket.description_text}"
+    passages = [
+        p
+        for p in retrieval.search(question, user=user, public_only=False, limit=3)
+        if p.score >= settings.AI_ANSWER_THRESHOLD
+    ]
     return "assist/_suggestions_panel.html", {
         "ai_suggestions": shown,
         "ai_ticket": ticket,
         "ai_breach_risk": risk,
+        "ai_passages": passages,
     }
 
 

@@ -1,9 +1,11 @@
 from rest_framework import serializers
 
+from core.api.serializers import Serializer
+
 from ..models import FIELD_CHOICES
 
 
-class SuggestionSerializer(serializers.Serializer):
+class SuggestionSerializer(Serializer):
     field = serializers.ChoiceField(choices=FIELD_CHOICES)
     value = serializers.CharField(help_text="Category or team slug, or priority.")
     label = serializers.CharField()
@@ -17,11 +19,11 @@ class SuggestionSerializer(serializers.Serializer):
     )
 
 
-class SuggestionListSerializer(serializers.Serializer):
+class SuggestionListSerializer(Serializer):
     suggestions = SuggestionSerializer(many=True)
 
 
-class SuggestionDecisionSerializer(serializers.Serializer):
+class SuggestionDecisionSerializer(Serializer):
     field = serializers.ChoiceField(choices=FIELD_CHOICES)
 
 
@@ -38,25 +40,25 @@ def shown_data(shown) -> dict:
     }
 
 
-class QuerySerializer(serializers.Serializer):
+class QuerySerializer(Serializer):
     question = serializers.CharField(max_length=2000)
     ticket = serializers.CharField(
         required=False, allow_blank=True, help_text="Context: a ticket's id or number you can see."
     )
 
 
-class CitationSerializer(serializers.Serializer):
+class CitationSerializer(Serializer):
     number = serializers.CharField()
     title = serializers.CharField()
     url = serializers.CharField()
 
 
-class RequestedToolSerializer(serializers.Serializer):
+class RequestedToolSerializer(Serializer):
     name = serializers.CharField()
     arguments = serializers.DictField()
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(Serializer):
     answer = serializers.CharField(allow_blank=True, help_text="Blank when handed off.")
     citations = CitationSerializer(many=True)
     confidence = serializers.FloatField(help_text="The best passage's similarity, 0 to 1.")
@@ -68,10 +70,10 @@ class AnswerSerializer(serializers.Serializer):
     )
 
 
-class ToolCallSerializer(serializers.Serializer):
+class ToolCallSerializer(Serializer):
     arguments = serializers.DictField(help_text="As the tool's JSON schema says.")
 
 
-class ToolResultSerializer(serializers.Serializer):
+class ToolResultSerializer(Serializer):
     tool = serializers.CharField()
     result = serializers.DictField()

@@ -7,7 +7,7 @@ from . import views
 TICKET = rf"^tickets/(?P<ticket>{TICKET_REF})"
 urlpatterns = [
     path("query/", views.QueryView.as_view(), name="ai-query"),
-    re_path(r"^tools/(?P<tool>[a-z_]{1,60})/$", views.ToolView.as_view(), name="ai-tool"),
+    re_path(r"^tools/(?P<tool>[A-Za-z0-9_-]{1,60})/$", views.ToolView.as_view(), name="ai-tool"),
     re_path(
         rf"{TICKET}/suggestions/$", views.TicketSuggestionsView.as_view(), name="ai-suggestions"
     ),

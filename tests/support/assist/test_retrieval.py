@@ -164,3 +164,16 @@ def test_a_hosted_models_tool_request_is_returned_not_run(
     from support.models import Ticket
 
     assert not Ticket.objects.filter(customer=customer).exists()
+
+
+def test_the_ticket_panel_shows_passages_that_may_answer_it(client, articles, customer, lead):
+    retrieval.sync_chunks()
+    ticket = make_ticket(
+        by=customer,
+        subject="Forgot password",
+        description="<p>I need a password reset link, please.</p>",
+    )
+    client.force_login(lead)
+    html = client.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert "May answer it" in html and "Reset your password" in html
+    assert "% match" in html
