@@ -29,6 +29,13 @@ class BookingsConfig(AppConfig):
         for role in (Role.AGENT, Role.SUPPORT_LEAD):
             register_role_permissions(role, STAFF_PERMISSIONS)
 
+        # The assistant's booking lookup, run as the caller (support.assist.tools).
+        from support.assist import tools
+
+        from .assist_tools import booking_lookup_tool
+
+        tools.register(booking_lookup_tool())
+
 
 # Support staff read bookings in the Django admin; every change goes through the services.
 STAFF_PERMISSIONS = {

@@ -24,4 +24,5 @@ urlpatterns = [
     path("support/", include("support.api.urls")),
     path("chat/", include("support.chat.api.urls")),
     path("privacy/", include("privacy.api.urls")),
+    path("ai/", include("support.assist.api.urls")),
 ]

@@ -23,6 +23,8 @@ from knowledge.permissions import can_write as can_write_articles
 from privacy.permissions import can_manage as can_manage_privacy
 from support import views as support_views
 from support.chat import views as chat_views
+from support.assist import views as assist_views
+from support.assist.permissions import can_see_usage as can_see_ai_usage
 from support.permissions import can_edit_rules, can_use_desk
 
 
@@ -109,6 +111,12 @@ def wire_privacy() -> None:
                   visible=can_manage_privacy)  # fmt: skip
 
 
+def wire_assist() -> None:
+    shell.add_nav("desk", "ai", "AI", "assist-usage", order=9, visible=can_see_ai_usage)
+    # Category, team and priority suggestions from models that passed their evaluation.
+    shell.add_ticket_panel("assist", assist_views.suggestions_panel, areas=("desk",), order=40)
+
+
 def wire() -> None:
     wire_privacy()
     wire_core()
@@ -118,6 +126,7 @@ def wire() -> None:
     wire_incidents()
     wire_analytics()
     wire_bookings()
+    wire_assist()
 
 
 wire()

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("support.chat.urls")),
     path("", include("support.urls")),
+    path("", include("support.assist.urls")),
     path("", include("knowledge.urls")),
     path("", include("insurance.urls")),
     path("", include("bookings.urls")),

@@ -17,6 +17,7 @@ from core.models import OutboxMessage, User
 from core.models.notifications import OutboxStatus
 from core.models.users import CustomerTier
 
+from .assist.demo_text import learnable_text
 from .models import (
     AgentProfile,
     Category,
@@ -298,11 +299,14 @@ def seed_tickets() -> None:
         else:
             age_minutes = rng.uniform(8, 24 * 42) * 60
         at = now - dt.timedelta(minutes=age_minutes)
+        subject, line = rng.choice(SUBJECTS[slug]), rng.choice(CUSTOMER_LINES)
+        # Text a classifier can learn, from its own random stream (issue 18, support/assist).
+        other_subject, learnable = learnable_text(random.Random(index), slug, priority)
         with clock_at(at):
             ticket = services.create_ticket(
                 by=customer,
-                subject=rng.choice(SUBJECTS[slug]),
-                description=f"<p>{rng.choice(CUSTOMER_LINES)}</p>",
+                subject=other_subject or subject,
+                description=f"<p>{line} {learnable}</p>",
                 category=categories.get(slug),
                 priority=priority,
                 channel=rng.choice([Channel.WEB, Channel.EMAIL, Channel.EMAIL, Channel.API]),

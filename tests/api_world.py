@@ -91,6 +91,8 @@ class World:
         ticket = self.tickets.get(role) or self.tickets["lead"]  # admin: no ticket of their own
         if name == "ticket":
             return ticket.number
+        if name == "tool":  # support/assist: the tools endpoint's example
+            return "kb_search"
         if name == "attachment_id":
             return self.attachment_ids[role]
         if name == "slug":

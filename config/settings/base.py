@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "core",
     "knowledge",
     "support",
+    "support.assist",
     "incidents",
     "insurance",
     "bookings",
@@ -493,6 +494,12 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-dispatch-exports": {"task": "privacy.tasks.dispatch_exports", "schedule": 300.0},
     "privacy-retention": {"task": "privacy.tasks.schedule_retention", "schedule": 3600.0},
     "privacy-seal-audit": {"task": "privacy.tasks.seal_audit_chain", "schedule": 60.0},
+    "assist-retrain-models": {"task": "support.assist.tasks.retrain_models", "schedule": 86400.0},
+    "assist-monitor-usage": {"task": "support.assist.tasks.monitor_usage", "schedule": 3600.0},
+    "assist-sync-article-chunks": {
+        "task": "support.assist.tasks.sync_article_chunks",
+        "schedule": 300.0,
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -524,6 +531,7 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", "60/min"),
         "user": env_str("API_THROTTLE_USER", "1200/min"),
         "create": env_str("API_THROTTLE_CREATE", "120/min"),
+        "ai": env_str("API_THROTTLE_AI", "30/min"),
     },
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -693,3 +701,29 @@ ANALYTICS_TIME_ZONE = env_str("ANALYTICS_TIME_ZONE", TIME_ZONE)
 ANALYTICS_SLA_TARGET = float(env_str("ANALYTICS_SLA_TARGET", "0.9"))
 ANALYTICS_SPIKE_FACTOR = float(env_str("ANALYTICS_SPIKE_FACTOR", "3"))
 ANALYTICS_SPIKE_MIN_TICKETS = env_int("ANALYTICS_SPIKE_MIN_TICKETS", 10)
+
+# AI assist (issue 18, support/assist): `local` needs no network and is the default; a hosted
+# provider ("openai_compatible" or "anthropic") is optional and falls back to local on failure.
+AI_PROVIDER = env_str("AI_PROVIDER", "local")
+AI_BASE_URL = env_str("AI_BASE_URL", "")
+AI_API_KEY = env_str("AI_API_KEY", "")
+AI_MODEL = env_str("AI_MODEL", "")
+# One call, retries included, ends within this many seconds (then local or a hand-off answers).
+AI_TIMEOUT_S = float(env_str("AI_TIMEOUT_S", "20"))
+AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 2)
+# Tokens all hosted and local calls may spend per UTC day (0: no budget).
+AI_DAILY_TOKEN_BUDGET = env_int("AI_DAILY_TOKEN_BUDGET", 2_000_000)
+# Prompts and responses kept in the interaction log: full, redacted (e-mail addresses and long
+# digit runs masked) or none; content is cleared after the retention days, counters stay.
+AI_LOG_CONTENT = env_str("AI_LOG_CONTENT", "redacted")
+AI_RETENTION_DAYS = env_int("AI_RETENTION_DAYS", 90)
+# Prices per million tokens, input and output, by model: JSON {"model": [in, out]}.
+AI_PRICE_TABLE = env_str("AI_PRICE_TABLE", "{}")
+# A classifier is activated only with this many labelled tickets and a macro-F1 at least this far
+# above the better of its baselines (majority class, keyword rule) on the held-out newest 20 %.
+AI_MIN_TRAINING_TICKETS = env_int("AI_MIN_TRAINING_TICKETS", 150)
+AI_ACTIVATION_MARGIN = float(env_str("AI_ACTIVATION_MARGIN", "0.10"))
+# ... and only if it is right at least 90 % of the time on at least this share of them.
+AI_MIN_COVERAGE_AT_P90 = float(env_str("AI_MIN_COVERAGE_AT_P90", "0.3"))
+# The query endpoint answers only at or above this confidence; below it hands off to an agent.
+AI_ANSWER_THRESHOLD = float(env_str("AI_ANSWER_THRESHOLD", "0.35"))

@@ -38,6 +38,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "1000/min",
     "user": "10000/min",
     "create": "10000/min",
+    "ai": "10000/min",
 }
 MEDIA_ROOT = VAR_DIR / f"test-media-{_worker}"  # noqa: F405
 for _alias in ("support-attachments", "insurance-docs", "privacy-exports"):

@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+
+
+class AssistConfig(AppConfig):
+    # The label sorts after "support" on purpose: Django plans migrations leaf by leaf in label
+    # order, and an earlier label pulled support's search triggers ahead of core's rebuild of
+    # the user table on SQLite (`migrate` failed on a fresh embedded database).
+    name = "support.assist"
+    label = "support_assist"
+    verbose_name = "AI assist"
+
+    def ready(self):
+        from core.demo import register_seeder
+        from core.roles import Role, register_role_permissions
+
+        from . import builtin_tools, demo
+
+        register_role_permissions(Role.SUPPORT_LEAD, LEAD_PERMISSIONS)
+        builtin_tools.register()
+        register_seeder(65, "AI assist: finished tickets of past months", demo.seed_history)
+        register_seeder(95, "AI assist: classifiers trained and gated", demo.train_models)
+        register_seeder(96, "AI assist: article passages embedded", demo.embed_articles)
+
+
+LEAD_PERMISSIONS = {
+    "support_assist.view_aiinteraction",
+    "support_assist.view_modelartifact",
+}
