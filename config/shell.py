@@ -22,9 +22,9 @@ from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from privacy.permissions import can_manage as can_manage_privacy
 from support import views as support_views
-from support.chat import views as chat_views
 from support.assist import views as assist_views
 from support.assist.permissions import can_see_usage as can_see_ai_usage
+from support.chat import views as chat_views
 from support.permissions import can_edit_rules, can_use_desk
 
 
