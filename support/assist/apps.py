@@ -13,7 +13,9 @@ class AssistConfig(AppConfig):
         from core.demo import register_seeder
         from core.roles import Role, register_role_permissions
 
-        from . import builtin_tools, demo
+        from . import builtin_tools, demo, privacy
+
+        privacy.register()  # what it holds about a person (core.privacy)
 
         register_role_permissions(Role.SUPPORT_LEAD, LEAD_PERMISSIONS)
         builtin_tools.register()

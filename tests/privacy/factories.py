@@ -91,6 +91,12 @@ def make_person(staff: Staff, token: str, *, organization=None) -> Person:
         raw_message=b"raw",
     )
     _chat(person, staff)
+    from support.assist.models import AIInteraction
+
+    AIInteraction.objects.create(
+        feature="query", provider="local", user=user, ticket=ticket, outcome="success",
+        prompt=f"How do I fix printer {token}?", response=f"Reset printer {token}.",
+    )  # fmt: skip
     assert OutboxMessage.objects.filter(recipient=user.email).exists()
     return person
 

@@ -25,6 +25,7 @@ EVERY_SECTION = {
     "bookings",
     "booking_reviews",
     "chat_sessions",
+    "ai_interactions",
 }
 
 
