@@ -43,7 +43,7 @@ def as_text(session: ChatSession, *, staff: bool = False) -> str:
 
 def as_html(session: ChatSession, *, staff: bool = False) -> str:
     return render_to_string(
-        "support/chat/transcript.html",
+        "support/chat/email/transcript.html",  # a document of its own: e-mailed and downloaded
         {"session": session, "lines": list(_lines(session, staff=staff)), "staff": staff},
     )
 

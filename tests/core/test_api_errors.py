@@ -140,15 +140,20 @@ def _concrete(route: str) -> str | None:
     return "/" + path
 
 
+SAMPLE_UUID = "00000000-0000-4000-8000-000000000001"
+
+
 def _named_groups_as_one(route: str) -> str:
-    """Each `(?P<name>...)` (groups nested inside included) becomes `1`."""
+    """Each `(?P<name>...)` (groups nested inside included) becomes `1`, or a UUID where the
+    group only takes one (a chat session's public id)."""
     while (start := route.find("(?P<")) >= 0:
         depth, end = 0, start
         for end in range(start, len(route)):
             depth += {"(": 1, ")": -1}.get(route[end], 0)
             if depth == 0:
                 break
-        route = route[:start] + "1" + route[end + 1 :]
+        sample = SAMPLE_UUID if "{12}" in route[start:end] else "1"
+        route = route[:start] + sample + route[end + 1 :]
     return route
 
 
