@@ -31,6 +31,13 @@ def reading_replica():
         _reading.reset(token)
 
 
+def streamed_from_replica(rows):
+    """Iterate `rows` (a lazy queryset or generator, e.g. a streamed CSV's) inside
+    `reading_replica()`: a streamed response reads its rows after the view has returned."""
+    with reading_replica():
+        yield from rows
+
+
 @contextmanager
 def primary():
     """Reads that must see the latest writes, even inside `reading_replica()`."""

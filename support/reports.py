@@ -6,12 +6,11 @@ import statistics
 from collections import defaultdict
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Avg, Count, F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from core.internals.sql import sql_and_params
 from core.spreadsheet import SafeWriter
 
 MAX_REPORT_DAYS = 366
@@ -126,10 +125,11 @@ def _groups_in_one_pass(tickets) -> dict:
     the range six times (5 s for a year at a million tickets, against ~1 s).
     """
     dimension_keys = {f"dim_{name}": _group_key(column) for name, column in DIMENSIONS.items()}
+    # The database the tickets are read from (the replica inside `reading_replica()`).
+    alias = tickets.db
     try:
-        inner_sql, params = sql_and_params(
-            tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys)
-        )
+        inner = tickets.order_by().values(*MEASURE_COLUMNS, **dimension_keys)
+        inner_sql, params = inner.query.get_compiler(using=alias).as_sql()
     except EmptyResultSet:  # a queryset that can match nothing (`.none()`, `pk__in=[]`)
         return _groups_per_dimension(tickets)
     measured = "sla_policy_id IS NOT NULL"
@@ -153,7 +153,7 @@ def _groups_in_one_pass(tickets) -> dict:
         f"GROUP BY GROUPING SETS ((), {', '.join(f'({key})' for key in keys)})"
     )
     groups = {"overall": None, **{name: {} for name in DIMENSIONS}}
-    with connection.cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         for values in cursor.fetchall():
