@@ -1,7 +1,7 @@
 # Accounts' phone numbers encrypted at rest (core.crypto, issue 22).
 
 import core.crypto
-from django.db import migrations, models
+from django.db import migrations
 
 
 def encrypt_phones(apps, schema_editor):
