@@ -22,6 +22,10 @@ WORD_OPS = ("contains_any", "contains_none")
 BOOL_OPS = ("is",)
 TIERS = ("enterprise", "professional", "standard", "free", "")
 ACTOR_KINDS = ("customer", "agent", "system")
+SENTIMENTS = ("negative", "neutral", "positive", "unknown")
+# VADER's compound score: at or below this an upset customer (AI assist raises priority there
+# too), at or above its mirror a pleased one; text that is not English is "unknown".
+CLEAR_TONE = 0.5
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ FIELDS = {
         Field("actor", "Who caused the event", SCALAR_OPS, ACTOR_KINDS, in_sql=False),
         # Creation: whether the filer chose the priority (a default rule leaves a choice be).
         Field("priority_chosen", "The filer chose a priority", BOOL_OPS, kind="bool", in_sql=False),
+        # The tone of the subject and description (AI assist's lexicon model, English only).
+        Field("sentiment", "The customer's tone", SCALAR_OPS, SENTIMENTS, in_sql=False),
     ]
 }
 
@@ -65,6 +71,23 @@ class Facts:
     tags: frozenset[str] | None = None
     at: object = field(default_factory=timezone.now)
     priority_chosen: bool = False
+
+    def sentiment(self) -> str:
+        if "sentiment" not in self.__dict__.get("_memo", {}):
+            from ..assist.sentiment import compound
+
+            text = f"{self.ticket.subject}. {self.ticket.description_text}"
+            score = compound(text)
+            if score is None:
+                label = "unknown"
+            elif score <= -CLEAR_TONE:
+                label = "negative"
+            elif score >= CLEAR_TONE:
+                label = "positive"
+            else:
+                label = "neutral"
+            self.__dict__.setdefault("_memo", {})["sentiment"] = label
+        return self.__dict__["_memo"]["sentiment"]
 
     def tag_names(self) -> frozenset[str]:
         if self.tags is None:
@@ -147,6 +170,8 @@ def _scalar(facts: Facts, name: str):
         return facts.actor_kind
     if name == "priority_chosen":
         return facts.priority_chosen
+    if name == "sentiment":
+        return facts.sentiment()
     if name == "business_hours":
         policy = ticket.sla_policy if ticket.sla_policy_id else None
         if policy is None or policy.calendar_id is None:

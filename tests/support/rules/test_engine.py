@@ -546,3 +546,39 @@ def test_creation_checks_entitled_authors_in_the_fingerprint_statement(lead, cus
     # The fingerprint says the authors are entitled: no question per author.
     assert sum("SUM(CASE WHEN r.enabled" in sql for sql in statements) == 1
     assert not [sql for sql in statements if sql.startswith('SELECT 1 AS "a" FROM "core_user"')]
+
+
+def test_a_trigger_on_the_customers_tone(lead, customer):
+    make_trigger(
+        by=lead,
+        events=("created",),
+        conditions=[{"field": "sentiment", "op": "is", "value": "negative"}],
+        actions=[{"type": "add_tags", "value": ["upset"]}],
+    )
+    angry = make_ticket(
+        by=customer,
+        subject="Terrible service, I am furious",
+        description="<p>This is awful. Your product is broken and useless, I hate it.</p>",
+    )
+    calm = make_ticket(
+        by=customer,
+        subject="Question about invoices",
+        description="<p>Where can I download the invoice for last month?</p>",
+    )
+    foreign = make_ticket(
+        by=customer,
+        subject="Das ist schrecklich",
+        description="<p>Ich bin sehr wütend, das Produkt funktioniert überhaupt nicht.</p>",
+    )
+    assert {t.name for t in angry.tags.all()} == {"upset"}
+    assert not calm.tags.exists()
+    assert not foreign.tags.exists()  # not English: no tone is read into it
+
+
+def test_automations_cannot_use_the_tone():
+    from support.rules import conditions
+
+    with pytest.raises(DomainError):
+        conditions.clean(
+            [{"field": "sentiment", "op": "is", "value": "negative"}], for_automation=True
+        )
