@@ -221,3 +221,30 @@ def test_a_search_that_can_match_nothing_is_an_empty_result_not_an_error(alias, 
     # The fuzzer's find: a query matching nothing exactly, with no typo branch to try.
     assert titles(visitor, query, alias) == []
     assert list(find_articles(visitor, query, using=alias, category="how_to", tag="x")) == []
+
+
+@pytest.mark.django_db
+def test_a_typo_walk_asks_the_cheap_prefilter_before_pg_trgm(visitor):
+    # The migration prices pg_trgm's functions: the planner orders an AND's tests by cost, and
+    # at the default price the 5 µs trigram test ran before the LIKE meant to spare it.
+    load_corpus("default")
+    found = find_articles(visitor, "pasword")
+    assert list(found)  # the typo branch: nothing matches exactly
+    sql, params = found.query.sql_with_params()
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT procost FROM pg_proc WHERE proname = 'word_similarity_op'")
+        assert cursor.fetchone()[0] >= 50
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    walk = next(line for line in plan.splitlines() if "%>" in line)
+    assert walk.index("~~ ANY") < walk.index("%>"), plan
+
+
+@BOTH
+@ALIASES
+def test_a_result_list_reads_no_article_body(alias, visitor):
+    # Lists show the title, summary and snippet; the bodies (~5 kB a row) stay unread.
+    load_corpus(alias)
+    article = find_articles(visitor, "password", using=alias).first()
+    assert article.search_snippet
+    assert {"content", "content_html", "search_document"} <= article.get_deferred_fields()
