@@ -296,13 +296,15 @@ def verdict(ok: bool) -> str:
 
 
 def report(r: dict) -> None:
-    pg, lite, web = r["postgres"], r.get("sqlite"), r.get("http")
+    pg, lite, web = r.get("postgres"), r.get("sqlite"), r.get("http")
+    first = pg or lite
     log()
     log(
-        f"## Knowledge search: {r['pg_articles']:,} articles on PostgreSQL {pg['version']} "
-        f"(JIT {pg['jit']}), {r.get('sqlite_articles', 0):,} on SQLite "
-        f"{lite['version'] if lite else '-'}; {r['date']}; {r['cpus']} CPUs; load average "
-        f"{pg['load_before']} -> {(web or pg)['load_after']}"
+        f"## Knowledge search: {r.get('pg_articles', 0):,} articles on PostgreSQL "
+        f"{pg['version'] if pg else '-'} (JIT {pg['jit'] if pg else '-'}), "
+        f"{r.get('sqlite_articles', 0):,} on SQLite {lite['version'] if lite else '-'}; "
+        f"{r['date']}; {r['cpus']} CPUs; load average "
+        f"{first['load_before']} -> {(web or lite or pg)['load_after']}"
     )
     log()
     log(
@@ -312,19 +314,21 @@ def report(r: dict) -> None:
     )
     log("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, q, category in QUERIES:
-        e = pg["queries"][label]
+        e = pg["queries"][label] if pg else None
         h = web["queries"][label] if web else None
         s = lite["queries"][label] if lite else None
         shown = q + (f" +category={category}" if category else "")
-        cells = [
-            label,
-            f"`{shown}`",
-            f"{e['matches']:,}",
-            f"{e['sql']['p50']:.2f} / {e['sql']['p95']:.2f}",
-            f"{e['naive_sql']['p50']:.1f} / {e['naive_sql']['p95']:.1f}",
-            f"{e['ratio_p50']:.0f}",
-            f"{h['p50']:.1f} / {h['p95']:.1f}" if h else "-",
-        ]
+        cells = [label, f"`{shown}`"]
+        if e:
+            cells += [
+                f"{e['matches']:,}",
+                f"{e['sql']['p50']:.2f} / {e['sql']['p95']:.2f}",
+                f"{e['naive_sql']['p50']:.1f} / {e['naive_sql']['p95']:.1f}",
+                f"{e['ratio_p50']:.0f}",
+            ]
+        else:
+            cells += ["-"] * 4
+        cells.append(f"{h['p50']:.1f} / {h['p95']:.1f}" if h else "-")
         if s:
             cells += [
                 f"{s['matches']:,}",
@@ -359,15 +363,16 @@ def targets(r: dict) -> dict:
             "failing": failing,
         }
 
-    pg = r["postgres"]["queries"]
     if r.get("http"):
         web = r["http"]["queries"]
         add("PostgreSQL HTTP p95", {k: v["p95"] for k, v in web.items()}, "p95 < 30 ms",
             lambda v: v < TARGETS["http_p95"], lambda v: f"{v:.1f} ms")  # fmt: skip
-    add("PostgreSQL SQL p95", {k: v["sql"]["p95"] for k, v in pg.items()}, "p95 < 5 ms",
-        lambda v: v < TARGETS["sql_p95"], lambda v: f"{v:.2f} ms")  # fmt: skip
-    add("PostgreSQL icontains ratio", {k: v["ratio_p50"] for k, v in pg.items()}, ">= 20x",
-        lambda v: v >= TARGETS["ratio"], lambda v: f"{v:.1f}x")  # fmt: skip
+    if r.get("postgres"):
+        pg = r["postgres"]["queries"]
+        add("PostgreSQL SQL p95", {k: v["sql"]["p95"] for k, v in pg.items()}, "p95 < 5 ms",
+            lambda v: v < TARGETS["sql_p95"], lambda v: f"{v:.2f} ms")  # fmt: skip
+        add("PostgreSQL icontains ratio", {k: v["ratio_p50"] for k, v in pg.items()}, ">= 20x",
+            lambda v: v >= TARGETS["ratio"], lambda v: f"{v:.1f}x")  # fmt: skip
     if r.get("sqlite"):
         lite = r["sqlite"]["queries"]
         add("SQLite API in-process p95", {k: v["api_inprocess"]["p95"] for k, v in lite.items()},
@@ -398,6 +403,7 @@ def main() -> None:
     parser.add_argument("--sqlite", default=DEFAULT_SQLITE, help="folder of the SQLite database")
     parser.add_argument("--sqlite-articles", type=int, default=10_000)
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--reset", action="store_true", help="re-create both databases")
     parser.add_argument("--sql-samples", type=int, default=200, help="per query")
@@ -427,15 +433,16 @@ def main() -> None:
         "git": git_state(),
         "load_start": load_average(),
     }
-    log(f"PostgreSQL: seeding {args.articles:,} articles (skipped if already there) ...")
-    r["pg_seed"] = seed_articles.run(args.articles, url=args.database_url, reset=args.reset)
-    r["pg_articles"] = r["pg_seed"]["articles"]
-    log("PostgreSQL: SQL, icontains and in-process ...")
-    r["postgres"] = run_inprocess(
-        seed_articles.bench_env(seed_articles.pg_env(args.database_url)), args
-    )
-    if not args.no_http:
-        r["http"] = http(args.database_url, args)
+    if not args.no_postgres:
+        log(f"PostgreSQL: seeding {args.articles:,} articles (skipped if already there) ...")
+        r["pg_seed"] = seed_articles.run(args.articles, url=args.database_url, reset=args.reset)
+        r["pg_articles"] = r["pg_seed"]["articles"]
+        log("PostgreSQL: SQL, icontains and in-process ...")
+        r["postgres"] = run_inprocess(
+            seed_articles.bench_env(seed_articles.pg_env(args.database_url)), args
+        )
+        if not args.no_http:
+            r["http"] = http(args.database_url, args)
     if not args.no_sqlite:
         log(f"SQLite: seeding {args.sqlite_articles:,} articles in {args.sqlite} ...")
         r["sqlite_seed"] = seed_articles.run(
@@ -451,7 +458,7 @@ def main() -> None:
     r["targets"] = targets(r)
     report(r)
     log(f"\n{r['seconds']:.0f} s; load average {r['load_start']} -> {r['load_end']}")
-    if r["postgres"]["queries"][QUERIES[0][0]].get("explain"):
+    if r.get("postgres") and r["postgres"]["queries"][QUERIES[0][0]].get("explain"):
         for label, e in r["postgres"]["queries"].items():
             log(f"\n--- EXPLAIN {label} ({e['q']!r})\n{e['explain']}")
     if args.json:

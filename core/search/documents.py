@@ -53,7 +53,7 @@ class Document:
     # The row's own columns the fields read: changing one of them re-indexes the row.
     columns: tuple[str, ...]
     related: tuple[Related, ...] = ()
-    # The field whose passages become snippets (Python on PostgreSQL, FTS5 snippet()): its name must
+    # The field whose passages become snippets (cut in Python, `snippets.passages`): its name must
     # be a plain-text column of the row.
     snippet: str = ""
     # PostgreSQL: short columns of the row matched by trigram word similarity (typos, partial
@@ -102,9 +102,6 @@ class Document:
     @property
     def vector_index(self) -> str:
         return f"{self.table}_search"
-
-    def snippet_position(self) -> int:
-        return [f.name for f in self.fields].index(self.snippet)
 
 
 _registry: dict[str, Document] = {}

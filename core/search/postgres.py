@@ -14,7 +14,6 @@ from django.db.models import (
     BooleanField,
     Case,
     Expression,
-    ExpressionWrapper,
     F,
     FloatField,
     Func,
@@ -24,14 +23,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat, Left, Lower
+from django.db.models.functions import Cast, Lower
 from django.db.models.lookups import GreaterThanOrEqual
 
 from core.migration_ops import create_index_concurrently, drop_index_concurrently
 
 from .documents import Document
-from .query import STOP_WORDS, ParsedQuery
-from .snippets import PACK, PassageSnippetField, pack_terms
+from .query import ParsedQuery
+from .snippets import passages
 
 # Rows whose fuzzy text has a stretch at least this similar to the query (pg_trgm's word
 # similarity, its operator's default bar, checked again so a changed setting cannot widen it):
@@ -366,25 +365,5 @@ def search(queryset, document: Document, query: ParsedQuery, *, snippets: bool, 
     if rank:
         queryset = queryset.annotate(search_rank=rank_expression)
     if snippets and document.snippet:
-        # The text comes back with the query's words packed ahead of it; the field cuts the
-        # passages and marks the words in Python (`snippets.build`), not `ts_headline`.
-        text = F(document.snippet)
-        if document.snippet_chars:
-            text = Left(text, document.snippet_chars)
-        words, prefixes = [], []
-        for group in query.groups:
-            for term in group:
-                if term.prefix:
-                    prefixes.append(term.text.lower())
-                else:
-                    words += [
-                        w for w in re.findall(r"\w+", term.text) if w.lower() not in STOP_WORDS
-                    ]
-        packed = Value(pack_terms(words, prefixes) + PACK)
-        queryset = queryset.annotate(
-            search_snippet=ExpressionWrapper(
-                Concat(packed, text, output_field=TextField()),
-                output_field=PassageSnippetField(),
-            )
-        )
+        queryset = queryset.annotate(search_snippet=passages(document, query))
     return queryset

@@ -248,3 +248,18 @@ def test_a_result_list_reads_no_article_body(alias, visitor):
     article = find_articles(visitor, "password", using=alias).first()
     assert article.search_snippet
     assert {"content", "content_html", "search_document"} <= article.get_deferred_fields()
+
+
+@pytest.mark.django_db(databases=["default", "sqlite"])
+@pytest.mark.parametrize("query", ["password", "export", "webhooks or invoice", "e-mail"])
+def test_sqlite_finds_the_same_candidates_walking_or_by_key(visitor, three_candidates, query,
+                                                            monkeypatch):  # fmt: skip
+    # A common word walks the prior order (more matches than the probe reads); a rarer one
+    # reads its matches by key. Both must give the same first candidates, ranked alike.
+    from core.search import sqlite
+
+    load_corpus("sqlite")
+    by_key = titles(visitor, query, "sqlite")
+    monkeypatch.setattr(sqlite, "PROBE", 1)
+    walked = titles(visitor, query, "sqlite")
+    assert walked == by_key and by_key
