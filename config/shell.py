@@ -21,7 +21,9 @@ from knowledge import panels as knowledge_panels
 from knowledge import views as knowledge_views
 from knowledge.permissions import can_write as can_write_articles
 from privacy.permissions import can_manage as can_manage_privacy
+from support import queue
 from support import views as support_views
+from support.assist import breach as assist_breach
 from support.assist import views as assist_views
 from support.assist.permissions import can_see_usage as can_see_ai_usage
 from support.chat import views as chat_views
@@ -115,6 +117,8 @@ def wire_assist() -> None:
     shell.add_nav("desk", "ai", "AI", "assist-usage", order=9, visible=can_see_ai_usage)
     # Category, team and priority suggestions from models that passed their evaluation.
     shell.add_ticket_panel("assist", assist_views.suggestions_panel, areas=("desk",), order=40)
+    queue.add_row_decorator(assist_breach.attach_risks)  # the queue's breach-risk marker
+    queue.add_row_decorator(assist_views.queue_triage)  # suggestions in the unassigned view
 
 
 def wire() -> None:

@@ -30,13 +30,25 @@ def _subject(ticket, url: str):
         if getattr(ticket, "last_message", "")
         else ""
     )
+    risk = getattr(ticket, "breach_risk", None)
+    marker = (
+        format_html(
+            ' <span class="pill at_risk ai-breach" title="Predicted SLA breach risk {} % '
+            '(AI model, above its threshold)">At risk</span>',
+            round(risk * 100),
+        )
+        if risk is not None
+        else ""
+    )
     return format_html(
-        '<a href="{}">{}</a>{}<br><strong>{}</strong>{}',
+        '<a href="{}">{}</a>{}{}<br><strong>{}</strong>{}{}',
         url,
         ticket.number,
         unread,
+        marker,
         ticket.subject,
         snippet,
+        getattr(ticket, "row_extras", ""),  # safe HTML from a row decorator (support.queue)
     )
 
 

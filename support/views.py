@@ -96,6 +96,7 @@ def desk_home(request):
     rows = page.object_list
     attach_unread_counts(rows, user)
     attach_last_messages(rows)
+    queue.decorate_rows(rows, view=view)
     for ticket in rows:
         ticket.badge = clock_words.next_due(clock_words.ticket_clocks(ticket, now=now))
     keep = {"view": view, "q": q, "sort": sort, **filters.active_filters()}

@@ -68,6 +68,7 @@ class World:
     automation_id: int = 0
     webhook_id: int = 0
     chat_sessions: dict = field(default_factory=dict)  # role -> public id of a chat of theirs
+    ai_draft_id: int = 0  # support/assist: a reply draft, when a test made one
 
     def headers(self, role: str) -> dict:
         return {"Authorization": f"Token {self.tokens[role]}"}
@@ -88,6 +89,8 @@ class World:
             )
         if path.startswith("/api/v1/bookings/"):
             return self.booking_id if name in ("id", "pk") else None
+        if path.startswith("/api/v1/ai/drafts/"):
+            return self.ai_draft_id
         ticket = self.tickets.get(role) or self.tickets["lead"]  # admin: no ticket of their own
         if name == "ticket":
             return ticket.number

@@ -500,6 +500,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "support.assist.tasks.sync_article_chunks",
         "schedule": 300.0,
     },
+    "assist-score-breach-risks": {
+        "task": "support.assist.tasks.score_breach_risks",
+        "schedule": 300.0,
+    },
+    "assist-suggest-new-tickets": {
+        "task": "support.assist.tasks.suggest_new_tickets",
+        "schedule": 300.0,
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------
@@ -727,3 +735,9 @@ AI_ACTIVATION_MARGIN = float(env_str("AI_ACTIVATION_MARGIN", "0.10"))
 AI_MIN_COVERAGE_AT_P90 = float(env_str("AI_MIN_COVERAGE_AT_P90", "0.3"))
 # The query endpoint answers only at or above this confidence; below it hands off to an agent.
 AI_ANSWER_THRESHOLD = float(env_str("AI_ANSWER_THRESHOLD", "0.35"))
+# How often a process asks whether the active embedder or the passages changed (its own sync
+# invalidates at once): two statements a search fewer.
+AI_INDEX_RECHECK_S = float(env_str("AI_INDEX_RECHECK_S", "5"))
+# Passage embeddings: `lsa` (default, fitted on the articles) or `wordllama` (the optional
+# extra `embeddings`: static sentence embeddings shipped in its wheel; LSA if not installed).
+AI_EMBEDDER = env_str("AI_EMBEDDER", "lsa")

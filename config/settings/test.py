@@ -55,3 +55,7 @@ ANYMAIL["WEBHOOK_SECRET"] = "anymail-test:webhook-secret"
 # the Redis pub/sub layer configure it themselves (tests/support/chat/test_redis_layer.py).
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CHAT_REALTIME = "layer"
+
+# AI assist: every search asks whether the passages changed (tests roll the database back
+# between them); tests/support/assist/test_retrieval.py checks the cached path itself.
+AI_INDEX_RECHECK_S = 0

@@ -19,14 +19,16 @@ import numpy as np
 import sklearn
 import skops
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from support.models import Ticket
-from support.models.choices import Channel, Priority, Status
+from support.models.choices import ACTIVE_STATUSES, Channel, Priority, Status
 
 from . import classifiers
-from .models import ModelArtifact
+from .models import BreachRisk, ModelArtifact, SyncState
 
 MIN_AUC = 0.75
 # Share of breaches it must flag at creation, at the precision of the 80 % warning rule (which
@@ -99,14 +101,20 @@ def finished_tickets() -> Rows:
     return out
 
 
-def _recall_at_precision(labels, scores, precision_needed):
+def _recall_at_precision(labels, scores, precision_needed, *, with_threshold=False):
+    """The share of positives flagged at the lowest score that keeps `precision_needed`
+    (and that score: the model's threshold)."""
     order = np.argsort(-np.asarray(scores), kind="stable")
     labels = np.asarray(labels)[order]
     hits = np.cumsum(labels)
     precision = hits / np.arange(1, len(labels) + 1)
     ok = np.nonzero(precision >= precision_needed)[0]
     total = labels.sum()
-    return float(hits[ok[-1]] / total) if len(ok) and total else 0.0
+    recall = float(hits[ok[-1]] / total) if len(ok) and total else 0.0
+    if not with_threshold:
+        return recall
+    threshold = float(np.asarray(scores)[order][ok[-1]]) if len(ok) else 1.0
+    return recall, threshold
 
 
 @dataclass
@@ -145,8 +153,10 @@ def train_and_evaluate(rows: Rows | None = None, *, min_tickets: int = 150) -> B
         "base_rate": base_rate,
         "rule_precision": rule_precision,
         "rule_recall": rule_recall,
-        "recall_at_rule_precision": _recall_at_precision(truth, scores, rule_precision),
     }
+    metrics["recall_at_rule_precision"], metrics["threshold"] = _recall_at_precision(
+        truth, scores, rule_precision, with_threshold=True
+    )
     report.metrics, report.fitted = metrics, model
     if metrics["auc"] < MIN_AUC:
         report.reason = f"AUC {metrics['auc']:.3f} is below {MIN_AUC}."
@@ -241,3 +251,105 @@ def retrain(*, activate: bool = True) -> tuple[BreachReport, ModelArtifact | Non
     if not activate:
         report.activate = False
     return report, save(report)
+
+
+# --- the queue's marker: risks stored by a job, read in one query a page ---------------------
+
+SCORE_BATCH = 2000
+NOT_QUEUED = [Status.RESOLVED, Status.CLOSED, Status.CANCELLED]
+
+
+def threshold_of(artifact: ModelArtifact) -> float | None:
+    """The score at which the model keeps the 80 % rule's precision on its held-out tickets."""
+    return ((artifact.metrics or {}).get("model") or {}).get("threshold")
+
+
+def _depths(rows) -> list[int]:
+    """Each row's team queue depth as `risk_of` counts it: the team's tickets filed earlier and
+    not resolved, closed or cancelled (one query for all the rows' teams)."""
+    teams = {r[6] for r in rows}
+    named = [t for t in teams if t is not None]
+    where = Q(team_id__in=named) | (Q(team__isnull=True) if None in teams else Q(pk__in=[]))
+    open_at: dict = {}
+    for team, created in (
+        Ticket.objects.filter(where)
+        .exclude(status__in=NOT_QUEUED)
+        .values_list("team_id", "created_at")
+    ):
+        open_at.setdefault(team, []).append(created)
+    for times in open_at.values():
+        times.sort()
+    return [bisect.bisect_left(open_at.get(r[6], []), r[5]) for r in rows]
+
+
+def score_open_tickets(*, full: bool = False) -> dict:
+    """Store the active breach model's risk for the open tickets changed since the last run
+    (all of them with `full`, or when the active model changed: its watermark is its own), and
+    drop the risks of tickets that left the queue. Cost follows the changed tickets."""
+    artifact = classifiers.active_artifact("breach")
+    if artifact is None:
+        return {"scored": 0, "reason": "no active breach model"}
+    threshold = threshold_of(artifact)
+    if threshold is None:
+        return {"scored": 0, "reason": "the active model has no stored threshold: retrain"}
+    started = timezone.now()
+    state, _ = SyncState.objects.get_or_create(name=f"breach-risks-{artifact.pk}")
+    changed = Ticket.objects.all()
+    if state.articles_until and not full:
+        changed = changed.filter(updated_at__gte=state.articles_until)
+    dropped, _ = BreachRisk.objects.filter(
+        ticket__in=changed.exclude(status__in=ACTIVE_STATUSES).values("pk")
+    ).delete()
+    rows = list(
+        changed.filter(status__in=ACTIVE_STATUSES, merged_into=None)
+        .order_by("pk")
+        .values_list(
+            "pk", "priority", "category_id", "channel", "organization__tier", "created_at",
+            "team_id",
+        )
+    )  # fmt: skip
+    model = classifiers.load(artifact) if rows else None
+    scored = 0
+    for offset in range(0, len(rows), SCORE_BATCH):
+        batch = rows[offset : offset + SCORE_BATCH]
+        features = [
+            featurise(priority=r[1], category_id=r[2], channel=r[3], tier=r[4] or "",
+                      created_at=r[5], queue_depth=d)
+            for r, d in zip(batch, _depths(batch), strict=True)
+        ]  # fmt: skip
+        risks = model.predict_proba(np.asarray(features, dtype=float))[:, 1]
+        BreachRisk.objects.bulk_create(
+            [
+                BreachRisk(
+                    ticket_id=r[0],
+                    artifact=artifact,
+                    risk=float(p),
+                    at_risk=bool(p >= threshold),
+                    computed_at=started,
+                )
+                for r, p in zip(batch, risks, strict=True)
+            ],  # fmt: skip
+            update_conflicts=True,
+            unique_fields=["ticket"],
+            update_fields=["artifact", "risk", "at_risk", "computed_at"],
+        )
+        scored += len(batch)
+    state.articles_until = started
+    state.save(update_fields=["articles_until", "updated_at"])
+    return {"scored": scored, "dropped": dropped, "artifact": artifact.pk}
+
+
+def attach_risks(tickets, **_context) -> None:
+    """`ticket.breach_risk` for a queue page: the stored risk where the active model flags it
+    (at or above its threshold), else None. One query whatever the page holds."""
+    tickets = list(tickets)
+    if not tickets:
+        return
+    flagged = dict(
+        BreachRisk.objects.filter(
+            ticket_id__in=[t.pk for t in tickets], at_risk=True, artifact__is_active=True
+        ).values_list("ticket_id", "risk")
+    )
+    for ticket in tickets:
+        risk = flagged.get(ticket.pk)
+        ticket.breach_risk = risk if ticket.status in ACTIVE_STATUSES else None

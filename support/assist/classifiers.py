@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
@@ -43,6 +44,9 @@ LABEL_SOURCE = (
 )
 # What a stored artifact may contain when it is loaded back (skops refuses anything else).
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+# Exact names trusted too: the breach model's preprocessor wraps `sklearn…check_array` in a
+# `functools.partial` (the function inside is listed, and checked, on its own).
+TRUSTED_NAMES = frozenset({"functools.partial"})
 
 
 def ticket_text(subject: str, description: str) -> str:
@@ -89,8 +93,8 @@ def labelled_tickets(target: str, *, limit: int | None = None) -> Dataset:
     return Dataset(texts, labels, created)
 
 
-def build_pipeline() -> Pipeline:
-    features = FeatureUnion(
+def build_features() -> FeatureUnion:
+    return FeatureUnion(
         [
             (
                 "words",
@@ -110,8 +114,46 @@ def build_pipeline() -> Pipeline:
             ),
         ]
     )
-    classifier = CalibratedClassifierCV(LinearSVC(C=0.5), method="sigmoid", cv=3)
-    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def build_pipeline() -> Pipeline:
+    """The small-data fallback: sigmoid calibration by 3-fold cross-validation (3 fits)."""
+    classifier = CalibratedClassifierCV(LinearSVC(C=0.5, dual=True), method="sigmoid", cv=3)
+    return Pipeline([("features", build_features()), ("classifier", classifier)])
+
+
+def _isotonic_map(proba, truth) -> dict:
+    best = np.argmax(proba, axis=1)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
+    iso.fit(proba[np.arange(len(best)), best], truth)
+    return {"x": [float(v) for v in iso.X_thresholds_], "y": [float(v) for v in iso.y_thresholds_]}
+
+
+def fit_model(texts, labels) -> tuple[Pipeline, dict | None]:
+    """The model and its confidence map from ONE classifier fit: the features (TF-IDF, capped)
+    are fitted once on all the training tickets; `LinearSVC` on the older 80 % of them; its
+    sigmoid calibration and then the isotonic confidence map on the newest 20 %, which it has
+    not seen (the same drift a deployed model meets). Falls back to 3-fold calibration with no
+    map when the newest 20 % cannot calibrate (fewer than two known classes)."""
+    cut = int(len(texts) * 0.8)
+    older = Counter(labels[:cut])
+    keep = [i for i in range(cut) if older[labels[i]] >= MIN_PER_CLASS]
+    known = {labels[i] for i in keep}
+    newest = [i for i in range(cut, len(texts)) if labels[i] in known]
+    if len(known) < 2 or len({labels[i] for i in newest}) < 2:
+        return build_pipeline().fit(texts, labels), None
+    features = build_features()
+    x = features.fit_transform(texts)
+    y = np.asarray(labels)
+    # The dual solver, explicitly: "auto" picks the primal one when tickets outnumber features,
+    # 5-6x slower here for the same macro-F1 (20,000 generated tickets: 3.3 s against 18.7 s).
+    svc = LinearSVC(C=0.5, dual=True).fit(x[keep], y[keep])
+    calibrated = CalibratedClassifierCV(FrozenEstimator(svc), method="sigmoid")
+    calibrated.fit(x[newest], y[newest])
+    proba = calibrated.predict_proba(x[newest])
+    correct = (calibrated.classes_[np.argmax(proba, axis=1)] == y[newest]).astype(float)
+    model = Pipeline([("features", features), ("classifier", calibrated)])
+    return model, _isotonic_map(proba, correct)
 
 
 def predict(model, texts, confidence_map=None):
@@ -138,11 +180,8 @@ def fit_confidence_map(texts, labels) -> dict | None:
         return None
     probe = build_pipeline().fit([texts[i] for i in keep], [labels[i] for i in keep])
     proba = probe.predict_proba(texts[cut:])
-    best = np.argmax(proba, axis=1)
-    correct = (probe.classes_[best] == np.asarray(labels[cut:])).astype(float)
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
-    iso.fit(proba[np.arange(len(best)), best], correct)
-    return {"x": [float(v) for v in iso.X_thresholds_], "y": [float(v) for v in iso.y_thresholds_]}
+    correct = (probe.classes_[np.argmax(proba, axis=1)] == np.asarray(labels[cut:])).astype(float)
+    return _isotonic_map(proba, correct)
 
 
 @dataclass
@@ -184,8 +223,7 @@ def train_and_evaluate(target: str, *, data: Dataset | None = None, limit=None) 
     if len(set(fit_labels)) < 2:
         report.reason = "Fewer than two classes with enough tickets."
         return report
-    model = build_pipeline().fit(fit_texts, fit_labels)
-    report.confidence_map = fit_confidence_map(fit_texts, fit_labels)
+    model, report.confidence_map = fit_model(fit_texts, fit_labels)
     labels, confidence = predict(model, test.texts, report.confidence_map)
     report.model = metrics.evaluate(test.labels, labels, confidence)
     report.fitted = model
@@ -225,7 +263,9 @@ def dumps(model) -> bytes:
 
 def loads(blob: bytes):
     untrusted = sio.get_untrusted_types(data=blob)
-    foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    foreign = [
+        t for t in untrusted if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES
+    ]
     if foreign:
         raise ValueError(f"The artifact holds types outside scikit-learn: {foreign}")
     return sio.loads(blob, trusted=untrusted)

@@ -22,7 +22,7 @@ from .providers.local import LocalProvider
 
 @dataclass
 class Completed:
-    result: CompletionResult
+    result: CompletionResult | None
     interaction: AIInteraction
     provider: str
 
@@ -63,7 +63,11 @@ def complete(
     provider=None,
     retrieved_ids=(),
     model_version: str = "",
+    fallback_to_local: bool = True,
 ) -> Completed:
+    """With `fallback_to_local=False` (drafts and summaries: the local provider writes
+    nothing), a failed or refused hosted call returns `Completed(result=None, …)` with the
+    failure's row."""
     provider = provider or configured_provider()
     prompt = _prompt_text(request)
     common = {
@@ -79,7 +83,7 @@ def complete(
         budget = settings.AI_DAILY_TOKEN_BUDGET
         estimate = estimate_tokens(prompt) + request.max_tokens
         if budget and ailog.tokens_used_today() + estimate > budget:
-            ailog.record(
+            failed = ailog.record(
                 provider=provider.name,
                 model_requested=requested,
                 outcome=Outcome.REFUSED_BUDGET,
@@ -92,7 +96,7 @@ def complete(
             try:
                 result = provider.complete(request, timeout_s=settings.AI_TIMEOUT_S)
             except ProviderError as error:
-                ailog.record(
+                failed = ailog.record(
                     provider=provider.name,
                     model_requested=requested,
                     outcome=Outcome.TIMEOUT
@@ -125,6 +129,8 @@ def complete(
                     **common,
                 )
                 return Completed(result, interaction, provider.name)
+        if not fallback_to_local:
+            return Completed(None, failed, provider.name)
         fallback = True
         provider = LocalProvider()
     started = time.perf_counter()

@@ -15,6 +15,14 @@ class Outcome(models.TextChoices):
     HANDOFF = "handoff", "handed off to an agent"
 
 
+class DraftOutcome(models.TextChoices):
+    OFFERED = "offered", "shown, not yet decided"
+    IN_COMPOSER = "in_composer", "accepted into the composer, not yet sent"
+    ACCEPTED = "accepted", "sent as drafted"
+    EDITED = "edited", "edited, then sent"
+    REJECTED = "rejected"
+
+
 class AIInteraction(models.Model):
     """One call of an AI feature, whatever came of it (names follow OpenTelemetry's gen_ai.*)."""
 
@@ -46,6 +54,12 @@ class AIInteraction(models.Model):
     outcome = models.CharField(max_length=24, choices=Outcome.choices)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
+    # Reply drafts and summaries: what the agent made of the draft (blank for other features).
+    draft_outcome = models.CharField(max_length=12, choices=DraftOutcome.choices, blank=True)
+    draft_digest = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the draft's words: sent unchanged or not."
+    )
+    draft_decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -227,3 +241,22 @@ class UsageAlert(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class BreachRisk(models.Model):
+    """An open ticket's predicted breach risk by one breach model, kept current by the
+    `assist-score-breach-risks` job, so the queue reads it in one query a page."""
+
+    ticket = models.OneToOneField(
+        "support.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
+    risk = models.FloatField()
+    at_risk = models.BooleanField(help_text="Risk at or above the model's threshold.")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["artifact", "at_risk"], name="assist_breach_risk_flag")]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.risk:.2f}"

@@ -125,7 +125,8 @@ def register() -> None:
             "support_assist.SyncState",
             "support_assist.UsageHour",
             "support_assist.UsageAlert",
+            "support_assist.BreachRisk",
         ],
-        "counters, trained models, suggested field values with who decided (ids), and article "
-        "passages (articles are staff-written)",
+        "counters, trained models, suggested field values with who decided (ids), article "
+        "passages (articles are staff-written) and tickets' predicted breach risk (a number)",
     )

@@ -14,11 +14,14 @@ before scoring.
 import hashlib
 import re
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import sklearn
 import skops
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -73,6 +76,65 @@ def _is_public(article: Article) -> bool:
 # --- the embedder ----------------------------------------------------------------------------
 
 
+WORDLLAMA = "wordllama"
+_static: dict = {}
+
+
+def static_embedder():
+    """The optional extra's model (`pip install .[embeddings]`): WordLlama's static token
+    embeddings whose weights ship inside its wheel, loaded once per process from the package's
+    own folder with downloads disabled (its default path looks for `tokenizer/` while the wheel
+    has `tokenizers/`, then tries the network). None when the extra is not installed."""
+    if "model" not in _static:
+        try:
+            import wordllama
+            from wordllama import WordLlama
+        except ImportError:
+            return None
+        folder = Path(wordllama.__file__).parent
+        model = WordLlama.load(cache_dir=folder, disable_download=True)
+        weights = sorted((folder / "weights").glob("*.safetensors"))[0]
+        _static["model"] = model
+        _static["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+        _static["name"] = f"wordllama {wordllama.__version__} {weights.stem}"
+        _static["dimensions"] = int(model.embed(["probe"]).shape[1])
+    return _static["model"]
+
+
+def wanted_kind() -> str:
+    """`AI_EMBEDDER=wordllama` with the extra installed, else LSA (the default)."""
+    if settings.AI_EMBEDDER == WORDLLAMA and static_embedder() is not None:
+        return WORDLLAMA
+    return "lsa"
+
+
+def kind_of(artifact: ModelArtifact) -> str:
+    return (artifact.metrics or {}).get("kind", "lsa")
+
+
+def load_embedder(artifact: ModelArtifact):
+    if kind_of(artifact) == WORDLLAMA:
+        model = static_embedder()
+        if model is None or _static["sha256"] != artifact.sha256:
+            raise ValueError("The active embedder's WordLlama weights are not installed here.")
+        return model
+    return classifiers.load(artifact)
+
+
+def _store_static_embedder(n_texts: int) -> ModelArtifact:
+    now = timezone.now()
+    with transaction.atomic():
+        ModelArtifact.objects.filter(target="embedder", is_active=True).update(is_active=False)
+        return ModelArtifact.objects.create(
+            target="embedder", trained_from=now, trained_until=now, n_train=n_texts, n_test=0,
+            label_source=f"none: {_static['name']}, weights shipped in the package",
+            library_version=_static["name"],
+            metrics={"kind": WORDLLAMA, "dimensions": _static["dimensions"]},
+            sha256=_static["sha256"], blob=b"", is_active=True,
+            activation_note="static sentence embeddings (AI_EMBEDDER=wordllama)",
+        )  # fmt: skip
+
+
 def fit_embedder() -> ModelArtifact:
     """Fit LSA on every published article's passages; store it. (Ticket text in the fit was
     tried on the demo: it diluted the articles' space, the right passage's cosine fell from
@@ -80,6 +142,9 @@ def fit_embedder() -> ModelArtifact:
     texts = []
     for article in Article.objects.filter(status=Status.PUBLISHED).iterator():
         texts.extend(chunk_text(article.title, article.content_text))
+    if wanted_kind() == WORDLLAMA:
+        _index.invalidate()
+        return _store_static_embedder(len(texts))  # nothing to fit: the weights are shipped
     vectorizer = TfidfVectorizer(
         ngram_range=(1, 2),
         sublinear_tf=True,
@@ -93,6 +158,7 @@ def fit_embedder() -> ModelArtifact:
     svd.fit(matrix)
     model = Pipeline([("tfidf", vectorizer), ("svd", svd)])
     blob = classifiers.dumps(model)
+    _index.invalidate()
     with transaction.atomic():
         ModelArtifact.objects.filter(target="embedder", is_active=True).update(is_active=False)
         now = timezone.now()
@@ -113,6 +179,8 @@ def fit_embedder() -> ModelArtifact:
 
 
 def embed(model, texts: list[str]) -> np.ndarray:
+    if not hasattr(model, "transform"):  # the static extra: already one vector per text
+        return np.asarray(model.embed(texts, norm=True), dtype=np.float32)
     vectors = model.transform(texts).astype(np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1
@@ -128,10 +196,10 @@ def sync_chunks(*, refit: bool = False, batch: int = SYNC_BATCH) -> dict:
     sha; a run twice in a row does nothing. Returns counts."""
     embedder = classifiers.active_artifact("embedder")
     state, _ = SyncState.objects.get_or_create(name="article_chunks")
-    if embedder is None or refit:
-        embedder = fit_embedder()
+    if embedder is None or refit or kind_of(embedder) != wanted_kind():
+        embedder = fit_embedder()  # a changed AI_EMBEDDER re-embeds every passage too
         state.articles_until = None
-    model = classifiers.load(embedder)
+    model = load_embedder(embedder)
     started = timezone.now()
     due = Article.objects.order_by("updated_at", "pk")
     if state.articles_until is not None:
@@ -180,6 +248,7 @@ def sync_chunks(*, refit: bool = False, batch: int = SYNC_BATCH) -> dict:
     else:
         state.articles_until = started
     state.save(update_fields=["articles_until", "updated_at"])
+    _index.invalidate()
     return counts
 
 
@@ -196,11 +265,33 @@ class Passage:
 
 
 class _Index:
-    """The passages' matrix, per process, reloaded when the chunks change."""
+    """The passages' matrix, per process, reloaded when the chunks change. Whether the active
+    embedder or the chunks changed is asked at most every `AI_INDEX_RECHECK_S` seconds (two
+    statements a search less); this process's own sync and fits invalidate it at once, another
+    process's show within that time."""
 
     def __init__(self):
         self.key = None
         self.lock = threading.Lock()
+        self.checked = None  # (monotonic time, embedder) of the last check
+        self.data = None
+
+    def invalidate(self) -> None:
+        with self.lock:
+            self.checked = None
+
+    def current(self):
+        """(the active embedder or None, the index data)."""
+        now = time.monotonic()
+        recheck = settings.AI_INDEX_RECHECK_S
+        with self.lock:
+            if self.checked and recheck > 0 and now - self.checked[0] < recheck:
+                return self.checked[1], self.data
+        embedder = classifiers.active_artifact("embedder")
+        data = self.get(embedder) if embedder is not None else None
+        with self.lock:
+            self.checked = (now, embedder)
+        return embedder, data
 
     def get(self, embedder: ModelArtifact):
         changed = ArticleChunk.objects.aggregate(last=Max("pk"), rows=Count("pk"))
@@ -238,16 +329,23 @@ def search(question: str, *, user, public_only: bool, limit: int = 5) -> list[Pa
     visible = articles_for(user).filter(status=Status.PUBLISHED)
     if public_only:
         visible = visible.filter(is_internal=False)
-    embedder = classifiers.active_artifact("embedder")
+    embedder, data = _index.current()
     vector_rank: dict[int, tuple[int, float, int]] = {}
-    if embedder is not None:
-        chunk_ids, article_ids, public, matrix = _index.get(embedder)
+    try:
+        model = load_embedder(embedder) if embedder is not None else None
+    except ValueError:  # the extra's weights are not installed in this process: full-text only
+        model = None
+    if model is not None:
+        chunk_ids, article_ids, public, matrix = data
         if len(chunk_ids):
-            query = embed(classifiers.load(embedder), [question])[0]
+            query = embed(model, [question])[0]
             scores = matrix @ query
             if public_only:
                 scores = np.where(public, scores, -np.inf)
-            order = np.argsort(-scores)[: limit * 20]
+            # The top k by argpartition (linear), then only those k sorted.
+            k = min(limit * 20, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k]
+            order = top[np.argsort(-scores[top], kind="stable")]
             for position in order:
                 if not np.isfinite(scores[position]):
                     break

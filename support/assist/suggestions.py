@@ -140,9 +140,11 @@ def _pending(ticket: Ticket, field: str) -> Suggestion:
 
 
 @transaction.atomic
-def accept(*, ticket: Ticket, field: str, by) -> Ticket:
+def accept(*, ticket: Ticket, field: str, by, from_triage: bool = False) -> Ticket:
     """Apply the pending suggestion through the ticket services (their permission checks and
-    events); the suggestion becomes a person's label (`accepted`)."""
+    events); the suggestion becomes a person's label (`accepted`). Accepted in the queue's
+    triage (one click, the ticket unread) it is `applied`: the model's label, not training data
+    until a person confirms it on the ticket (`confirm`)."""
     can_see_suggestions.require(by, ticket)
     if field not in classifiers.TARGETS:
         raise DomainError(f"Unknown field {field!r}.", errors={"field": ["Invalid."]})
@@ -164,7 +166,7 @@ def accept(*, ticket: Ticket, field: str, by) -> Ticket:
             priority=suggestion.value,
             note=f"AI suggestion accepted ({suggestion.confidence:.0%} confidence).",
         )
-    suggestion.state = Suggestion.State.ACCEPTED
+    suggestion.state = Suggestion.State.APPLIED if from_triage else Suggestion.State.ACCEPTED
     suggestion.decided_by = by
     suggestion.decided_at = timezone.now()
     suggestion.save(update_fields=["state", "decided_by", "decided_at"])
@@ -179,3 +181,164 @@ def reject(*, ticket: Ticket, field: str, by) -> None:
     suggestion.decided_by = by
     suggestion.decided_at = timezone.now()
     suggestion.save(update_fields=["state", "decided_by", "decided_at"])
+
+
+@transaction.atomic
+def confirm(*, ticket: Ticket, field: str, by) -> Suggestion:
+    """A person confirms a value applied in triage while it is still the ticket's: from now on
+    it is a person's label (`confirmed`, training data)."""
+    can_see_suggestions.require(by, ticket)
+    suggestion = (
+        Suggestion.objects.select_for_update()
+        .filter(ticket=ticket, field=field, state=Suggestion.State.APPLIED)
+        .order_by("-created_at")
+        .first()
+    )
+    if suggestion is None:
+        raise NotFound(f"No {field} applied in triage waits for confirmation.")
+    ticket.refresh_from_db()
+    if _current(ticket, field) != suggestion.value:
+        raise Conflict(f"The ticket's {field} has changed since: nothing to confirm.")
+    suggestion.state = Suggestion.State.CONFIRMED
+    suggestion.decided_by = by
+    suggestion.decided_at = timezone.now()
+    suggestion.save(update_fields=["state", "decided_by", "decided_at"])
+    return suggestion
+
+
+def unconfirmed_for(ticket: Ticket) -> list[Shown]:
+    """Values applied in triage, still the ticket's, waiting for a person's confirmation."""
+    waiting = list(
+        Suggestion.objects.filter(ticket=ticket, state=Suggestion.State.APPLIED).order_by("pk")
+    )
+    if not waiting:
+        return []
+    names = _names()
+    return [
+        Shown(s, _label(s.field, s.value, names), s.value, None)
+        for s in waiting
+        if _current(ticket, s.field) == s.value
+    ]
+
+
+def _names() -> dict:
+    names = {("category", c.slug): c.name for c in Category.objects.only("slug", "name")}
+    names.update({("team", t.slug): t.name for t in Team.objects.only("slug", "name")})
+    return names
+
+
+# --- triage: the unassigned queue's suggestions ---------------------------------------------
+
+TRIAGE_BATCH = 500
+
+
+def suggest_new_tickets(*, limit: int = TRIAGE_BATCH) -> dict:
+    """Every few minutes: suggestions for open, unassigned tickets that have none from the
+    active models yet, predicted in one batch per model (each an interaction row), so the
+    triage queue reads stored rows only. Cost follows the new tickets."""
+    from django.db.models import Exists, OuterRef
+
+    from support.models.choices import ACTIVE_STATUSES
+
+    from .models import AIInteraction
+
+    made = {}
+    active = ModelArtifact.objects.filter(is_active=True, target__in=classifiers.TARGETS).defer(
+        "blob"
+    )
+    for artifact in active:
+        known = Suggestion.objects.filter(ticket=OuterRef("pk"), artifact=artifact)
+        tickets = list(
+            Ticket.objects.filter(status__in=ACTIVE_STATUSES, assigned_to=None, merged_into=None)
+            .exclude(Exists(known))
+            .order_by("-created_at")
+            .only("pk", "subject", "description_text")[:limit]
+        )
+        if not tickets:
+            made[artifact.target] = 0
+            continue
+        started = time.perf_counter()
+        model = classifiers.load(artifact)
+        texts = [classifiers.ticket_text(t.subject, t.description_text) for t in tickets]
+        values, scores = classifiers.predict(model, texts, artifact.metrics.get("confidence_map"))
+        if artifact.target == "priority":
+            values = [
+                raised_by_sentiment(v, text)[0] for v, text in zip(values, texts, strict=True)
+            ]
+        each_ms = (time.perf_counter() - started) * 1000 / len(tickets)
+        AIInteraction.objects.bulk_create(
+            [
+                AIInteraction(
+                    feature=f"suggest_{artifact.target}",
+                    provider="local",
+                    model_requested=f"{artifact.target}-classifier",
+                    model_returned=f"{artifact.target}-classifier",
+                    model_version=artifact.sha256,
+                    ticket=t,
+                    prompt=ailog.stored_content(text),
+                    response=value,
+                    latency_ms=each_ms,
+                    confidence=score,
+                    outcome=Outcome.SUCCESS,
+                )
+                for t, text, value, score in zip(tickets, texts, values, scores, strict=True)
+            ]  # fmt: skip
+        )
+        Suggestion.objects.bulk_create(
+            [
+                Suggestion(
+                    ticket=t,
+                    field=artifact.target,
+                    value=value,
+                    confidence=score,
+                    artifact=artifact,
+                )
+                for t, value, score in zip(tickets, values, scores, strict=True)
+            ]  # fmt: skip
+        )
+        made[artifact.target] = len(tickets)
+    return made
+
+
+def attach_triage(tickets) -> None:
+    """`ticket.ai_triage` for a queue page: the pending suggestions worth showing, as
+    (field, value, label, confidence). Three queries whatever the page holds."""
+    tickets = list(tickets)
+    if not tickets:
+        return
+    pending = list(
+        Suggestion.objects.filter(
+            ticket_id__in=[t.pk for t in tickets],
+            state=Suggestion.State.PENDING,
+            artifact__is_active=True,
+        )
+        .order_by("ticket_id", "field", "-created_at")
+        .values_list("ticket_id", "field", "value", "confidence")
+    )
+    slugs = {}
+    names = {}
+    for c in Category.objects.only("pk", "slug", "name"):
+        slugs[("category", c.pk)] = c.slug
+        names[("category", c.slug)] = c.name
+    for t in Team.objects.only("pk", "slug", "name"):
+        slugs[("team", t.pk)] = t.slug
+        names[("team", t.slug)] = t.name
+    by_ticket: dict = {}
+    for ticket_id, field, value, confidence in pending:
+        by_ticket.setdefault(ticket_id, {}).setdefault(field, (value, confidence))
+    for ticket in tickets:
+        shown = []
+        for field in classifiers.TARGETS:
+            value, confidence = by_ticket.get(ticket.pk, {}).get(field, (None, 0))
+            if value is None:
+                continue
+            if field == "priority":
+                current = ticket.priority
+                if PRIORITY_RANK.get(value, -1) <= PRIORITY_RANK.get(current, -1):
+                    continue
+            else:
+                current = slugs.get((field, getattr(ticket, f"{field}_id")), "")
+                if value == current:
+                    continue
+            shown.append((field, value, _label(field, value, names), confidence))
+        ticket.ai_triage = shown

@@ -15,6 +15,7 @@ from knowledge import services as knowledge_services
 from knowledge.models import Article
 from knowledge.models import Status as ArticleStatus
 from support import services
+from support.assist.models import AIInteraction
 from support.chat import services as chat_services
 from support.models import ChatSession
 from support.models.choices import Status
@@ -164,6 +165,19 @@ EXAMPLE_SETUP = {
     # A chat is rated once it has ended.
     ("post", "/api/v1/chat/sessions/{id}/rate/"): lambda world, role: chat_services.end_session(
         session=ChatSession.objects.get(public_id=world.chat_sessions[role]), by=None
+    ),
+    # A draft to decide on: the lead's own (drafts come only from a hosted model).
+    ("post", "/api/v1/ai/drafts/{id}/"): lambda world, role: setattr(
+        world,
+        "ai_draft_id",
+        AIInteraction.objects.create(
+            feature="reply_draft",
+            provider="openai_compatible",
+            user=world.users[role],
+            ticket=world.tickets[role],
+            outcome="success",
+            draft_outcome="offered",
+        ).pk,
     ),
     # "Send for review" starts from a draft.
     ("post", "/api/v1/knowledge/articles/{id}/status/"): lambda world, role: (

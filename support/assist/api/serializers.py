@@ -77,3 +77,37 @@ class ToolCallSerializer(Serializer):
 class ToolResultSerializer(Serializer):
     tool = serializers.CharField()
     result = serializers.DictField()
+
+
+class DraftRequestSerializer(Serializer):
+    kind = serializers.ChoiceField(
+        choices=[("reply", "a reply draft"), ("summary", "a summary of the thread")]
+    )
+
+
+class DraftSerializer(Serializer):
+    kind = serializers.CharField()
+    text = serializers.CharField(help_text="The model's draft: shown to the agent, never sent.")
+    interaction = serializers.IntegerField(help_text="The logged interaction's id.")
+    provider = serializers.CharField()
+    model = serializers.CharField()
+
+
+class DraftDecisionSerializer(Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[
+            (
+                "in_composer",
+                "taken into the composer (settled when the agent's next message "
+                "on the ticket is written: accepted if unchanged, edited otherwise)",
+            ),
+            ("accepted", "sent unchanged"),
+            ("edited", "edited, then sent"),
+            ("rejected", "rejected"),
+        ]
+    )
+
+
+class DraftStateSerializer(Serializer):
+    interaction = serializers.IntegerField()
+    outcome = serializers.CharField()

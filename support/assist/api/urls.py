@@ -11,6 +11,8 @@ urlpatterns = [
     re_path(
         rf"{TICKET}/suggestions/$", views.TicketSuggestionsView.as_view(), name="ai-suggestions"
     ),
+    re_path(rf"{TICKET}/drafts/$", views.TicketDraftView.as_view(), name="ai-ticket-draft"),
+    path("drafts/<int:pk>/", views.DraftDecisionView.as_view(), name="ai-draft-decision"),
     re_path(
         rf"{TICKET}/suggestions/accept/$",
         views.SuggestionDecisionView.as_view(decision="accept"),

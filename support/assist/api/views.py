@@ -1,7 +1,7 @@
 """AI assist endpoints under /api/v1/ai/."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +11,7 @@ from core.errors import NotFound
 from support.api.views import ERROR_RESPONSES, _ticket_lookup
 from support.selectors import tickets_for
 
-from .. import answers, suggestions, tools
+from .. import answers, drafts, suggestions, tools
 from ..permissions import can_query, can_see_suggestions
 from . import serializers as s
 
@@ -126,3 +126,65 @@ class ToolView(APIView):
         data.is_valid(raise_exception=True)
         result = tools.run_tool(tool, user=request.user, arguments=data.validated_data["arguments"])
         return Response({"tool": tool, "result": result})
+
+
+class TicketDraftView(APIView):
+    permission_classes = [ActionPermissions]
+    action_permissions = {"post": [allows(can_see_suggestions)]}
+    throttle_scope = "ai"
+
+    @extend_schema(
+        summary="A reply draft or a summary of a ticket's thread, by the hosted model (staff)",
+        description="Only with a hosted provider (`AI_PROVIDER` `openai_compatible` or "
+        "`anthropic`): with the local provider the answer is 409 `drafts_unavailable`. The "
+        "thread is sent redacted (`core.redaction`); a provider that fails or is refused by "
+        "the budget gives 503 `model_unavailable` (and its logged row). The draft is never "
+        "sent by itself: record what the agent made of it with `POST /api/v1/ai/drafts/{id}/`.",
+        request=s.DraftRequestSerializer,
+        responses={
+            201: s.DraftSerializer,
+            **ERROR_RESPONSES,
+            503: OpenApiResponse(description="The hosted model failed or was refused: no draft"),
+        },
+    )
+    def post(self, request, ticket):
+        target = _ticket_lookup(tickets_for(request.user), ticket)
+        data = s.DraftRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = drafts.request_draft(
+            ticket=target, user=request.user, kind=data.validated_data["kind"]
+        )
+        return Response(
+            {
+                "kind": made.kind,
+                "text": made.text,
+                "interaction": made.interaction_id,
+                "provider": made.provider,
+                "model": made.model,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DraftDecisionView(APIView):
+    permission_classes = [ActionPermissions]
+    action_permissions = {"post": [allows(can_see_suggestions)]}
+
+    @extend_schema(
+        summary="Record what you made of your draft: into the composer, sent, edited, rejected",
+        description="Only the agent who asked for the draft decides it; a sent or rejected "
+        "draft stays so (409 `draft_decided`). `in_composer` is settled by your next message "
+        "on the ticket: `accepted` when its words are the draft's, `edited` otherwise.",
+        request=s.DraftDecisionSerializer,
+        responses={200: s.DraftStateSerializer, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample("Reject a draft", value={"outcome": "rejected"}, request_only=True)
+        ],
+    )
+    def post(self, request, pk):
+        data = s.DraftDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = drafts.decide(
+            interaction_id=pk, user=request.user, outcome=data.validated_data["outcome"]
+        )
+        return Response({"interaction": draft.pk, "outcome": draft.draft_outcome})

@@ -177,3 +177,26 @@ def test_the_ticket_panel_shows_passages_that_may_answer_it(client, articles, cu
     html = client.get(f"/desk/tickets/{ticket.number}/").content.decode()
     assert "May answer it" in html and "Reset your password" in html
     assert "% match" in html
+
+
+def test_an_answer_costs_few_statements_with_the_index_cached(articles, customer, settings):
+    """The query endpoint's own overhead: with the index checked at most every few seconds, an
+    answer is the caller's scope, the full-text half, the visibility check, the passages' text
+    and the log row; the index's own check comes back after the recheck time or a sync."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support.assist import answers
+
+    settings.AI_INDEX_RECHECK_S = 60
+    retrieval.sync_chunks()
+    question = "How do I reset my password?"
+    answers.answer(question=question, user=customer)  # loads the index and the embedder
+    with CaptureQueriesContext(connection) as cached:
+        first = answers.answer(question=question, user=customer)
+    settings.AI_INDEX_RECHECK_S = 0
+    with CaptureQueriesContext(connection) as checked:
+        second = answers.answer(question=question, user=customer)
+    assert first.citations == second.citations and not first.handoff
+    assert len(cached) == len(checked) - 2, [q["sql"][:80] for q in cached.captured_queries]
+    assert len(cached) <= 5, [q["sql"][:80] for q in cached.captured_queries]
