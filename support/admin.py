@@ -21,8 +21,10 @@ from core.errors import DomainError
 from knowledge.markdown import render_message
 
 from . import services
+from .chat.permissions import can_change_chat_settings
 from .models import (
     AgentProfile,
+    AgentProfileEvent,
     Category,
     EscalationLevel,
     EscalationPolicy,
@@ -374,27 +376,36 @@ class TeamAdmin(admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class AgentProfileEventInline(AuditTrailInline):
+    model = AgentProfileEvent
+
+
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "status", "capacity", "status_changed_at"]
-    list_filter = ["status"]
+    list_display = [
+        "user",
+        "status",
+        "capacity",
+        "chat_enabled",
+        "max_concurrent_chats",
+        "status_changed_at",
+    ]
+    list_filter = ["status", "chat_enabled"]
     list_select_related = ["user"]
     search_fields = ["user__email", "user__full_name"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["skills"]
-    # Live chat's fields are shown, not edited here yet (docs/decisions.md, issue 17).
-    readonly_fields = [
-        "status_changed_at",
-        "chat_enabled",
-        "max_concurrent_chats",
-        "last_seen_at",
-        "last_chat_assigned_at",
-    ]
+    inlines = [AgentProfileEventInline]
+    readonly_fields = ["status_changed_at", "last_seen_at", "last_chat_assigned_at"]
+    # What `services.update_agent_profile` takes; who may change which is its rule.
+    SERVICE_FIELDS = ("status", "capacity", "skills", "chat_enabled", "max_concurrent_chats")
 
     def get_readonly_fields(self, request, obj=None):
         fixed = [*self.readonly_fields, "user"] if obj else list(self.readonly_fields)
         if not can_change_agent_capacity(request.user):
             fixed += ["capacity", "skills"]
+        if not can_change_chat_settings(request.user):
+            fixed += ["chat_enabled", "max_concurrent_chats"]
         return fixed
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -406,17 +417,26 @@ class AgentProfileAdmin(admin.ModelAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
-        # Through the service, from the stored row, so it sees (and stamps) the real change.
-        # Only what changed: an agent may set their own status but not their capacity.
+        # Through the service, from the stored row, so it sees (stamps, records) the real
+        # change. Only what changed: an agent may set their own status but not their capacity.
         changes = {
             name: form.cleaned_data[name]
-            for name in ("status", "capacity")
+            for name in self.SERVICE_FIELDS
             if name in form.changed_data
         }
         if changes:
             services.update_agent_profile(
                 profile=AgentProfile.objects.get(pk=obj.pk), by=request.user, **changes
             )
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        # On a change the service set the skills (no `save_m2m`); the audit trail's formset is
+        # read-only, saved only so that the admin's change message can read it.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def get_queryset(self, request):
         # Leads manage everyone's; an agent sees their own profile (their status) only.

@@ -70,6 +70,8 @@ AGENT_PERMISSIONS = {
     "support.view_inboundemail",
 }
 LEAD_PERMISSIONS = {
+    # The audit trail of the agents' profiles (under each profile in the admin).
+    "support.view_agentprofileevent",
     "support.add_responsetemplate",
     "support.change_responsetemplate",
     "support.delete_responsetemplate",

@@ -416,6 +416,7 @@ def register() -> None:
             "support.RuleFiring",
             "support.Team",
             "support.AgentProfile",
+            "support.AgentProfileEvent",
             "support.TicketLink",
             "support.TicketArticle",
         ],

@@ -92,8 +92,18 @@ class AgentSerializer(api.ModelSerializer):
             "skills",
             "active_tickets",
             "status_changed_at",
+            "chat_enabled",
+            "max_concurrent_chats",
+            "last_seen_at",
         ]
-        read_only_fields = ["status_changed_at"]
+        read_only_fields = ["status_changed_at", "last_seen_at"]
+        extra_kwargs = {
+            "chat_enabled": {"help_text": "Whether live chat routes chats to the agent (leads)."},
+            "max_concurrent_chats": {
+                "help_text": "Most chats the agent holds at once, 0 to 50 (leads)."
+            },
+            "last_seen_at": {"help_text": "When the agent's desk was last seen (chat presence)."},
+        }
 
 
 class SLASummarySerializer(api.Serializer):

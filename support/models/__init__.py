@@ -14,7 +14,7 @@ from .escalation import EscalationLevel, EscalationPolicy, EscalationTrigger, Ti
 from .inbound import InboundEmail
 from .rules import Rule, RuleEvent, RuleFiring, TriggerRun
 from .sla import SLAPolicy
-from .teams import AgentProfile, SavedQueueView, Team
+from .teams import AgentProfile, AgentProfileEvent, SavedQueueView, Team
 from .tickets import (
     Attachment,
     MessageRecipient,
@@ -26,6 +26,7 @@ from .tickets import (
 
 __all__ = [
     "AgentProfile",
+    "AgentProfileEvent",
     "Attachment",
     "Category",
     "ChatArchive",

@@ -1,6 +1,9 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
+
+from core.models.audit import AuditEvent
 
 from .catalog import Category
 from .choices import AgentStatus, AssignmentStrategy
@@ -30,6 +33,10 @@ class Team(models.Model):
         return self.name
 
 
+# The most chats an agent may be given at once (a lead sets each agent's own maximum up to it).
+MAX_CONCURRENT_CHATS = 50
+
+
 class AgentProfile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
@@ -47,13 +54,39 @@ class AgentProfile(models.Model):
     # are active; the longest since their last chat goes first among equals.
     chat_enabled = models.BooleanField(default=True)
     max_concurrent_chats = models.PositiveSmallIntegerField(
-        default=3, help_text="Most chats the agent holds at once."
+        default=3,
+        validators=[MaxValueValidator(MAX_CONCURRENT_CHATS)],
+        help_text=f"Most chats the agent holds at once (0 to {MAX_CONCURRENT_CHATS}; 0: none).",
     )
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_chat_assigned_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_concurrent_chats__lte=MAX_CONCURRENT_CHATS),
+                name="support_agentprofile_max_chats",
+            )
+        ]
+
     def __str__(self):
         return f"{self.user} ({self.status})"
+
+
+class AgentProfileEvent(AuditEvent):
+    """Append-only history of an agent's profile: who changed their availability, capacity,
+    skills or chat settings, with the fields before and after (`services.update_agent_profile`)."""
+
+    class Kind(models.TextChoices):
+        CHANGED = "changed", "Changed"
+
+    profile = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+
+    class Meta(AuditEvent.Meta):
+        indexes = [
+            models.Index(fields=["profile", "created_at"], name="support_agentevent_profile")
+        ]
 
 
 class SavedQueueView(models.Model):

@@ -9,13 +9,16 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from core.audit import record
 from core.errors import Conflict, DomainError
 from core.models import User
 from core.roles import STAFF_ROLES
 
 from .. import events, notifications, permissions
-from ..models import AgentProfile, Team, Ticket
+from ..chat import permissions as chat_permissions
+from ..models import AgentProfile, AgentProfileEvent, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, AgentStatus, AssignmentStrategy, Status
+from ..models.teams import MAX_CONCURRENT_CHATS
 from ..models.tickets import AWAITING_AGENT
 from .common import lock_ticket
 
@@ -206,34 +209,76 @@ def auto_assign(*, ticket: Ticket) -> User | None:
     return agent
 
 
+PROFILE_FIELDS = ("status", "capacity", "chat_enabled", "max_concurrent_chats")
+CHAT_FIELDS = ("chat_enabled", "max_concurrent_chats")
+
+
+def _check_profile_values(changes: dict) -> None:
+    """Refuse bad values before anything is written (a 400 that changes nothing)."""
+    errors = {}
+    if "status" in changes and changes["status"] not in AgentStatus.values:
+        errors["status"] = ["Invalid."]
+    if "chat_enabled" in changes and not isinstance(changes["chat_enabled"], bool):
+        errors["chat_enabled"] = ["True or false."]
+    if "max_concurrent_chats" in changes:
+        value = changes["max_concurrent_chats"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors["max_concurrent_chats"] = ["A whole number."]
+        elif not 0 <= value <= MAX_CONCURRENT_CHATS:
+            errors["max_concurrent_chats"] = [f"From 0 to {MAX_CONCURRENT_CHATS}."]
+    if errors:
+        raise DomainError("Some values are not valid: nothing was changed.", errors=errors)
+
+
 @transaction.atomic
 def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> AgentProfile:
-    """Status (the agent or a lead), capacity and skills (leads): who gets automatic work.
+    """Status (the agent or a lead), capacity and skills (leads), chat settings (leads): who gets
+    automatic work and chats.
 
-    Agents change only their own status; anything else is refused (403) with nothing changed.
+    Agents change only their own status; anything else is refused (403), and a bad value is a
+    400, both with nothing changed. The profile row is locked and compared under the lock; what
+    changed is recorded as one `AgentProfileEvent` (before and after) in the same transaction.
     """
     permissions.can_change_agent_profiles.require(by)
-    unknown = set(changes) - {"status", "capacity", "skills"}
+    unknown = set(changes) - {*PROFILE_FIELDS, "skills"}
     if unknown:
         raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     permissions.can_change_agent_status.require(by, profile)
-    if set(changes) - {"status"}:
+    if set(changes) - {"status", *CHAT_FIELDS}:
         permissions.can_change_agent_capacity.require(by, profile)
-    if "status" in changes and changes["status"] not in AgentStatus.values:
-        raise DomainError(f"Unknown status {changes['status']!r}.", errors={"status": ["Invalid."]})
+    if set(changes) & set(CHAT_FIELDS):
+        chat_permissions.can_change_chat_settings.require(by, profile)
+    _check_profile_values(changes)
+    locked = AgentProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
     skills = changes.pop("skills", None)
-    fields = []
-    for name in ("status", "capacity"):
-        if name in changes and getattr(profile, name) != changes[name]:
-            setattr(profile, name, changes[name])
+    before, after, fields = {}, {}, []
+    for name in PROFILE_FIELDS:
+        if name in changes and getattr(locked, name) != changes[name]:
+            before[name], after[name] = getattr(locked, name), changes[name]
+            setattr(locked, name, changes[name])
             fields.append(name)
     if "status" in fields:
-        profile.status_changed_at = timezone.now()
+        locked.status_changed_at = timezone.now()
         fields.append("status_changed_at")
     if fields:
-        profile.save(update_fields=fields)
+        locked.save(update_fields=fields)
     if skills is not None:
-        profile.skills.set(skills)
+        old = sorted(locked.skills.values_list("slug", flat=True))
+        new = sorted(skill.slug for skill in skills)
+        if old != new:
+            profile.skills.set(skills)  # through the caller's instance: its prefetch is reset
+            before["skills"], after["skills"] = old, new
+    if before:
+        record(
+            AgentProfileEvent,
+            kind=AgentProfileEvent.Kind.CHANGED,
+            actor=by,
+            before=before,
+            after=after,
+            profile=locked,
+        )
+    for name in (*fields, "status_changed_at"):
+        setattr(profile, name, getattr(locked, name))
     return profile
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.roles import Role
 from support.admin import TicketAdmin
-from support.models import AgentProfile, Team, Ticket, TicketEvent
+from support.models import AgentProfile, AgentProfileEvent, Team, Ticket, TicketEvent
 from support.models.choices import AgentStatus, AssignmentStrategy, Status
 from support.services import assign_ticket, change_status
 from tests.factories import UserFactory
@@ -18,6 +18,17 @@ from .factories import AgentProfileFactory, CategoryFactory, TeamFactory, make_t
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/support/ticket/"
+# The agent profile's change form as a lead submits it unchanged (the inline's management form
+# included); tests override what they change.
+PROFILE_FORM = {
+    "status": AgentStatus.AVAILABLE,
+    "capacity": 20,
+    "skills": [],
+    "chat_enabled": "on",
+    "max_concurrent_chats": 3,
+    "history-TOTAL_FORMS": 0,
+    "history-INITIAL_FORMS": 0,
+}
 
 
 @pytest.fixture
@@ -214,13 +225,46 @@ def test_the_agent_profile_admin_saves_through_the_service(superuser_client):
 
     response = superuser_client.post(
         f"/admin/support/agentprofile/{profile.pk}/change/",
-        {"status": AgentStatus.AWAY, "capacity": 8, "skills": []},
+        {**PROFILE_FORM, "status": AgentStatus.AWAY, "capacity": 8},
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]
     profile = AgentProfile.objects.get(pk=profile.pk)
     assert (profile.status, profile.capacity) == (AgentStatus.AWAY, 8)
     assert profile.status_changed_at > before
+
+
+def test_a_lead_edits_an_agents_chat_settings_in_the_admin(client, lead):
+    profile = AgentProfileFactory(user=UserFactory(roles=[Role.AGENT]), max_concurrent_chats=3)
+    client.force_login(lead)
+    url = f"/admin/support/agentprofile/{profile.pk}/change/"
+
+    response = client.post(url, {**PROFILE_FORM, "max_concurrent_chats": 12, "chat_enabled": ""})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    profile.refresh_from_db()
+    assert (profile.chat_enabled, profile.max_concurrent_chats) == (False, 12)
+    [event] = AgentProfileEvent.objects.filter(profile=profile)
+    assert (event.actor, event.after) == (lead, {"chat_enabled": False, "max_concurrent_chats": 12})
+    page = client.get(url).content.decode()
+    assert "audit trail" in page.lower() and "max_concurrent_chats" in page
+
+
+@pytest.mark.parametrize("value", ["51", "-1", "x"])
+def test_a_bad_chat_maximum_in_the_admin_is_a_form_error(client, lead, value):
+    profile = AgentProfileFactory(user=UserFactory(roles=[Role.AGENT]), max_concurrent_chats=3)
+    client.force_login(lead)
+
+    response = client.post(
+        f"/admin/support/agentprofile/{profile.pk}/change/",
+        {**PROFILE_FORM, "status": AgentStatus.AWAY, "max_concurrent_chats": value},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors.keys() == {"max_concurrent_chats"}
+    profile.refresh_from_db()
+    assert (profile.status, profile.max_concurrent_chats) == (AgentStatus.AVAILABLE, 3)
+    assert not AgentProfileEvent.objects.exists()
 
 
 def test_the_team_admin_keeps_the_round_robin_pointer_read_only(superuser_client):
@@ -304,12 +348,16 @@ def test_an_agent_sees_and_sets_only_their_own_status_in_the_admin(client, agent
     assert f"/admin/support/agentprofile/{own.pk}/change/" in listing
     assert f"/admin/support/agentprofile/{other.pk}/change/" not in listing
     assert client.get(f"/admin/support/agentprofile/{other.pk}/change/").status_code == 302
+    page = client.get(f"/admin/support/agentprofile/{own.pk}/change/").content.decode()
+    assert 'name="status"' in page
+    assert 'name="max_concurrent_chats"' not in page and 'name="chat_enabled"' not in page
     client.post(
         f"/admin/support/agentprofile/{own.pk}/change/",
-        {"status": AgentStatus.AWAY, "capacity": 50},
+        {"status": AgentStatus.AWAY, "capacity": 50, "max_concurrent_chats": 50},
     )
     own.refresh_from_db()
     assert (own.status, own.capacity) == (AgentStatus.AWAY, 5)  # capacity is the lead's
+    assert own.max_concurrent_chats == 3  # and so are the chat settings
 
 
 def test_a_lead_edits_escalation_policies_and_calendar_days(client, lead):

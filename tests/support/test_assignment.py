@@ -8,7 +8,7 @@ from django.db import connection
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import Notification, OutboxMessage
 from core.roles import Role
-from support.models import AgentProfile, Team, Ticket, TicketEvent
+from support.models import AgentProfile, AgentProfileEvent, Team, Ticket, TicketEvent
 from support.models.choices import ACTIVE_STATUSES, AgentStatus, AssignmentStrategy, Status
 from support.services import (
     assign_ticket,
@@ -16,6 +16,7 @@ from support.services import (
     change_status,
     claim_ticket,
     unassign_ticket,
+    update_agent_profile,
 )
 from tests.concurrency import assert_outcomes, run_concurrently
 from tests.factories import UserFactory
@@ -487,6 +488,129 @@ class TestAgentsEndpoint:
         profile = AgentProfile.objects.get(user=agent)
         assert profile.capacity == 9
         assert sorted(profile.skills.values_list("slug", flat=True)) == ["billing", "security"]
+        [event] = AgentProfileEvent.objects.filter(profile=profile)
+        assert (event.actor, event.before, event.after) == (
+            lead,
+            {"capacity": 5, "skills": []},
+            {"capacity": 9, "skills": ["billing", "security"]},
+        )
+
+    def test_a_lead_changes_the_chat_settings_and_it_is_recorded(self, api_client, agent, lead):
+        AgentProfileFactory(user=agent, max_concurrent_chats=3)
+        api_client.force_authenticate(lead)
+
+        response = api_client.patch(
+            f"{self.url}{agent.pk}/",
+            {"chat_enabled": False, "max_concurrent_chats": 7},
+            format="json",
+        )
+
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert (body["chat_enabled"], body["max_concurrent_chats"]) == (False, 7)
+        profile = AgentProfile.objects.get(user=agent)
+        assert (profile.chat_enabled, profile.max_concurrent_chats) == (False, 7)
+        [event] = AgentProfileEvent.objects.filter(profile=profile)
+        assert event.kind == AgentProfileEvent.Kind.CHANGED
+        assert event.actor == lead
+        assert event.before == {"chat_enabled": True, "max_concurrent_chats": 3}
+        assert event.after == {"chat_enabled": False, "max_concurrent_chats": 7}
+
+    @pytest.mark.parametrize("field", ["chat_enabled", "max_concurrent_chats"])
+    def test_an_agent_may_not_change_their_own_chat_settings(self, api_client, agent, field):
+        AgentProfileFactory(user=agent, max_concurrent_chats=3)
+        api_client.force_authenticate(agent)
+        value = {"chat_enabled": False, "max_concurrent_chats": 10}[field]
+
+        response = api_client.patch(f"{self.url}{agent.pk}/", {field: value}, format="json")
+
+        assert response.status_code == 403
+        profile = AgentProfile.objects.get(user=agent)
+        assert (profile.chat_enabled, profile.max_concurrent_chats) == (True, 3)
+        assert not AgentProfileEvent.objects.exists()
+
+    @pytest.mark.parametrize("value", [-1, 51, "many", None])
+    def test_a_bad_maximum_is_refused_and_changes_nothing(self, api_client, agent, lead, value):
+        AgentProfileFactory(user=agent, max_concurrent_chats=3)
+        api_client.force_authenticate(lead)
+
+        response = api_client.patch(
+            f"{self.url}{agent.pk}/",
+            {"status": "away", "max_concurrent_chats": value},
+            format="json",
+        )
+
+        assert response.status_code == 400, response.content
+        assert "max_concurrent_chats" in str(response.json())
+        profile = AgentProfile.objects.get(user=agent)
+        assert (profile.status, profile.max_concurrent_chats) == (AgentStatus.AVAILABLE, 3)
+        assert not AgentProfileEvent.objects.exists()
+
+    @pytest.mark.parametrize("value", [0, 50])
+    def test_the_maximum_may_be_zero_to_fifty(self, api_client, agent, lead, value):
+        AgentProfileFactory(user=agent, max_concurrent_chats=3)
+        api_client.force_authenticate(lead)
+
+        response = api_client.patch(
+            f"{self.url}{agent.pk}/", {"max_concurrent_chats": value}, format="json"
+        )
+
+        assert response.status_code == 200, response.content
+        assert AgentProfile.objects.get(user=agent).max_concurrent_chats == value
+
+
+@pytest.mark.django_db
+class TestUpdateAgentProfile:
+    """The service itself, as the admin, the desk and the API call it."""
+
+    def test_an_agents_own_availability_change_is_recorded(self, agent):
+        profile = AgentProfileFactory(user=agent)
+
+        update_agent_profile(profile=profile, by=agent, status=AgentStatus.AWAY)
+
+        [event] = AgentProfileEvent.objects.filter(profile=profile)
+        assert (event.actor, event.before, event.after) == (
+            agent,
+            {"status": "available"},
+            {"status": "away"},
+        )
+
+    def test_a_change_to_the_same_values_records_nothing(self, lead, agent):
+        profile = AgentProfileFactory(user=agent, max_concurrent_chats=3)
+
+        update_agent_profile(profile=profile, by=lead, max_concurrent_chats=3, chat_enabled=True)
+
+        assert not AgentProfileEvent.objects.exists()
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"max_concurrent_chats": 51},
+            {"max_concurrent_chats": -1},
+            {"max_concurrent_chats": True},
+            {"max_concurrent_chats": "3"},
+            {"chat_enabled": "yes"},
+            {"status": "asleep"},
+        ],
+    )
+    def test_bad_values_are_refused_before_anything_is_written(self, lead, agent, changes):
+        profile = AgentProfileFactory(user=agent, capacity=5)
+
+        with pytest.raises(DomainError) as refused:
+            update_agent_profile(profile=profile, by=lead, capacity=9, **changes)
+
+        assert set(refused.value.errors) == set(changes)
+        stored = AgentProfile.objects.get(pk=profile.pk)
+        assert (stored.capacity, stored.status) == (5, AgentStatus.AVAILABLE)
+        assert not AgentProfileEvent.objects.exists()
+
+    def test_only_leads_change_chat_settings(self, agent):
+        other = make_agent()
+        profile = AgentProfile.objects.get(user=other)
+
+        with pytest.raises(NotAllowed):
+            update_agent_profile(profile=profile, by=agent, chat_enabled=False)
+        assert AgentProfile.objects.get(pk=profile.pk).chat_enabled is True
 
 
 # --- concurrency (real PostgreSQL transactions in threads) ---------------------------------
