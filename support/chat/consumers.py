@@ -89,6 +89,13 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         else:
             self.last_seq[sid] = max(self.last_seq.get(sid, 0), after)
 
+    async def send_event(self, message) -> None:
+        """Send a layer event as its frame: the text encoded once at the publisher."""
+        text = message.get("text")
+        if text is None:  # an event from an older publisher
+            text = realtime.encode(message["event"])
+        await self.send(text_data=text)
+
     async def chat_event(self, message):
         """A layer wake-up: one event of a session this socket follows."""
         event = message["event"]
@@ -102,17 +109,17 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
                 return  # already sent (a replay got there first)
             if event["seq"] == last + 1:
                 self.last_seq[sid] = event["seq"]
-                await self.send_json(event)
+                await self.send_event(message)
             else:
                 await self.replay(sid, last)
         elif kind == "typing":
             if event.get("from_staff") == self.staff:
                 return  # one's own side's typing is not shown back
-            await self.send_json({k: v for k, v in event.items() if k != "from_staff"})
+            await self.send_event(message)
         elif kind == "close":
             await self.close(code=event.get("code", 4002))
         else:
-            await self.send_json(event)
+            await self.send_event(message)
 
     async def on_message(self, sid: str, content: dict, by) -> None:
         session = self.sessions[sid]
@@ -150,17 +157,14 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             if self.staff
             else realtime.staff_group(session.public_id)
         )
+        frame = {"type": "typing", "session_id": sid, "who": who, "on": on}
+        # The sockets decide by `from_staff`; the frame they send leaves it out.
         await self.channel_layer.group_send(
             group,
             {
                 "type": "chat.event",
-                "event": {
-                    "type": "typing",
-                    "session_id": sid,
-                    "who": who,
-                    "on": on,
-                    "from_staff": self.staff,
-                },
+                "event": {**frame, "from_staff": self.staff},
+                "text": realtime.encode(frame),
             },
         )
 
@@ -349,15 +353,14 @@ class AgentConsumer(ChatSocket):
         if session.agent_id == self.user.pk:
             await self.channel_layer.group_send(
                 realtime.visitor_group(session.public_id),
-                {
-                    "type": "chat.event",
-                    "event": {
+                realtime.layer_message(
+                    {
                         "type": "presence",
                         "session_id": sid,
                         "agent": self.user.display_name,
                         "state": "online",
-                    },
-                },
+                    }
+                ),
             )
 
     async def _accept(self, sid: str):

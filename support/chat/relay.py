@@ -59,8 +59,9 @@ async def relay_once(last_id: int) -> int:
     layer = get_channel_layer()
     rows = await database_sync_to_async(_after)(last_id)
     for pk, payload in rows:
+        message = realtime.layer_message(payload["event"])  # encoded once per event
         for group in payload["groups"]:
-            await layer.group_send(group, {"type": "chat.event", "event": payload["event"]})
+            await layer.group_send(group, message)
         last_id = pk
     return last_id
 

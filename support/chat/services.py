@@ -2,8 +2,9 @@
 
 Guarantees, each kept by one function here:
 - `post_message`: the message takes the session's next sequence number under the session's row
-  lock, in the transaction that writes it; a retried send (same client message id) returns the
-  first message and writes nothing.
+  lock, in the transaction that writes it (two statements: an UPDATE ... RETURNING of the
+  number, the INSERT); a retried send (same client message id) returns the first message and
+  keeps nothing of its own (no number taken).
 - `route_session`: the eligible agents' profiles are locked in id order and their active chats
   counted under those locks, so simultaneous starts never give an agent more than their maximum.
 - `transfer_to_ticket` / `archive_inactive`: one ticket per session (the session's unique
@@ -18,7 +19,7 @@ import uuid
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
@@ -390,6 +391,69 @@ def _system_message(session: ChatSession, text: str, *, key: str) -> ChatMessage
     return message
 
 
+class _AlreadyWritten(Exception):
+    """The client's message id is taken: undo the number the send took (see `_write`)."""
+
+
+def _next_seq_sql(*, sender_type, internal: bool, require_open: bool, now) -> tuple[str, list]:
+    """One `UPDATE ... RETURNING` that takes the session's next number and stamps its activity.
+
+    The UPDATE takes the session's row lock until the transaction ends, so the writers of one
+    session queue here and each reads the number the previous one committed.
+    """
+    qn = connection.ops.quote_name
+    column = lambda name: qn(ChatSession._meta.get_field(name).column)  # noqa: E731
+    now = connection.ops.adapt_datetimefield_value(now)
+    sets, params = [f"{column('last_seq')} = {column('last_seq')} + 1"], []
+    if not internal:
+        stamped = ["last_activity_at"]
+        if sender_type == SenderType.CUSTOMER:
+            stamped.append("last_customer_activity_at")
+        elif sender_type == SenderType.AGENT:
+            stamped.append("last_agent_activity_at")
+        for name in stamped:
+            sets.append(f"{column(name)} = %s")
+            params.append(now)
+        if sender_type == SenderType.AGENT:
+            first = column("first_agent_reply_at")
+            sets.append(f"{first} = COALESCE({first}, %s)")
+            params.append(now)
+    where = f"{column('id')} = %s"
+    if require_open:
+        where += f" AND {column('status')} IN (%s, %s)"
+    sql = (
+        f"UPDATE {qn(ChatSession._meta.db_table)} SET {', '.join(sets)} "
+        f"WHERE {where} RETURNING {column('last_seq')}"
+    )
+    return sql, params
+
+
+_MESSAGE_COLUMNS = (
+    "session",
+    "seq",
+    "client_msg_id",
+    "sender_type",
+    "author",
+    "body_html",
+    "body_text",
+    "is_internal",
+    "created_at",
+)
+
+
+def _insert_sql() -> str:
+    """One INSERT that writes the message unless the client's id is already the session's."""
+    qn = connection.ops.quote_name
+    column = lambda name: qn(ChatMessage._meta.get_field(name).column)  # noqa: E731
+    columns = ", ".join(column(name) for name in _MESSAGE_COLUMNS)
+    values = ", ".join(["%s"] * len(_MESSAGE_COLUMNS))
+    return (
+        f"INSERT INTO {qn(ChatMessage._meta.db_table)} ({columns}) VALUES ({values}) "
+        f"ON CONFLICT ({column('session')}, {column('client_msg_id')}) DO NOTHING "
+        f"RETURNING {column('id')}"
+    )
+
+
 def _write(
     session,
     *,
@@ -401,34 +465,26 @@ def _write(
     internal,
     require_open=False,
 ):
-    """The rows of a message, under the session's row lock (taken here). The lock serialises
-    the writers of one session, so the retried-send check and the next number are both read
-    after every earlier writer has committed."""
-    locked = ChatSession.objects.select_for_update().get(pk=session.pk)
-    existing = ChatMessage.objects.filter(session=locked, client_msg_id=client_msg_id).first()
-    if existing is not None:
-        return existing, False
-    if require_open and locked.status not in OPEN_STATUSES:
-        raise Conflict("This chat has ended.", code="chat_ended")
+    """Write a message with the session's next number: two statements, no read before them.
+
+    1. `UPDATE chat session SET last_seq = last_seq + 1, <activity> ... RETURNING last_seq`
+       (with `require_open`, only while the chat is open): the number, under the row lock;
+    2. `INSERT ... ON CONFLICT (session, client_msg_id) DO NOTHING RETURNING id`.
+    A retried send finds its client id taken at (2): the block is rolled back, so the number
+    taken at (1) is given back (no gap), and the first message is read and returned. Writers
+    of one session are serialised by the lock of (1), so the retry sees the first copy once
+    its writer has committed. Inside a caller's transaction (system messages) the block is a
+    savepoint. Returns the message and whether it is new.
+    """
     now = timezone.now()
-    locked.last_seq += 1
-    fields = ["last_seq"]
-    if not internal:
-        locked.last_activity_at = now
-        fields.append("last_activity_at")
-        if sender_type == SenderType.CUSTOMER:
-            locked.last_customer_activity_at = now
-            fields.append("last_customer_activity_at")
-        elif sender_type == SenderType.AGENT:
-            locked.last_agent_activity_at = now
-            fields.append("last_agent_activity_at")
-            if locked.first_agent_reply_at is None:
-                locked.first_agent_reply_at = now
-                fields.append("first_agent_reply_at")
-    locked.save(update_fields=fields)
-    message = ChatMessage.objects.create(
-        session=locked,
-        seq=locked.last_seq,
+    sql, params = _next_seq_sql(
+        sender_type=sender_type, internal=internal, require_open=require_open, now=now
+    )
+    params.append(session.pk)
+    if require_open:
+        params += [str(status) for status in OPEN_STATUSES]
+    message = ChatMessage(
+        session=session,
         client_msg_id=client_msg_id,
         sender_type=sender_type,
         author=author,
@@ -437,14 +493,55 @@ def _write(
         is_internal=internal,
         created_at=now,
     )
-    for name in fields:
-        setattr(session, name, getattr(locked, name))
-    author_name = author.display_name if author is not None else None
-    realtime.publish(locked, message_event(message, author_name=author_name), internal=internal)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+                if row is None:  # not open (or gone): no number was taken
+                    raise _AlreadyWritten
+                message.seq = row[0]
+                cursor.execute(
+                    _insert_sql(),
+                    [
+                        session.pk,
+                        message.seq,
+                        client_msg_id,
+                        str(sender_type),
+                        author.pk if author is not None else None,
+                        body_html,
+                        body_text,
+                        internal,
+                        connection.ops.adapt_datetimefield_value(now),
+                    ],
+                )
+                inserted = cursor.fetchone()
+                if inserted is None:
+                    raise _AlreadyWritten
+            message.pk = inserted[0]
+            message._state.adding = False
+            message._state.db = connection.alias
+            author_name = author.display_name if author is not None else None
+            realtime.publish(
+                session, message_event(message, author_name=author_name), internal=internal
+            )
+    except _AlreadyWritten:
+        existing = ChatMessage.objects.filter(session=session, client_msg_id=client_msg_id).first()
+        if existing is not None:
+            return existing, False
+        raise Conflict("This chat has ended.", code="chat_ended") from None
+    # The caller's copy follows the row (the database kept the first agent reply's time).
+    session.last_seq = message.seq
+    if not internal:
+        session.last_activity_at = now
+        if sender_type == SenderType.CUSTOMER:
+            session.last_customer_activity_at = now
+        elif sender_type == SenderType.AGENT:
+            session.last_agent_activity_at = now
+            session.first_agent_reply_at = session.first_agent_reply_at or now
     return message, True
 
 
-@transaction.atomic
 def post_message(
     *,
     session: ChatSession,
@@ -458,6 +555,7 @@ def post_message(
     `by=None` is the session's visitor (who proved it with their token); staff write as agents,
     and only staff write whispers (`internal`), which never reach the visitor. A session that
     has ended takes no more messages (the retried send of one already written is still found).
+    A new message costs two statements (`_write`); the sockets are woken after commit.
     """
     client_msg_id = (client_msg_id or "").strip()[:64]
     if not client_msg_id:
@@ -470,9 +568,6 @@ def post_message(
         permissions.can_work_chats.require(by)
     if internal and not staff:
         raise DomainError("Visitors cannot whisper.", errors={"internal": ["Not allowed."]})
-    existing = ChatMessage.objects.filter(session=session, client_msg_id=client_msg_id).first()
-    if existing is not None:
-        return existing, False
     body_html, body_text = _body(body)
     sender_type = SenderType.AGENT if staff else SenderType.CUSTOMER
     return _write(

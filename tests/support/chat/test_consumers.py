@@ -334,3 +334,43 @@ def test_the_embedded_relay_delivers_what_another_process_wrote(settings, monkey
         await visitor.disconnect()
 
     run(scenario)
+
+
+def test_an_event_is_encoded_once_whatever_the_number_of_sockets(monkeypatch):
+    widget, [agent] = chat_world()
+    session, _ = start(widget)
+    cookie = session_cookie(agent)
+    encoded, per_socket = [], []
+    real_encode = realtime.encode
+    monkeypatch.setattr(
+        realtime, "encode", lambda event: encoded.append(event["type"]) or real_encode(event)
+    )
+    real_encode_json = consumers.ChatSocket.encode_json
+
+    async def encode_json(cls, content):
+        per_socket.append(content.get("type"))
+        return await real_encode_json(content)
+
+    monkeypatch.setattr(consumers.ChatSocket, "encode_json", classmethod(encode_json))
+
+    async def scenario():
+        visitor = await visitor_socket(session)
+        await visitor.receive_json_from()  # joined
+        desks = [await desk_socket(agent, cookie) for _ in range(3)]
+        for desk in desks:
+            await subscribe(desk, session, last_seq=session.last_seq)
+        await frames_until(visitor, "presence")
+        encoded.clear()
+        per_socket.clear()
+        await database_sync_to_async(services.post_message)(
+            session=session, by=agent, client_msg_id="a-1", body="To all of you"
+        )
+        for socket in (visitor, *desks):
+            frames = await frames_until(socket, "message", client_msg_id="a-1")
+            assert frames[-1]["body"] == "To all of you"
+        assert encoded.count("message") == 1  # once, for four sockets
+        assert "message" not in per_socket
+        for socket in (visitor, *desks):
+            await socket.disconnect()
+
+    run(scenario)

@@ -3,9 +3,12 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotFound
+from core.roles import is_staff_member
 from support.chat import services
 from support.chat.models import SessionStatus
 from support.models import AgentProfile, ChatMessage, ChatSession, Ticket, TicketMessage
@@ -105,6 +108,55 @@ def test_a_retried_send_returns_the_first_message():
     assert reply.sender_type == SenderType.AGENT
     session.refresh_from_db()
     assert session.first_agent_reply_at == reply.created_at
+
+
+def _statements(queries) -> list[str]:
+    """The captured SQL without transaction control (BEGIN, COMMIT, savepoints)."""
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    return [q["sql"] for q in queries if not q["sql"].upper().startswith(control)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_costs_two_statements_and_a_retry_takes_no_number():
+    widget, [agent] = chat_world()
+    session, _ = start(widget)
+    session = ChatSession.objects.get(pk=session.pk)  # as a socket holds it
+    is_staff_member(agent)  # the roles are read once per socket, not per message
+    base = session.last_seq
+
+    for by, client_id in ((None, "c-1"), (agent, "a-1")):
+        with CaptureQueriesContext(connection) as queries:
+            message, created = services.post_message(
+                session=session, by=by, client_msg_id=client_id, body="Hello"
+            )
+        update, insert = _statements(queries)
+        assert created
+        assert update.startswith('UPDATE "support_chatsession"') and "RETURNING" in update
+        assert insert.startswith('INSERT INTO "support_chatmessage"')
+    assert message.seq == base + 2 and session.last_seq == base + 2
+
+    again, created = services.post_message(
+        session=session, by=agent, client_msg_id="a-1", body="Hello"
+    )
+    assert (again.pk, again.seq, created) == (message.pk, base + 2, False)
+    stored = ChatSession.objects.get(pk=session.pk)
+    assert stored.last_seq == base + 2  # the retry gave its number back
+    assert stored.first_agent_reply_at == message.created_at
+    next_one, _ = services.post_message(session=session, by=None, client_msg_id="c-2", body="x")
+    assert next_one.seq == base + 3
+
+
+def test_a_retried_send_to_an_ended_chat_still_finds_the_first_message():
+    widget, _ = chat_world()
+    session, _ = start(widget)
+    first, _ = services.post_message(session=session, by=None, client_msg_id="c-1", body="Hi")
+    services.end_session(session=session, by=None)
+    last_seq = ChatSession.objects.get(pk=session.pk).last_seq
+
+    again, created = services.post_message(session=session, by=None, client_msg_id="c-1", body="Hi")
+
+    assert (again.pk, created) == (first.pk, False)
+    assert ChatSession.objects.get(pk=session.pk).last_seq == last_seq
 
 
 def test_whispers_are_staff_only_and_left_out_for_visitors():
