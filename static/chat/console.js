@@ -90,6 +90,20 @@
     var open = f.status === "queued" || f.status === "active";
     $("chat-composer").hidden = !open; $("chat-end").hidden = !open; $("chat-transfer").hidden = !open;
   }
+  var STATUS = { available: "Available", away: "Away", offline: "Offline" };
+  function onPresence(f) {
+    // An agent's availability or chat settings changed (desk frames carry agent_id).
+    var list = $("chat-agents"), li = list.querySelector('li[data-agent="' + f.agent_id + '"]');
+    if (!li) {
+      var empty = list.querySelector("li.muted"); if (empty) empty.remove();
+      li = document.createElement("li"); li.dataset.agent = f.agent_id;
+      var who = document.createElement("span"); who.className = "who"; who.textContent = f.agent;
+      var state = document.createElement("span"); state.className = "muted"; state.dataset.presence = "";
+      li.appendChild(who); li.appendChild(document.createTextNode(" ")); li.appendChild(state);
+      list.appendChild(li);
+    }
+    li.querySelector("[data-presence]").textContent = (STATUS[f.status] || f.status) + (f.chat_enabled ? "" : " · no chats");
+  }
   function theirTyping(on) {
     clearTimeout(theirTypingTimer);
     $("chat-typing").hidden = !on;
@@ -111,6 +125,7 @@
       if (f.type === "message") render(f);
       else if (f.type === "session") { onState(f); refreshLists(); }
       else if (f.type === "typing" && f.session_id === current) theirTyping(f.on);
+      else if (f.type === "presence" && f.agent_id) onPresence(f);
       else if (f.type === "error") $("chat-transfer-result").textContent = f.detail || f.code;
     };
     socket.onclose = function () {

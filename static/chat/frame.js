@@ -120,7 +120,7 @@
     } else if (f.type === "message") render(f);
     else if (f.type === "ack") ack(f);
     else if (f.type === "typing") theirTyping(f.on, f.who);
-    else if (f.type === "presence") status(f.agent + " is here");
+    else if (f.type === "presence") status(f.agent + ({ away: " is away for a moment", offline: " is offline; your message will still reach them" }[f.state] || " is here"));
     else if (f.type === "resync") page(f.from_seq);
     else if (f.type === "error" && f.code === "chat_ended") onSession({ status: "ended" });
   }

@@ -234,7 +234,10 @@ class ChatEvent(models.Model):
     a day are pruned. With Redis (production) nothing is written here.
     """
 
-    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="+")
+    # None for an event about no one chat (an agent's presence on the desks).
+    session = models.ForeignKey(
+        ChatSession, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     payload = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -4,7 +4,8 @@ The database is the record; these events only wake the sockets, which read what 
 from the database (`consumers`). Groups:
 - `chat.v.<session>`: the visitor's sockets of a session (public events only, never a whisper);
 - `chat.s.<session>`: staff sockets watching a session (every event);
-- `chat.desk`: every agent's desk socket (queue and assignment changes, no message bodies).
+- `chat.desk`: every agent's desk socket (queue and assignment changes, agents' presence, no
+  message bodies).
 
 Modes (`settings.CHAT_REALTIME`):
 - `layer`: publish straight to the channel layer (channels-redis pub/sub in production, where
@@ -85,11 +86,20 @@ def publish(session, event: dict, *, internal: bool = False, desk: bool = False)
         groups.append(visitor_group(session.public_id))
     if desk:
         groups.append(DESK_GROUP)
-    event = {**event, "session_id": str(session.public_id)}
+    _publish(groups, {**event, "session_id": str(session.public_id)}, session_pk=session.pk)
+
+
+def publish_to_desks(event: dict) -> None:
+    """Publish `event` (about no one chat: an agent's presence) to every agent's desk socket
+    once the current transaction commits."""
+    _publish([DESK_GROUP], event, session_pk=None)
+
+
+def _publish(groups, event: dict, *, session_pk) -> None:
     if _mode() == "db-relay" and not in_socket_process:
         from .models import ChatEvent
 
-        ChatEvent.objects.create(session_id=session.pk, payload={"groups": groups, "event": event})
+        ChatEvent.objects.create(session_id=session_pk, payload={"groups": groups, "event": event})
         return
     transaction.on_commit(lambda: send_now(groups, event))
 

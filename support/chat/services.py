@@ -108,18 +108,19 @@ def consume_ws_ticket(ticket: str, *, public_id) -> ChatSession:
 # --- availability and routing ------------------------------------------------------------------
 
 
-def _agent_users(widget: ChatWidget):
+def _agent_users(team_id: int | None):
+    """Staff who may take the chats of `team_id` (its members; no team: every staff member)."""
     users = User.objects.filter(is_active=True).filter(
         Q(groups__name__in=list(STAFF_ROLES)) | Q(is_superuser=True)
     )
-    if widget.team_id:
-        users = users.filter(support_teams=widget.team_id)
+    if team_id:
+        users = users.filter(support_teams=team_id)
     return users.values_list("pk", flat=True).distinct()
 
 
-def _eligible_profiles(widget: ChatWidget, *, now, lock: bool):
+def _eligible_profiles(team_id: int | None, *, now, lock: bool):
     profiles = AgentProfile.objects.filter(
-        user_id__in=list(_agent_users(widget)),
+        user_id__in=list(_agent_users(team_id)),
         chat_enabled=True,
         status=AgentStatus.AVAILABLE,
         last_seen_at__gte=now - PRESENCE_WINDOW,
@@ -154,7 +155,7 @@ def widget_status(widget: ChatWidget, *, now=None) -> str:
     now = now or timezone.now()
     if not widget.is_active or not within_hours(widget, now):
         return "offline"
-    profiles = _eligible_profiles(widget, now=now, lock=False)
+    profiles = _eligible_profiles(widget.team_id, now=now, lock=False)
     if not profiles:
         return "offline"
     counts = active_chat_counts([p.user_id for p in profiles])
@@ -221,15 +222,16 @@ def route_session(session: ChatSession, *, now=None) -> User | None:
     """Give a queued session to the best eligible agent, or leave it queued.
 
     Eligible: chat enabled, available, seen in the last 90 seconds, fewer active chats than
-    their maximum, in the widget's team (if it has one). Fewest active chats first, then the
-    longest since their last chat. Their profiles are locked (id order) and counted under the
-    lock, so simultaneous routings never push an agent past the maximum.
+    their maximum, in the session's team (the widget's, or the one it was transferred to; none:
+    any staff member). Fewest active chats first, then the longest since their last chat. Their
+    profiles are locked (id order) and counted under the lock, so simultaneous routings never
+    push an agent past the maximum.
     """
     now = now or timezone.now()
     session = ChatSession.objects.select_for_update().select_related("widget").get(pk=session.pk)
     if session.status != SessionStatus.QUEUED:
         return session.agent
-    profiles = _eligible_profiles(session.widget, now=now, lock=True)
+    profiles = _eligible_profiles(session.team_id, now=now, lock=True)
     counts = active_chat_counts([p.user_id for p in profiles])
     free = [p for p in profiles if counts[p.user_id] < p.max_concurrent_chats]
     if not free:
@@ -244,26 +246,78 @@ def route_session(session: ChatSession, *, now=None) -> User | None:
 
 
 def route_waiting(*, widget: ChatWidget | None = None, limit: int = 50) -> int:
-    """Route queued sessions, oldest first, until one cannot be placed; returns how many were.
+    """Route queued sessions, oldest first, while agents have seats; returns how many were.
 
-    Called when an agent frees a seat or comes back, and by the beat sweep. Each session is
-    its own short transaction. The visitors still waiting are told their new place.
+    Called when an agent frees a seat or comes back, when a lead raises a maximum, and by the
+    beat (every 15 s: whatever a missed wake-up left waiting). The waiting are taken per queue
+    (widget and team): a queue is left at its first session nobody can take, so one queue
+    without agents never holds up another, and a run costs one failed attempt per stuck queue
+    plus at most `limit` placements. Each session is its own short transaction. The visitors
+    still waiting are told their new place.
     """
-    waiting = ChatSession.objects.filter(status=SessionStatus.QUEUED).order_by("started_at", "pk")
+    waiting = ChatSession.objects.filter(status=SessionStatus.QUEUED)
     if widget is not None:
         waiting = waiting.filter(widget=widget)
+    queues = list(
+        waiting.order_by("widget_id", "team_id").values_list("widget_id", "team_id").distinct()
+    )
     placed = 0
-    stalled_widgets = set()
-    for session in waiting.select_related("widget")[:limit]:
-        if session.widget_id in stalled_widgets:
-            continue
-        if route_session(session) is None:
-            stalled_widgets.add(session.widget_id)
-        else:
+    for widget_id, team_id in queues:
+        line = waiting.filter(widget_id=widget_id, team_id=team_id).order_by("started_at", "pk")
+        for session in line[: max(limit - placed, 1)]:
+            if route_session(session) is None:
+                break
             placed += 1
+        if placed >= limit:
+            break
     if placed:
         _announce_queue(widget)
     return placed
+
+
+# What a visitor is told of their agent's availability (never more than that).
+VISITOR_PRESENCE = {
+    AgentStatus.AVAILABLE: "online",
+    AgentStatus.AWAY: "away",
+    AgentStatus.OFFLINE: "offline",
+}
+
+
+def presence_event(profile: AgentProfile) -> dict:
+    """An agent's presence as the desks see it."""
+    return {
+        "type": "presence",
+        "agent_id": profile.user_id,
+        "agent": profile.user.display_name,
+        "status": profile.status,
+        "chat_enabled": profile.chat_enabled,
+        "max_concurrent_chats": profile.max_concurrent_chats,
+    }
+
+
+def agent_settings_changed(*, profile: AgentProfile, before: dict) -> None:
+    """An agent's availability or chat settings changed (inside the change's transaction;
+    `support.services.update_agent_profile` calls it): every desk is told, the visitors of
+    the agent's open chats are told whether their agent is online, away or offline, and if a
+    seat may have opened (available again, chat enabled, a higher maximum) the queue is
+    routed once the change has committed. The agent's own chats stay theirs either way."""
+    realtime.publish_to_desks(presence_event(profile))
+    if "status" in before:
+        state = VISITOR_PRESENCE.get(profile.status, "offline")
+        for session in ChatSession.objects.filter(
+            agent_id=profile.user_id, status=SessionStatus.ACTIVE
+        ).only("pk", "public_id"):
+            realtime.publish(
+                session,
+                {"type": "presence", "agent": profile.user.display_name, "state": state},
+            )
+    back = "status" in before and profile.status == AgentStatus.AVAILABLE
+    enabled = before.get("chat_enabled") is False and profile.chat_enabled
+    raised = before.get("max_concurrent_chats", profile.max_concurrent_chats) < (
+        profile.max_concurrent_chats
+    )
+    if back or enabled or raised:
+        transaction.on_commit(route_waiting)
 
 
 def _announce_queue(widget: ChatWidget | None) -> None:
@@ -693,42 +747,9 @@ def transfer_to_team(*, session: ChatSession, by: User, team: Team) -> ChatSessi
             key=f"team:{team.pk}:{timezone.now().timestamp()}",
         )
         realtime.publish(locked, session_event(locked), desk=True)
-    _route_for_team(locked, team)
+    route_session(locked)  # among the team's members now
     locked.refresh_from_db()
     return locked
-
-
-def _route_for_team(session: ChatSession, team: Team) -> None:
-    """Route with the team's members (not the widget's) as the candidates."""
-    now = timezone.now()
-    with transaction.atomic():
-        session = ChatSession.objects.select_for_update().get(pk=session.pk)
-        if session.status != SessionStatus.QUEUED:
-            return
-        members = list(
-            team.members.filter(is_active=True)
-            .filter(Q(groups__name__in=list(STAFF_ROLES)) | Q(is_superuser=True))
-            .values_list("pk", flat=True)
-            .distinct()
-        )
-        profiles = list(
-            AgentProfile.objects.select_for_update(no_key=True)
-            .filter(
-                user_id__in=members,
-                chat_enabled=True,
-                status=AgentStatus.AVAILABLE,
-                last_seen_at__gte=now - PRESENCE_WINDOW,
-            )
-            .order_by("pk")
-        )
-        counts = active_chat_counts([p.user_id for p in profiles])
-        free = [p for p in profiles if counts[p.user_id] < p.max_concurrent_chats]
-        if free:
-            epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-            chosen = min(
-                free, key=lambda p: (counts[p.user_id], p.last_chat_assigned_at or epoch, p.pk)
-            )
-            _assign(session, chosen.user_id, now=now)
 
 
 def _end(locked: ChatSession, *, reason: str, now) -> list[str]:

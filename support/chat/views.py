@@ -147,7 +147,7 @@ def console(request):
     from core.models import User
     from core.roles import STAFF_ROLES
 
-    from ..models import ResponseTemplate, Team
+    from ..models import AgentProfile, ResponseTemplate, Team
     from .models import SessionStatus
 
     refused = _desk_only(request)
@@ -165,6 +165,10 @@ def console(request):
         .exclude(pk=request.user.pk)
         .distinct()
         .order_by("full_name")[:200],
+        # Who is available for chats; presence frames on the desk socket keep it current.
+        "presence": AgentProfile.objects.filter(user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "pk")[:200],
         "ws_origin": settings.CHAT_WS_ORIGIN,
     }
     response = render(request, "support/chat/console.html", context)

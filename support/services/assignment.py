@@ -16,6 +16,7 @@ from core.roles import STAFF_ROLES
 
 from .. import events, notifications, permissions
 from ..chat import permissions as chat_permissions
+from ..chat import services as chat_services
 from ..models import AgentProfile, AgentProfileEvent, Team, Ticket
 from ..models.choices import ACTIVE_STATUSES, AgentStatus, AssignmentStrategy, Status
 from ..models.teams import MAX_CONCURRENT_CHATS
@@ -238,6 +239,8 @@ def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> Agent
     Agents change only their own status; anything else is refused (403), and a bad value is a
     400, both with nothing changed. The profile row is locked and compared under the lock; what
     changed is recorded as one `AgentProfileEvent` (before and after) in the same transaction.
+    A change of availability or chat settings is told to live chat (presence on the desks and
+    to the agent's visitors; the queue routed again when a seat may have opened).
     """
     permissions.can_change_agent_profiles.require(by)
     unknown = set(changes) - {*PROFILE_FIELDS, "skills"}
@@ -279,6 +282,8 @@ def update_agent_profile(*, profile: AgentProfile, by: User, **changes) -> Agent
         )
     for name in (*fields, "status_changed_at"):
         setattr(profile, name, getattr(locked, name))
+    if set(before) & {"status", *CHAT_FIELDS}:
+        chat_services.agent_settings_changed(profile=locked, before=before)
     return profile
 
 

@@ -15,7 +15,9 @@ from django.test.utils import CaptureQueriesContext
 
 from config.asgi import application
 from support.chat import consumers, realtime, relay, services
-from support.models import ChatEvent
+from support.models import AgentProfile, ChatEvent
+from support.models.choices import AgentStatus
+from support.services import update_agent_profile
 
 from .factories import chat_world, start
 
@@ -372,5 +374,40 @@ def test_an_event_is_encoded_once_whatever_the_number_of_sockets(monkeypatch):
         assert "message" not in per_socket
         for socket in (visitor, *desks):
             await socket.disconnect()
+
+    run(scenario)
+
+
+def test_an_agents_availability_reaches_the_desks_and_their_visitors(lead):
+    widget, [agent] = chat_world()
+    session, _ = start(widget)
+    cookie = session_cookie(lead)
+    profile = AgentProfile.objects.get(user=agent)
+
+    async def scenario():
+        visitor = await visitor_socket(session)
+        await visitor.receive_json_from()  # joined
+        desk = await desk_socket(lead, cookie)
+        await database_sync_to_async(update_agent_profile)(
+            profile=profile, by=lead, status=AgentStatus.AWAY
+        )
+        [at_desk] = [f for f in await frames_until(desk, "presence") if f["type"] == "presence"]
+        assert at_desk["agent_id"] == agent.pk and at_desk["status"] == "away"
+        assert at_desk["chat_enabled"] is True
+        told = (await frames_until(visitor, "presence"))[-1]
+        assert told == {
+            "type": "presence",
+            "agent": agent.display_name,
+            "state": "away",
+            "session_id": str(session.public_id),
+        }
+        await database_sync_to_async(update_agent_profile)(
+            profile=profile, by=lead, chat_enabled=False
+        )
+        at_desk = (await frames_until(desk, "presence"))[-1]
+        assert (at_desk["status"], at_desk["chat_enabled"]) == ("away", False)
+        assert await visitor.receive_nothing(timeout=0.1)  # settings are the desks' business
+        await visitor.disconnect()
+        await desk.disconnect()
 
     run(scenario)

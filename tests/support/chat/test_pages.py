@@ -3,6 +3,8 @@
 import pytest
 
 from support.chat import services
+from support.models import AgentProfile
+from support.models.choices import AgentStatus
 
 from .factories import ChatWidgetFactory, chat_world, start
 
@@ -90,3 +92,13 @@ def services_sla():
     from support.chat.selectors import chat_sla
 
     return chat_sla()
+
+
+def test_the_console_shows_each_agents_availability(client):
+    widget, [agent, other] = chat_world(agents=2)
+    AgentProfile.objects.filter(user=other).update(status=AgentStatus.AWAY, chat_enabled=False)
+    client.force_login(agent)
+    page = client.get("/desk/chats/").content.decode()
+    assert f'data-agent="{other.pk}"' in page
+    row = page.split(f'data-agent="{other.pk}"', 1)[1].split("</li>", 1)[0]
+    assert "Away · no chats" in row

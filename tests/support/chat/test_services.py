@@ -13,6 +13,7 @@ from support.chat import services
 from support.chat.models import SessionStatus
 from support.models import AgentProfile, ChatMessage, ChatSession, Ticket, TicketMessage
 from support.models.choices import AgentStatus, Channel, SenderType
+from support.services import update_agent_profile
 from tests.support.factories import TeamFactory
 
 from .factories import ChatWidgetFactory, chat_world, online_agent, start
@@ -307,3 +308,44 @@ def test_a_visitor_waiting_past_the_widgets_limit_is_offered_the_message_form():
     )
     waiting.refresh_from_db()
     assert services.session_event(waiting)["offer_message_form"] is True
+
+
+def test_an_agent_back_or_given_more_seats_takes_the_waiting_at_once(
+    lead, django_capture_on_commit_callbacks
+):
+    widget, [agent] = chat_world(max_chats=1)
+    first, _ = start(widget)
+    waiting, _ = start(widget, email="w@example.com")
+    assert waiting.status == SessionStatus.QUEUED
+    profile = AgentProfile.objects.get(user=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_agent_profile(profile=profile, by=lead, max_concurrent_chats=2)
+
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.agent) == (SessionStatus.ACTIVE, agent)
+
+    later, _ = start(widget, email="l@example.com")
+    update_agent_profile(profile=profile, by=agent, status=AgentStatus.AWAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_agent_profile(profile=profile, by=lead, max_concurrent_chats=3)
+    later.refresh_from_db()
+    assert later.status == SessionStatus.QUEUED  # away: a seat is not enough
+    with django_capture_on_commit_callbacks(execute=True):
+        update_agent_profile(profile=profile, by=agent, status=AgentStatus.AVAILABLE)
+    later.refresh_from_db()
+    assert (later.status, later.agent) == (SessionStatus.ACTIVE, agent)
+    first.refresh_from_db()
+    assert first.agent == agent  # kept throughout
+
+
+def test_lowering_a_maximum_keeps_the_agents_chats_and_gives_no_new_one(lead):
+    widget, [agent] = chat_world(max_chats=2)
+    mine = [start(widget, email=f"m{n}@example.com")[0] for n in range(2)]
+    update_agent_profile(
+        profile=AgentProfile.objects.get(user=agent), by=lead, max_concurrent_chats=0
+    )
+    assert services.widget_status(widget) == "online"  # a visitor may still wait
+    waiting, _ = start(widget, email="w@example.com")
+    assert waiting.status == SessionStatus.QUEUED
+    assert all(ChatSession.objects.get(pk=s.pk).agent == agent for s in mine)
