@@ -135,6 +135,18 @@ def test_a_visitor_and_an_agent_chat_through_a_cut_socket(browser, server):
     desk.press("#chat-body", "Enter")
     chat.locator("#messages li:has-text('All sorted!')").wait_for()
     assert "VIP customer" not in " ".join(chat.locator("#messages li").all_inner_texts())
+
+    # The agent steps away on the desk's availability form (another tab): the console's Agents
+    # list and the visitor's status follow, without a reload; back again, the same.
+    presence = desk.locator(f"#chat-agents li[data-agent='{agent.pk}'] [data-presence]")
+    tab = desk.context.new_page()
+    for status, shown, told in (("away", "Away", "is away"), ("available", "Available", "is here")):
+        tab.goto(f"{server.url}/desk/")
+        tab.select_option("#availability", status)
+        tab.click("form.availability button")
+        presence.filter(has_text=shown).wait_for()
+        chat.locator(f"#chat-status:has-text('Avery Agent {told}')").wait_for()
+    tab.close()
     shot(desk, "console")
 
     # The visitor ends and rates the chat.
