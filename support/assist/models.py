@@ -38,6 +38,9 @@ class AIInteraction(models.Model):
     ticket = models.ForeignKey(
         "support.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    chat_session = models.ForeignKey(
+        "support.ChatSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Content, as AI_LOG_CONTENT allows (full, redacted or none); cleared after AI_RETENTION_DAYS.
     prompt = models.TextField(blank=True)
     prompt_sha256 = models.CharField(max_length=64, blank=True)
