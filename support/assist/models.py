@@ -204,6 +204,9 @@ class SyncState(models.Model):
 
     name = models.CharField(max_length=40, unique=True)
     articles_until = models.DateTimeField(null=True, blank=True)
+    # Moved on by every run that changed a passage: what each process's index compares to
+    # know its matrix is current (one row by its key, where counting 100,000 passages was not).
+    version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

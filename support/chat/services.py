@@ -966,5 +966,20 @@ def staff_session(user, public_id) -> ChatSession:
     return session
 
 
+def session_for_user(user, public_id) -> ChatSession:
+    """A chat a signed-in user may name as context: staff any, a customer their own (404 for
+    anything else, whether it exists or not)."""
+    if is_staff_member(user):
+        return staff_session(user, public_id)
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        raise NotFound("No such chat.") from None
+    session = ChatSession.objects.filter(public_id=public_id, customer_id=user.pk).first()
+    if session is None:
+        raise NotFound("No such chat.")
+    return session
+
+
 def settings_mode() -> str:
     return getattr(settings, "CHAT_REALTIME", "layer")
