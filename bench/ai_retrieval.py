@@ -48,7 +48,12 @@ def p(values, q):
 
 
 def summary(samples):
-    return {"p50": round(p(samples, 0.5), 2), "p95": round(p(samples, 0.95), 2), "n": len(samples)}
+    return {
+        "p50": round(p(samples, 0.5), 2),
+        "p95": round(p(samples, 0.95), 2),
+        "max": round(max(samples), 2),
+        "n": len(samples),
+    }
 
 
 def seed(target: int) -> dict:
