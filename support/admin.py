@@ -21,6 +21,7 @@ from core.errors import DomainError
 from knowledge.markdown import render_message
 
 from . import services
+from .chat import admin as chat_admin  # noqa: F401 - registers live chat's widgets
 from .chat.permissions import can_change_chat_settings
 from .models import (
     AgentProfile,

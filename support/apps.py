@@ -89,4 +89,8 @@ LEAD_PERMISSIONS = {
     "support.add_escalationlevel",
     "support.change_escalationlevel",
     "support.delete_escalationlevel",
+    # Live chat's widgets (where they may be embedded, their team, hours, limits, the bot).
+    "support.view_chatwidget",
+    "support.add_chatwidget",
+    "support.change_chatwidget",
 }

@@ -139,9 +139,10 @@ def clock_at(moment: dt.datetime):
 def seed_catalogue() -> None:
     from .models import ChatWidget
 
-    # The help center's chat widget (CHAT_HELP_CENTER_WIDGET); any staff member answers it.
+    # The help center's chat widget (CHAT_HELP_CENTER_WIDGET); any staff member answers it, after
+    # the assistant, which answers first from the demo's public articles.
     ChatWidget.objects.get_or_create(
-        public_key="help-center", defaults={"name": "Help center chat"}
+        public_key="help-center", defaults={"name": "Help center chat", "bot_enabled": True}
     )
     categories = {}
     for name in CATEGORIES:

@@ -210,6 +210,8 @@ else:
 CHAT_WS_ORIGIN = env_str("CHAT_WS_ORIGIN", "")
 # The public key of the widget the help center shows (empty: none). The demo seeds "help-center".
 CHAT_HELP_CENTER_WIDGET = env_str("CHAT_HELP_CENTER_WIDGET", "help-center")
+# A widget bot's chat whose visitor has waited this long for its answer goes to an agent.
+CHAT_BOT_WAIT_SECONDS = env_int("CHAT_BOT_WAIT_SECONDS", 30)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

@@ -42,12 +42,13 @@
     if (m.seq && shown[m.seq]) return;
     var li = (m.client_msg_id && pending[m.client_msg_id]) || document.createElement("li");
     delete pending[m.client_msg_id];
-    li.className = m.sender_type === "system" ? "system" : (m.sender_type === "customer" ? "mine" : "theirs");
+    li.className = m.sender_type === "system" ? "system" : (m.sender_type === "customer" ? "mine" : (m.sender_type === "ai_bot" ? "theirs bot" : "theirs"));
     li.textContent = "";
-    if (m.sender_type === "agent" && m.author) {
-      var who = document.createElement("span"); who.className = "who"; who.textContent = m.author; li.appendChild(who);
+    var author = m.author || m.author_name;
+    if ((m.sender_type === "agent" || m.sender_type === "ai_bot") && author) {
+      var who = document.createElement("span"); who.className = "who"; who.textContent = author; li.appendChild(who);
     }
-    li.appendChild(document.createTextNode(m.body));
+    appendLinked(li, m.body);
     if (m.seq) {
       shown[m.seq] = true;
       li.dataset.seq = m.seq;
@@ -63,6 +64,19 @@
     list.insertBefore(li, before);
     list.scrollTop = list.scrollHeight;
     if (m.sender_type === "agent") theirTyping(false);
+  }
+
+  // Text with its web addresses as links (opened in a new tab: the widget lives in a frame).
+  function appendLinked(parent, text) {
+    var pattern = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g, at = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      parent.appendChild(document.createTextNode(text.slice(at, match.index)));
+      var a = document.createElement("a");
+      a.href = match[0]; a.textContent = match[0]; a.target = "_blank"; a.rel = "noopener noreferrer";
+      parent.appendChild(a);
+      at = match.index + match[0].length;
+    }
+    parent.appendChild(document.createTextNode(text.slice(at)));
   }
 
   function send(text) {
@@ -135,8 +149,10 @@
     });
   }
   function onSession(f) {
-    $("chat-leave-message").hidden = !(f.status === "queued" && f.offer_message_form);
-    if (f.status === "queued") status(f.queue_position ? "Waiting: you are number " + f.queue_position : "Waiting for an agent…");
+    $("chat-leave-message-row").hidden = !(f.status === "queued" && f.offer_message_form);
+    $("chat-person").hidden = !(f.status === "queued" && f.bot);
+    if (f.status === "queued" && f.bot) status("The assistant is here");
+    else if (f.status === "queued") status(f.queue_position ? "Waiting: you are number " + f.queue_position : "Waiting for an agent…");
     else if (f.status === "active") status(f.agent ? "Chatting with " + f.agent : "Connected");
     else if (f.status === "ended" || f.status === "archived" || f.status === "transferred") {
       status(f.ticket ? "Continued as ticket " + f.ticket : "Chat ended");
@@ -186,7 +202,7 @@
       show("view-chat");
       return call("GET", "sessions/" + state.id + "/").then(function (s) {
         if (s._status !== 200) { state = null; save(); return boot(); }
-        onSession({ status: s.status, queue_position: s.queue_position, agent: s.agent_name, ticket: s.ticket });
+        onSession({ status: s.status, queue_position: s.queue_position, agent: s.agent_name, ticket: s.ticket, bot: s.with_bot });
         if (s.status === "queued" || s.status === "active") reconnect();
       });
     }
@@ -208,7 +224,7 @@
       if (r._status === 409) { show("view-offline"); status("Offline"); return; }
       if (r._status !== 201) { status(r.detail || "Could not start the chat"); return; }
       state = { id: r.session.id, token: r.resume_token }; save();
-      show("view-chat"); onSession({ status: r.session.status, queue_position: r.session.queue_position, agent: r.session.agent_name });
+      show("view-chat"); onSession({ status: r.session.status, queue_position: r.session.queue_position, agent: r.session.agent_name, bot: r.session.with_bot });
       connect(r.ws_ticket);
       $("composer-body").focus();
     });
@@ -246,6 +262,12 @@
     call("POST", "sessions/" + state.id + "/end/").then(function () {
       if (socket) { var s = socket; socket = null; s.close(); }
       state = null; save(); show("view-offline"); status("Leave us a message");
+    });
+  });
+  $("chat-person").addEventListener("click", function () {
+    $("chat-person").hidden = true;
+    call("POST", "sessions/" + state.id + "/handoff/").then(function (s) {
+      if (s._status === 200) onSession({ status: s.status, queue_position: s.queue_position, agent: s.agent_name, bot: s.with_bot });
     });
   });
   $("chat-transcript").addEventListener("click", function () {

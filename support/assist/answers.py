@@ -31,7 +31,7 @@ class Answer:
     requested_tools: list[dict]
 
 
-def answer(*, question: str, user, ticket=None, provider=None) -> Answer:
+def answer(*, question: str, user, ticket=None, chat_session=None, provider=None) -> Answer:
     """Customers (and anyone not staff) get public articles only; staff also internal ones.
     A question whose best passage scores below AI_ANSWER_THRESHOLD is handed off by the local
     provider without asking a hosted model. Tools a model asks for are recorded, never run."""
@@ -53,6 +53,7 @@ def answer(*, question: str, user, ticket=None, provider=None) -> Answer:
         request,
         user=user,
         ticket=ticket,
+        chat_session=chat_session,
         provider=provider,
         retrieved_ids=[p.article.number for p in passages],
     )

@@ -60,6 +60,7 @@ def complete(
     *,
     user=None,
     ticket=None,
+    chat_session=None,
     provider=None,
     retrieved_ids=(),
     model_version: str = "",
@@ -74,6 +75,7 @@ def complete(
         "feature": request.feature,
         "user": user,
         "ticket": ticket,
+        "chat_session": chat_session,
         "prompt": prompt,
         "retrieved_ids": list(retrieved_ids),
     }

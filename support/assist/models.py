@@ -38,6 +38,9 @@ class AIInteraction(models.Model):
     ticket = models.ForeignKey(
         "support.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    chat_session = models.ForeignKey(
+        "support.ChatSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Content, as AI_LOG_CONTENT allows (full, redacted or none); cleared after AI_RETENTION_DAYS.
     prompt = models.TextField(blank=True)
     prompt_sha256 = models.CharField(max_length=64, blank=True)
@@ -201,6 +204,9 @@ class SyncState(models.Model):
 
     name = models.CharField(max_length=40, unique=True)
     articles_until = models.DateTimeField(null=True, blank=True)
+    # Moved on by every run that changed a passage: what each process's index compares to
+    # know its matrix is current (one row by its key, where counting 100,000 passages was not).
+    version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

@@ -23,7 +23,7 @@ import sklearn
 import skops
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import F
 from django.utils import timezone
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -40,6 +40,7 @@ OVERLAP_WORDS = 50
 DIMENSIONS = 256
 RRF_K = 60
 SYNC_BATCH = 100
+SYNC_STATE = "article_chunks"
 _SPACE = re.compile(r"\s+")
 
 
@@ -178,10 +179,26 @@ def fit_embedder() -> ModelArtifact:
         )
 
 
+def _lsa_vectors(model: Pipeline, texts: list[str]) -> np.ndarray:
+    """`model.transform(texts)` for a TF-IDF + SVD pipeline, reading only the components of
+    each text's terms. TruncatedSVD multiplies by `components_.T`, which scipy copies whole
+    (dimensions × vocabulary, 200 MB at 100,000 terms) on every call: 80 ms of a 90 ms search."""
+    tfidf, svd = model.steps[0][1], model.steps[1][1]
+    rows = tfidf.transform(texts).tocsr()
+    components = svd.components_
+    vectors = np.zeros((rows.shape[0], components.shape[0]), dtype=np.float64)
+    for i in range(rows.shape[0]):
+        start, end = rows.indptr[i], rows.indptr[i + 1]
+        if end > start:
+            vectors[i] = components[:, rows.indices[start:end]] @ rows.data[start:end]
+    return vectors
+
+
 def embed(model, texts: list[str]) -> np.ndarray:
     if not hasattr(model, "transform"):  # the static extra: already one vector per text
         return np.asarray(model.embed(texts, norm=True), dtype=np.float32)
-    vectors = model.transform(texts).astype(np.float32)
+    is_lsa = isinstance(model, Pipeline) and [n for n, _ in model.steps] == ["tfidf", "svd"]
+    vectors = (_lsa_vectors(model, texts) if is_lsa else model.transform(texts)).astype(np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1
     return vectors / norms
@@ -195,7 +212,7 @@ def sync_chunks(*, refit: bool = False, batch: int = SYNC_BATCH) -> dict:
     when the embedder is new or `refit`). Idempotent: an unchanged article is skipped by its
     sha; a run twice in a row does nothing. Returns counts."""
     embedder = classifiers.active_artifact("embedder")
-    state, _ = SyncState.objects.get_or_create(name="article_chunks")
+    state, _ = SyncState.objects.get_or_create(name=SYNC_STATE)
     if embedder is None or refit or kind_of(embedder) != wanted_kind():
         embedder = fit_embedder()  # a changed AI_EMBEDDER re-embeds every passage too
         state.articles_until = None
@@ -247,7 +264,11 @@ def sync_chunks(*, refit: bool = False, batch: int = SYNC_BATCH) -> dict:
         state.articles_until = list(due[:batch])[-1].updated_at
     else:
         state.articles_until = started
-    state.save(update_fields=["articles_until", "updated_at"])
+    fields = ["articles_until", "updated_at"]
+    if counts["rechunked"] or counts["removed"]:
+        state.version = F("version") + 1
+        fields.append("version")
+    state.save(update_fields=fields)
     _index.invalidate()
     return counts
 
@@ -294,8 +315,10 @@ class _Index:
         return embedder, data
 
     def get(self, embedder: ModelArtifact):
-        changed = ArticleChunk.objects.aggregate(last=Max("pk"), rows=Count("pk"))
-        key = (embedder.sha256, changed["last"], changed["rows"])
+        version = (
+            SyncState.objects.filter(name=SYNC_STATE).values_list("version", flat=True).first()
+        )
+        key = (embedder.sha256, version)
         with self.lock:
             if key == self.key:
                 return self.data
@@ -381,8 +404,8 @@ def search(question: str, *, user, public_only: bool, limit: int = 5) -> list[Pa
     for pk in best:
         if pk not in articles:
             continue
-        if pk in vector_rank:
-            chunk = chunks.get(vector_rank[pk][2])
+        chunk = chunks.get(vector_rank[pk][2]) if pk in vector_rank else None
+        if chunk is not None:  # None: deleted with its article since this matrix was read
             text, chunk_id, score = chunk.text, chunk.pk, max(0.0, vector_rank[pk][1])
         else:
             article = articles[pk]

@@ -1,11 +1,11 @@
 """The chat sockets: JSON frames over `/ws/chat/sessions/<id>/` (visitors) and `/ws/desk/` (agents).
 
 Client → server: `auth {ticket, last_seq}` (visitors, first frame, within 5 s), `message
-{client_msg_id, body[, internal]}`, `typing {on}`, `read {seq}`, `ping {last_seq}`, and on the
-desk `subscribe {session_id, last_seq}`, `unsubscribe`, `accept`; desk frames name their
-`session_id`. Server → client: `message`, `ack {client_msg_id, seq}`, `typing {who, on}`,
-`read`, `presence`, `session {status, queue_position, agent}`, `resync {from_seq}`, `error
-{code}`, `pong`.
+{client_msg_id, body[, internal]}`, `typing {on}`, `read {seq}`, `ping {last_seq}`, `handoff`
+(visitors: talk to a person instead of the widget's assistant), and on the desk `subscribe
+{session_id, last_seq}`, `unsubscribe`, `accept`; desk frames name their `session_id`. Server →
+client: `message`, `ack {client_msg_id, seq}`, `typing {who, on}`, `read`, `presence`, `session
+{status, queue_position, agent, bot}`, `resync {from_seq}`, `error {code}`, `pong`.
 
 Delivery: every message is in the database before it is announced; the layer's event only
 wakes a socket. Each socket remembers the last number it sent per session: the announced
@@ -29,7 +29,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from core.errors import DomainError, NotFound
 from core.roles import is_staff_member
 
-from . import realtime, services
+from . import bot, realtime, services
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +228,9 @@ class VisitorConsumer(ChatSocket):
             await self.send_json({"type": "pong"})
         elif kind == "hello":
             await self.replay(self.sid, _int(content.get("resume_after_seq")))
+        elif kind == "handoff":
+            # "Talk to a person": the bot's turn ends; the session event that follows says so.
+            await database_sync_to_async(bot.hand_off)(self.sessions[self.sid], reason="asked")
         else:
             await self.send_error("unknown_frame", f"Unknown frame type {kind!r}.")
 
@@ -256,7 +259,7 @@ class VisitorConsumer(ChatSocket):
 
     def _waiting_state(self) -> dict | None:
         session = self.sessions[self.sid]
-        session.refresh_from_db(fields=["status", "agent"])
+        session.refresh_from_db(fields=["status", "agent", "with_bot"])
         if session.status != "queued":
             return None
         return {**services.session_event(session), "session_id": self.sid}

@@ -58,6 +58,11 @@ class ChatWidget(models.Model):
         default=15, help_text="A chat quiet for this long is ended and archived into a ticket."
     )
     is_active = models.BooleanField(default=True)
+    bot_enabled = models.BooleanField(
+        default=False,
+        help_text="The assistant answers a new chat first, from public articles, and hands it "
+        "to an agent when it cannot answer or the visitor asks for a person.",
+    )
 
     def __str__(self):
         return self.name
@@ -79,6 +84,8 @@ class SessionStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (SessionStatus.QUEUED, SessionStatus.ACTIVE)
+# The author shown for the widget bot's messages (`support.chat.bot`).
+ASSISTANT_NAME = "Assistant"
 
 
 class EndReason(models.TextChoices):
@@ -127,6 +134,9 @@ class ChatSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
+    # With the widget's bot: the assistant has the chat; it is not routed or counted as waiting
+    # until the bot hands it off (`support.chat.bot`) or an agent takes it.
+    with_bot = models.BooleanField(default=False)
     ticket = models.OneToOneField(
         "support.Ticket",
         null=True,

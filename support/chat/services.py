@@ -26,6 +26,7 @@ from django.utils.html import escape, linebreaks
 
 from core.calendars import Schedule, is_working_instant
 from core.errors import Conflict, DomainError, NotFound
+from core.jobs import enqueue_on_commit
 from core.models import User
 from core.roles import STAFF_ROLES, is_staff_member
 from core.sanitize import html_to_text, sanitize_html
@@ -34,6 +35,7 @@ from ..models import AgentProfile, Team, Ticket, TicketMessage
 from ..models.choices import AgentStatus, Channel, SenderType
 from . import permissions, realtime, transcript
 from .models import (
+    ASSISTANT_NAME,
     OPEN_STATUSES,
     ChatMessage,
     ChatParticipant,
@@ -161,16 +163,18 @@ def widget_status(widget: ChatWidget, *, now=None) -> str:
     counts = active_chat_counts([p.user_id for p in profiles])
     if any(counts[p.user_id] < p.max_concurrent_chats for p in profiles):
         return "online"
-    waiting = ChatSession.objects.filter(widget=widget, status=SessionStatus.QUEUED).count()
+    waiting = ChatSession.objects.filter(
+        widget=widget, status=SessionStatus.QUEUED, with_bot=False
+    ).count()
     return "busy" if waiting >= widget.max_queue else "online"
 
 
 def queue_position(session: ChatSession) -> int | None:
-    """1 for the first in line; None unless the session is waiting."""
-    if session.status != SessionStatus.QUEUED:
+    """1 for the first in line; None unless the session is waiting (the bot's are not)."""
+    if session.status != SessionStatus.QUEUED or session.with_bot:
         return None
     ahead = ChatSession.objects.filter(
-        widget_id=session.widget_id, status=SessionStatus.QUEUED
+        widget_id=session.widget_id, status=SessionStatus.QUEUED, with_bot=False
     ).filter(
         Q(started_at__lt=session.started_at) | Q(started_at=session.started_at, pk__lt=session.pk)
     )
@@ -179,12 +183,16 @@ def queue_position(session: ChatSession) -> int | None:
 
 def queue_positions(sessions) -> dict[int, int]:
     """The queue places of the waiting ones among `sessions`, in one query (lists)."""
-    widget_ids = {s.widget_id for s in sessions if s.status == SessionStatus.QUEUED}
+    widget_ids = {
+        s.widget_id for s in sessions if s.status == SessionStatus.QUEUED and not s.with_bot
+    }
     if not widget_ids:
         return {}
     places: dict[int, int] = {}
     counters: dict[int, int] = {}
-    waiting = ChatSession.objects.filter(widget_id__in=widget_ids, status=SessionStatus.QUEUED)
+    waiting = ChatSession.objects.filter(
+        widget_id__in=widget_ids, status=SessionStatus.QUEUED, with_bot=False
+    )
     for pk, widget_id in waiting.order_by("started_at", "pk").values_list("pk", "widget_id"):
         counters[widget_id] = counters.get(widget_id, 0) + 1
         places[pk] = counters[widget_id]
@@ -203,7 +211,8 @@ def _assign(session: ChatSession, agent_id: int, *, now, by=None) -> None:
     session.agent_id = agent_id
     session.status = SessionStatus.ACTIVE
     session.accepted_at = session.accepted_at or now
-    session.save(update_fields=["agent", "status", "accepted_at"])
+    session.with_bot = False  # an agent who takes a chat from the bot ends its turn
+    session.save(update_fields=["agent", "status", "accepted_at", "with_bot"])
     AgentProfile.objects.filter(user_id=agent_id).update(last_chat_assigned_at=now)
     agent = User.objects.get(pk=agent_id)
     _join(session, agent, at=now)
@@ -229,7 +238,7 @@ def route_session(session: ChatSession, *, now=None) -> User | None:
     """
     now = now or timezone.now()
     session = ChatSession.objects.select_for_update().select_related("widget").get(pk=session.pk)
-    if session.status != SessionStatus.QUEUED:
+    if session.status != SessionStatus.QUEUED or session.with_bot:
         return session.agent
     profiles = _eligible_profiles(session.team_id, now=now, lock=True)
     counts = active_chat_counts([p.user_id for p in profiles])
@@ -255,7 +264,7 @@ def route_waiting(*, widget: ChatWidget | None = None, limit: int = 50) -> int:
     plus at most `limit` placements. Each session is its own short transaction. The visitors
     still waiting are told their new place.
     """
-    waiting = ChatSession.objects.filter(status=SessionStatus.QUEUED)
+    waiting = ChatSession.objects.filter(status=SessionStatus.QUEUED, with_bot=False)
     if widget is not None:
         waiting = waiting.filter(widget=widget)
     queues = list(
@@ -321,7 +330,9 @@ def agent_settings_changed(*, profile: AgentProfile, before: dict) -> None:
 
 
 def _announce_queue(widget: ChatWidget | None) -> None:
-    waiting = ChatSession.objects.filter(status=SessionStatus.QUEUED).order_by("started_at", "pk")
+    waiting = ChatSession.objects.filter(status=SessionStatus.QUEUED, with_bot=False).order_by(
+        "started_at", "pk"
+    )
     if widget is not None:
         waiting = waiting.filter(widget=widget)
     positions: dict[int, int] = {}
@@ -347,6 +358,8 @@ def session_event(session: ChatSession, *, agent: User | None = None) -> dict:
         "status": session.status,
         "queue_position": queue_position(session),
         "agent": agent.display_name if agent is not None and session.agent_id else None,
+        # The widget's assistant has the chat: the widget offers "Talk to a person".
+        "bot": session.with_bot,
         # Waited longer than the widget allows: the widget offers the message form instead.
         "offer_message_form": session.status == SessionStatus.QUEUED
         and timezone.now() - session.started_at
@@ -397,10 +410,15 @@ def start_session(
             started_at=now,
             last_customer_activity_at=now,
             last_activity_at=now,
+            with_bot=widget.bot_enabled,
         )
         ChatParticipant.objects.create(
             session=session, user=customer, role=ParticipantRole.VISITOR, joined_at=now
         )
+        if session.with_bot:
+            from . import bot
+
+            bot.greet(session)
         realtime.publish(session, session_event(session), desk=True)
     route_session(session, now=now)
     session.refresh_from_db()
@@ -420,6 +438,8 @@ def _body(body: str) -> tuple[str, str]:
 
 
 def message_event(message: ChatMessage, *, author_name: str | None = None) -> dict:
+    if message.sender_type == SenderType.AI_BOT:
+        author_name = ASSISTANT_NAME
     return {
         "type": "message",
         "seq": message.seq,
@@ -450,7 +470,8 @@ class _AlreadyWritten(Exception):
 
 
 def _next_seq_sql(*, sender_type, internal: bool, require_open: bool, now) -> tuple[str, list]:
-    """One `UPDATE ... RETURNING` that takes the session's next number and stamps its activity.
+    """One `UPDATE ... RETURNING` that takes the session's next number and stamps its activity
+    (and reads whether the widget's bot has the chat).
 
     The UPDATE takes the session's row lock until the transaction ends, so the writers of one
     session queue here and each reads the number the previous one committed.
@@ -477,7 +498,7 @@ def _next_seq_sql(*, sender_type, internal: bool, require_open: bool, now) -> tu
         where += f" AND {column('status')} IN (%s, %s)"
     sql = (
         f"UPDATE {qn(ChatSession._meta.db_table)} SET {', '.join(sets)} "
-        f"WHERE {where} RETURNING {column('last_seq')}"
+        f"WHERE {where} RETURNING {column('last_seq')}, {column('with_bot')}"
     )
     return sql, params
 
@@ -554,7 +575,7 @@ def _write(
                 row = cursor.fetchone()
                 if row is None:  # not open (or gone): no number was taken
                     raise _AlreadyWritten
-                message.seq = row[0]
+                message.seq, with_bot = row
                 cursor.execute(
                     _insert_sql(),
                     [
@@ -586,6 +607,7 @@ def _write(
         raise Conflict("This chat has ended.", code="chat_ended") from None
     # The caller's copy follows the row (the database kept the first agent reply's time).
     session.last_seq = message.seq
+    session.with_bot = bool(with_bot)  # whether the bot answers (post_message reads it)
     if not internal:
         session.last_activity_at = now
         if sender_type == SenderType.CUSTOMER:
@@ -624,7 +646,7 @@ def post_message(
         raise DomainError("Visitors cannot whisper.", errors={"internal": ["Not allowed."]})
     body_html, body_text = _body(body)
     sender_type = SenderType.AGENT if staff else SenderType.CUSTOMER
-    return _write(
+    message, created = _write(
         session,
         sender_type=sender_type,
         author=by,
@@ -632,6 +654,26 @@ def post_message(
         body_html=body_html,
         body_text=body_text,
         internal=internal,
+        require_open=True,
+    )
+    if created and sender_type == SenderType.CUSTOMER and session.with_bot:
+        from .tasks import bot_reply
+
+        enqueue_on_commit(bot_reply, message.pk)
+    return message, created
+
+
+@transaction.atomic
+def write_bot_message(session: ChatSession, *, client_msg_id: str, body_html: str, body_text: str):
+    """A message of the widget's assistant (`support.chat.bot`), once per `client_msg_id`."""
+    return _write(
+        session,
+        sender_type=SenderType.AI_BOT,
+        author=None,
+        client_msg_id=client_msg_id,
+        body_html=body_html,
+        body_text=body_text,
+        internal=False,
         require_open=True,
     )
 
@@ -1034,6 +1076,21 @@ def staff_session(user, public_id) -> ChatSession:
     except ValueError:
         raise NotFound("No such chat.") from None
     session = staff_sessions().filter(public_id=public_id).first()
+    if session is None:
+        raise NotFound("No such chat.")
+    return session
+
+
+def session_for_user(user, public_id) -> ChatSession:
+    """A chat a signed-in user may name as context: staff any, a customer their own (404 for
+    anything else, whether it exists or not)."""
+    if is_staff_member(user):
+        return staff_session(user, public_id)
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        raise NotFound("No such chat.") from None
+    session = ChatSession.objects.filter(public_id=public_id, customer_id=user.pk).first()
     if session is None:
         raise NotFound("No such chat.")
     return session

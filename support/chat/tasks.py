@@ -26,7 +26,16 @@ def archive_inactive_chats() -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def route_waiting_chats() -> int:
     """Every 15 seconds: give waiting chats to agents who have a seat (a missed wake-up, an
-    agent who came back without a socket event)."""
-    from . import services
+    agent who came back without a socket event); hand off the bot's chats it left unanswered."""
+    from . import bot, services
 
+    bot.hand_off_stalled()
     return services.route_waiting()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def bot_reply(message_id: int) -> None:
+    """The widget bot's answer to one visitor message (`support.chat.bot.reply`)."""
+    from . import bot
+
+    bot.reply(message_id)

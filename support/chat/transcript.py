@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..models.choices import SenderType
-from .models import ChatMessage, ChatSession
+from .models import ASSISTANT_NAME, ChatMessage, ChatSession
 
 
 def _lines(session: ChatSession, *, staff: bool):
@@ -19,6 +19,8 @@ def _lines(session: ChatSession, *, staff: bool):
             who = session.visitor_name or "You" if not staff else session.display_name
         elif m.sender_type == SenderType.SYSTEM:
             who = ""
+        elif m.sender_type == SenderType.AI_BOT:
+            who = ASSISTANT_NAME
         else:
             who = m.author.display_name if m.author_id else "Support"
         yield {"message": m, "who": who, "internal": m.is_internal}

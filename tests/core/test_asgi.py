@@ -15,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -73,6 +74,14 @@ def server_sessions() -> int:
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tmp_path_factory):
     """uvicorn serving config.asgi:application on 127.0.0.1 (a free port), until the module ends."""
+    with serving(django_db_blocker, tmp_path_factory) as started:
+        yield started
+
+
+@contextmanager
+def serving(django_db_blocker, tmp_path_factory, extra_settings: str = ""):
+    """uvicorn on a free loopback port with the test settings (plus `extra_settings`, lines of
+    a settings module), stopped gracefully at the end."""
     from django.conf import settings
 
     with django_db_blocker.unblock():
@@ -82,6 +91,7 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
         SERVER_SETTINGS.format(
             settings_module=settings.SETTINGS_MODULE, static_root=str(directory / "static")
         )
+        + extra_settings
     )
     environment = {
         **os.environ,

@@ -45,6 +45,10 @@ class QuerySerializer(Serializer):
     ticket = serializers.CharField(
         required=False, allow_blank=True, help_text="Context: a ticket's id or number you can see."
     )
+    chat = serializers.UUIDField(
+        required=False,
+        help_text="Context: a chat's id (staff: any chat; a customer: their own chat).",
+    )
 
 
 class CitationSerializer(Serializer):

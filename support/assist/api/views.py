@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from core.api.permissions import ActionPermissions, allows
 from core.errors import NotFound
 from support.api.views import ERROR_RESPONSES, _ticket_lookup
+from support.chat.services import session_for_user
 from support.selectors import tickets_for
 
 from .. import answers, drafts, suggestions, tools
@@ -85,8 +86,14 @@ class QueryView(APIView):
                 ticket = _ticket_lookup(tickets_for(request.user), ref)
             except Http404 as error:
                 raise NotFound("No such ticket.") from error
+        chat = None
+        if chat_id := data.validated_data.get("chat"):
+            chat = session_for_user(request.user, chat_id)
         result = answers.answer(
-            question=data.validated_data["question"], user=request.user, ticket=ticket
+            question=data.validated_data["question"],
+            user=request.user,
+            ticket=ticket,
+            chat_session=chat,
         )
         return Response(
             {

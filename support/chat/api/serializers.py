@@ -3,7 +3,8 @@ from rest_framework import serializers
 
 from core.api import serializers as api
 
-from ..models import ChatMessage, ChatSession, ChatWidget, EndReason
+from ...models.choices import SenderType
+from ..models import ASSISTANT_NAME, ChatMessage, ChatSession, ChatWidget, EndReason
 
 
 class ChatSessionSerializer(api.ModelSerializer):
@@ -32,6 +33,7 @@ class ChatSessionSerializer(api.ModelSerializer):
             "agent_name",
             "team_name",
             "queue_position",
+            "with_bot",
             "last_seq",
             "started_at",
             "accepted_at",
@@ -112,6 +114,8 @@ class ChatMessageSerializer(api.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_author_name(self, message):
+        if message.sender_type == SenderType.AI_BOT:
+            return ASSISTANT_NAME
         return message.author.display_name if message.author_id else None
 
 

@@ -16,7 +16,7 @@ from core.models import User
 from core.roles import is_staff_member
 
 from ...models import Team
-from .. import services
+from .. import bot, services
 from ..models import ChatSession, ChatWidget, SessionStatus
 from ..permissions import can_transfer, can_work_chats
 from . import serializers as s
@@ -89,6 +89,7 @@ class ChatSessionViewSet(viewsets.GenericViewSet):
         "ws_ticket": [ANYONE],
         "end": [ANYONE],
         "rate": [ANYONE],
+        "handoff": [ANYONE],
         "accept": WORK,
         "transfer": [allows(can_transfer)],
     }
@@ -228,6 +229,20 @@ class ChatSessionViewSet(viewsets.GenericViewSet):
         data = s.ChatRateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(services.rate_session(session=session, **data.validated_data))
+
+    @extend_schema(
+        summary="Talk to a person: the widget bot's turn ends and the chat joins the queue (the "
+        "visitor; nothing changes once an agent has it)",
+        parameters=[TOKEN_HEADER],
+        request=None,
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def handoff(self, request, pk=None):
+        session = self._session()
+        if _staff(request) is not None:
+            raise NotFound("No such chat.")  # staff take a chat with accept
+        bot.hand_off(session, reason="asked")
+        return self._detail(session)
 
     @extend_schema(summary="Take a waiting chat from the queue (within your maximum)", request=None)
     @action(detail=True, methods=["post"], filter_backends=[])

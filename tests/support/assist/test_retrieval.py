@@ -135,6 +135,31 @@ def test_query_with_a_ticket_needs_a_ticket_the_caller_sees(api_client, articles
     assert AIInteraction.objects.get(pk=ok.json()["interaction"]).ticket == ticket
 
 
+def test_query_with_a_chat_needs_a_chat_the_caller_may_name(api_client, articles, customer, agent):
+    from support.chat import services as chat_services
+    from tests.factories import UserFactory
+    from tests.support.chat.factories import ChatWidgetFactory, online_agent
+
+    online_agent()
+    mine, _ = chat_services.start_session(
+        widget=ChatWidgetFactory(bot_enabled=True), customer=customer
+    )
+    body = {"question": "password", "chat": str(mine.public_id)}
+    api_client.force_authenticate(UserFactory(roles=["customer"]))
+    assert api_client.post("/api/v1/ai/query/", body).status_code == 404
+    assert (
+        api_client.post(
+            "/api/v1/ai/query/", {**body, "chat": "00000000-0000-0000-0000-000000000000"}
+        ).status_code
+        == 404
+    )
+    for caller in (customer, agent):
+        api_client.force_authenticate(caller)
+        ok = api_client.post("/api/v1/ai/query/", body)
+        assert ok.status_code == 200, ok.content
+        assert AIInteraction.objects.get(pk=ok.json()["interaction"]).chat_session == mine
+
+
 def test_query_needs_a_signed_in_caller(api_client):
     assert api_client.post("/api/v1/ai/query/", {"question": "hi"}).status_code in (401, 403)
 
@@ -200,3 +225,44 @@ def test_an_answer_costs_few_statements_with_the_index_cached(articles, customer
     assert first.citations == second.citations and not first.handoff
     assert len(cached) == len(checked) - 2, [q["sql"][:80] for q in cached.captured_queries]
     assert len(cached) <= 5, [q["sql"][:80] for q in cached.captured_queries]
+
+
+def test_lsa_vectors_are_the_pipelines_own_without_its_copy(articles):
+    """`embed` reads only each text's terms' components; the numbers are TruncatedSVD's."""
+    import numpy as np
+
+    from support.assist import classifiers
+
+    retrieval.sync_chunks()
+    model = retrieval.load_embedder(classifiers.active_artifact("embedder"))
+    texts = ["How do I reset my password?", "invoice VAT billing address", "", "zebra"]
+    expected = model.transform(texts).astype(np.float32)
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    assert np.allclose(retrieval.embed(model, texts), expected / norms, atol=1e-6)
+
+
+def test_the_index_reloads_when_a_sync_changed_passages_and_survives_a_deleted_article(
+    articles, customer, lead, settings
+):
+    from support.assist.models import SyncState
+
+    settings.AI_INDEX_RECHECK_S = 0
+    retrieval.sync_chunks()
+    found = retrieval.search("reset my password", user=customer, public_only=True)
+    assert found[0].article == articles["password"]
+    version = SyncState.objects.get(name=retrieval.SYNC_STATE).version
+    assert retrieval.sync_chunks()["rechunked"] == 0  # nothing changed: the same version
+    assert SyncState.objects.get(name=retrieval.SYNC_STATE).version == version
+    kb_services.update_article(
+        article=articles["invoice"], by=lead, content=INVOICE + " Reset the password there too."
+    )
+    retrieval.sync_chunks()
+    assert SyncState.objects.get(name=retrieval.SYNC_STATE).version == version + 1
+    # Another process re-chunked an article within this one's recheck time: the matrix still
+    # names the old passage; the answer falls back to the article's own text, no error.
+    settings.AI_INDEX_RECHECK_S = 60
+    retrieval.search("reset my password", user=customer, public_only=True)
+    ArticleChunk.objects.filter(article=articles["password"]).delete()
+    found = retrieval.search("reset my password", user=customer, public_only=True)
+    assert found[0].article == articles["password"] and found[0].chunk_id == 0

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("support", "0021_chat_archive"),
+        ("support", "0022_chat_bot"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
