@@ -100,6 +100,42 @@ def scrub_json(value, subject: Subject):
     return value
 
 
+def iso(value) -> str | None:
+    """A datetime or date as an export writes it (ISO 8601), None for no value."""
+    return value.isoformat() if value else None
+
+
+def scrub_rows(
+    queryset: models.QuerySet,
+    fields: Iterable[str],
+    subject: "Subject | Callable[[models.Model], Subject]",
+    *,
+    chunk_size: int = 500,
+) -> list:
+    """Scrub the subject's identifiers out of these fields of every row, in place.
+
+    Text fields go through `scrub`, JSON ones through `scrub_json`; a row is written (one
+    UPDATE of those fields through a plain queryset, so no signal and no `updated_at`) only
+    if something changed. `subject` may be a function of the row (retention: each ticket's own
+    customer). Returns the primary keys of the rows changed; reads in chunks.
+    """
+    fields = tuple(fields)
+    writer = models.QuerySet(model=queryset.model, using=queryset.db)
+    person = subject if callable(subject) else (lambda row: subject)
+    changed = []
+    for row in queryset.only("pk", *fields).iterator(chunk_size=chunk_size):
+        who = person(row)
+        values = {name: getattr(row, name) for name in fields}
+        scrubbed = {
+            name: scrub(v, who) if isinstance(v, str) else scrub_json(v, who)
+            for name, v in values.items()
+        }
+        if scrubbed != values:
+            writer.filter(pk=row.pk).update(**scrubbed)
+            changed.append(row.pk)
+    return changed
+
+
 @dataclass(frozen=True)
 class Holds:
     """What legal holds protect: erasure and retention leave these alone."""

@@ -27,10 +27,7 @@ from .models import (
 
 CHUNK = 500
 ERASED_HTML = f"<p>{privacy.ERASED}</p>"
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+MESSAGE_TEXT = ("body_html", "body_text")
 
 
 def tickets_of(subject: privacy.Subject):
@@ -57,10 +54,10 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "priority": t.priority,
                 "channel": t.channel,
                 "category": t.category.name if t.category else None,
-                "created_at": _iso(t.created_at),
-                "first_responded_at": _iso(t.first_responded_at),
-                "resolved_at": _iso(t.resolved_at),
-                "closed_at": _iso(t.closed_at),
+                "created_at": privacy.iso(t.created_at),
+                "first_responded_at": privacy.iso(t.first_responded_at),
+                "resolved_at": privacy.iso(t.resolved_at),
+                "closed_at": privacy.iso(t.closed_at),
             }
             for t in tickets
         ],
@@ -73,7 +70,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "rating": t.satisfaction_rating,
                 "comment": t.satisfaction_comment,
                 "nps_score": t.nps_score,
-                "rated_at": _iso(t.rated_at),
+                "rated_at": privacy.iso(t.rated_at),
             }
             for t in tickets
             if t.rated_at
@@ -92,7 +89,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 else m.sender_type,
                 "internal_note": m.is_internal,
                 "body": m.body_text,
-                "created_at": _iso(m.created_at),
+                "created_at": privacy.iso(m.created_at),
             }
         )
     archive.add("messages", records)
@@ -108,7 +105,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 {
                     "ticket_id": m.ticket_id,
                     "internal_note": m.is_internal,
-                    "created_at": _iso(m.created_at),
+                    "created_at": privacy.iso(m.created_at),
                 }
                 for m in written.only("ticket_id", "is_internal", "created_at")
                 .order_by("pk")
@@ -118,7 +115,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
         archive.add(
             "saved_queue_views",
             [
-                {"name": v.name, "query": v.query, "created_at": _iso(v.created_at)}
+                {"name": v.name, "query": v.query, "created_at": privacy.iso(v.created_at)}
                 for v in SavedQueueView.objects.filter(user_id=subject.user_id).order_by("pk")
             ],
         )
@@ -134,7 +131,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "name": a.original_name,
                 "content_type": a.content_type,
                 "size": a.size,
-                "created_at": _iso(a.created_at),
+                "created_at": privacy.iso(a.created_at),
                 "file": path,
             }
         )
@@ -145,7 +142,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
             {
                 "subject": e.subject,
                 "from": e.sender,
-                "received_at": _iso(e.received_at),
+                "received_at": privacy.iso(e.received_at),
                 "outcome": e.outcome,
                 "text": e.original_text,
             }
@@ -310,16 +307,8 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
     done = anonymise_tickets(ids, subject)
     # What they wrote elsewhere (staff replies and notes) keeps its text without their name.
     if subject.user_id:
-        for m in (
-            TicketMessage.objects.filter(author_id=subject.user_id)
-            .exclude(ticket_id__in=ids)
-            .only("pk", "body_html", "body_text")
-            .iterator(chunk_size=CHUNK)
-        ):
-            html, text = privacy.scrub(m.body_html, subject), privacy.scrub(m.body_text, subject)
-            if (html, text) != (m.body_html, m.body_text):
-                TicketMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                done["messages"] += 1
+        written = TicketMessage.objects.filter(author_id=subject.user_id).exclude(ticket_id__in=ids)
+        done["messages"] += len(privacy.scrub_rows(written, MESSAGE_TEXT, subject))
         done["saved_queue_views"] = SavedQueueView.objects.filter(user_id=subject.user_id).delete()[
             0
         ]

@@ -18,10 +18,7 @@ from .models import ChatEvent, ChatMessage, ChatSession, SessionStatus
 CHUNK = 500
 ERASED_HTML = f"<p>{privacy.ERASED}</p>"
 FINISHED = (SessionStatus.ENDED, SessionStatus.ARCHIVED, SessionStatus.OFFLINE)
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+MESSAGE_TEXT = ("body_html", "body_text")
 
 
 def sessions_of(subject: privacy.Subject):
@@ -54,7 +51,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "author": m.author.display_name if m.author_id else None,
                 "text": m.body_text,
                 "internal": m.is_internal,
-                "at": _iso(m.created_at),
+                "at": privacy.iso(m.created_at),
             }
         )
     archive.add(
@@ -68,8 +65,8 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "status": s.status,
                 "agent": s.agent.display_name if s.agent_id else None,
                 "ticket": s.ticket.number if s.ticket_id else None,
-                "started_at": _iso(s.started_at),
-                "ended_at": _iso(s.ended_at),
+                "started_at": privacy.iso(s.started_at),
+                "ended_at": privacy.iso(s.ended_at),
                 "rating": s.rating,
                 "rating_comment": s.rating_comment,
                 "messages": by_session.get(s.pk, []),
@@ -102,14 +99,7 @@ def anonymise_sessions(ids: list[int], subject: privacy.Subject | None = None) -
             others = ChatMessage.objects.filter(session_id__in=chunk).exclude(
                 sender_type=SenderType.CUSTOMER
             )
-            for m in others.only("pk", "body_html", "body_text").iterator(chunk_size=CHUNK):
-                html, text = (
-                    privacy.scrub(m.body_html, subject),
-                    privacy.scrub(m.body_text, subject),
-                )
-                if (html, text) != (m.body_html, m.body_text):
-                    ChatMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                    done["chat_messages"] += 1
+            done["chat_messages"] += len(privacy.scrub_rows(others, MESSAGE_TEXT, subject))
         ChatEvent.objects.filter(session_id__in=chunk).delete()  # the relay's copies
     return done
 
@@ -119,16 +109,8 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
     done = anonymise_sessions(ids, subject)
     if subject.user_id:
         # What a staff member wrote in other people's chats keeps its text without their name.
-        for m in (
-            ChatMessage.objects.filter(author_id=subject.user_id)
-            .exclude(session_id__in=ids)
-            .only("pk", "body_html", "body_text")
-            .iterator(chunk_size=CHUNK)
-        ):
-            html, text = privacy.scrub(m.body_html, subject), privacy.scrub(m.body_text, subject)
-            if (html, text) != (m.body_html, m.body_text):
-                ChatMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                done["chat_messages"] += 1
+        written = ChatMessage.objects.filter(author_id=subject.user_id).exclude(session_id__in=ids)
+        done["chat_messages"] += len(privacy.scrub_rows(written, MESSAGE_TEXT, subject))
     return done
 
 
