@@ -110,29 +110,37 @@ def scrub_rows(
     fields: Iterable[str],
     subject: "Subject | Callable[[models.Model], Subject]",
     *,
+    load: Iterable[str] = (),
     chunk_size: int = 500,
 ) -> list:
     """Scrub the subject's identifiers out of these fields of every row, in place.
 
-    Text fields go through `scrub`, JSON ones through `scrub_json`; a row is written (one
-    UPDATE of those fields through a plain queryset, so no signal and no `updated_at`) only
-    if something changed. `subject` may be a function of the row (retention: each ticket's own
-    customer). Returns the primary keys of the rows changed; reads in chunks.
+    Text fields go through `scrub`, JSON ones through `scrub_json`; only the rows where
+    something changed are written, one UPDATE per `chunk_size` of them (`bulk_update` through
+    a plain queryset: no signal, no `updated_at`, append-only models included). `subject` may
+    be a function of the row (retention: each ticket's own customer; `load` names the other
+    columns it reads). Returns the primary keys of the rows changed.
     """
     fields = tuple(fields)
     writer = models.QuerySet(model=queryset.model, using=queryset.db)
     person = subject if callable(subject) else (lambda row: subject)
-    changed = []
-    for row in queryset.only("pk", *fields).iterator(chunk_size=chunk_size):
+    changed, pending = [], []
+    for row in queryset.only("pk", *load, *fields).iterator(chunk_size=chunk_size):
         who = person(row)
-        values = {name: getattr(row, name) for name in fields}
-        scrubbed = {
-            name: scrub(v, who) if isinstance(v, str) else scrub_json(v, who)
-            for name, v in values.items()
-        }
-        if scrubbed != values:
-            writer.filter(pk=row.pk).update(**scrubbed)
-            changed.append(row.pk)
+        for name in fields:
+            value = getattr(row, name)
+            new = scrub(value, who) if isinstance(value, str) else scrub_json(value, who)
+            if new != value:
+                setattr(row, name, new)
+                if not pending or pending[-1] is not row:
+                    pending.append(row)
+        if len(pending) >= chunk_size:
+            writer.bulk_update(pending, fields)
+            changed += [r.pk for r in pending]
+            pending = []
+    if pending:
+        writer.bulk_update(pending, fields)
+        changed += [r.pk for r in pending]
     return changed
 
 

@@ -11,6 +11,7 @@ are left alone. A chat turned into a ticket is also the ticket's (support's part
 from django.db.models import Q
 
 from core import privacy
+from core.crypto import hash_or_empty, keyed_hash
 
 from ..models.choices import SenderType
 from .models import ChatEvent, ChatMessage, ChatSession, SessionStatus
@@ -21,8 +22,14 @@ FINISHED = (SessionStatus.ENDED, SessionStatus.ARCHIVED, SessionStatus.OFFLINE)
 MESSAGE_TEXT = ("body_html", "body_text")
 
 
+def _erased_name_hash() -> str:
+    """What an anonymised session's name hash holds (a function: the hash key is a setting)."""
+    return keyed_hash(privacy.ERASED)
+
+
 def sessions_of(subject: privacy.Subject):
-    q = Q(visitor_email__iexact=subject.email)
+    digest = hash_or_empty(subject.email)  # the address's keyed hash: the column is encrypted
+    q = Q(visitor_email_hash=digest) if digest else Q(pk__in=[])
     if subject.user_id:
         q |= Q(customer_id=subject.user_id)
     return ChatSession.objects.filter(q)
@@ -83,10 +90,14 @@ def anonymise_sessions(ids: list[int], subject: privacy.Subject | None = None) -
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
         for session in ChatSession.objects.filter(pk__in=chunk).only("pk"):
+            placeholder = (
+                subject.erased_email if subject else privacy.erased_email(f"chat-{session.pk}")
+            )
             ChatSession.objects.filter(pk=session.pk).update(
                 visitor_name=privacy.ERASED,
-                visitor_email=subject.erased_email if subject else privacy.erased_email(
-                    f"chat-{session.pk}"),
+                visitor_name_hash=_erased_name_hash(),
+                visitor_email=placeholder,  # encrypted like any address (update() prepares it)
+                visitor_email_hash=keyed_hash(placeholder),
                 page_url="",
                 rating_comment="",
                 customer=None,
@@ -119,7 +130,8 @@ def _transcripts_due(cutoff, holds: privacy.Holds, action: str):
         _not_held(holds)
     )
     if action == "anonymise":
-        due = due.exclude(visitor_email__endswith=f"@{privacy.ERASED_DOMAIN}")
+        # Anonymised sessions carry the erased name (the columns themselves are encrypted).
+        due = due.exclude(visitor_name_hash=_erased_name_hash())
     return due
 
 

@@ -42,6 +42,13 @@ def test_a_run_does_exactly_what_the_dry_run_listed_and_respects_legal_hold(lead
     assert not TicketMessage.objects.filter(
         ticket=alice.ticket, body_text__contains=f"still {alice.token}"
     )
+    # The contact is encrypted, so the agent's reply naming the customer is scrubbed by a
+    # comparison in Python; the placeholder address is encrypted with its hash.
+    reply = TicketMessage.objects.get(ticket=alice.ticket, body_text__startswith="Hello")
+    assert reply.body_text == "Hello [erased], try a reset."
+    assert anonymised.customer_email == f"erased-t{anonymised.pk}@erased.invalid"
+    assert anonymised.customer_name == "" and anonymised.customer_email_hash
+    assert list(Ticket.objects.with_customer_email(anonymised.customer_email)) == [anonymised]
     held = Ticket.objects.get(pk=bob.ticket.pk)
     assert held.customer_email == bob.user.email
     assert Attachment.objects.filter(ticket=bob.ticket).exists()
