@@ -291,3 +291,18 @@ def on_audit_scrubbed(listener: Callable[[type[models.Model], list[int]], None])
 def audit_scrubbed(model: type[models.Model], pks: list[int]) -> None:
     for listener in _SCRUB_LISTENERS:
         listener(model, pks)
+
+
+# Who hears of audit rows about to be deleted on purpose (the hash chain records them retired).
+_REMOVAL_LISTENERS: list[Callable[[type[models.Model], list[int]], None]] = []
+
+
+def on_audit_removed(listener: Callable[[type[models.Model], list[int]], None]) -> None:
+    if listener not in _REMOVAL_LISTENERS:
+        _REMOVAL_LISTENERS.append(listener)
+
+
+def audit_removed(model: type[models.Model], pks: list[int]) -> None:
+    """Call before deleting audit rows on purpose (in the same transaction)."""
+    for listener in _REMOVAL_LISTENERS:
+        listener(model, pks)

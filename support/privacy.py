@@ -332,6 +332,9 @@ def _apply_closed_tickets(action: str, pks: list[int]) -> int:
     if action == "delete":
         for a in Attachment.objects.filter(ticket_id__in=pks):
             a.file.delete(save=False)
+        # Their history goes with them (the foreign key cascades): the audit chain is told.
+        events = unguarded(TicketEvent).filter(ticket_id__in=pks).values_list("pk", flat=True)
+        privacy.audit_removed(TicketEvent, list(events))
         TicketAccessLink.objects.filter(ticket_id__in=pks).delete()
         InboundEmail.objects.filter(ticket_id__in=pks).delete()
         return Ticket.objects.filter(pk__in=pks).delete()[1].get("support.Ticket", 0)
