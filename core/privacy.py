@@ -116,13 +116,14 @@ def scrub_rows(
     """Scrub the subject's identifiers out of these fields of every row, in place.
 
     Text fields go through `scrub`, JSON ones through `scrub_json`; only the rows where
-    something changed are written, one UPDATE per `chunk_size` of them (`bulk_update` through
-    a plain queryset: no signal, no `updated_at`, append-only models included). `subject` may
+    something changed are written, one UPDATE per `chunk_size` of them (`core.bulk.update_rows`:
+    no signal, no `updated_at`, append-only models included). `subject` may
     be a function of the row (retention: each ticket's own customer; `load` names the other
     columns it reads). Returns the primary keys of the rows changed.
     """
+    from .bulk import update_rows
+
     fields = tuple(fields)
-    writer = models.QuerySet(model=queryset.model, using=queryset.db)
     person = subject if callable(subject) else (lambda row: subject)
     changed, pending = [], []
     for row in queryset.only("pk", *load, *fields).iterator(chunk_size=chunk_size):
@@ -135,11 +136,11 @@ def scrub_rows(
                 if not pending or pending[-1] is not row:
                     pending.append(row)
         if len(pending) >= chunk_size:
-            writer.bulk_update(pending, fields)
+            update_rows(queryset.model, pending, list(fields))
             changed += [r.pk for r in pending]
             pending = []
     if pending:
-        writer.bulk_update(pending, fields)
+        update_rows(queryset.model, pending, list(fields))
         changed += [r.pk for r in pending]
     return changed
 

@@ -11,6 +11,7 @@ from django.db.models import CharField, F, Q, TextField, Value
 from django.db.models.functions import Cast, Concat
 
 from core import privacy
+from core.bulk import update_rows
 from core.crypto import hash_or_empty, keyed_hash
 from core.privacy_parts import unguarded
 
@@ -264,7 +265,7 @@ def anonymise_tickets(ticket_ids: list[int], subject: privacy.Subject | None = N
                 sla_override_reason=privacy.scrub(t.sla_override_reason, who(t.pk))
             )
     # The contact columns are encrypted: the placeholder address is written encrypted too, with
-    # its hash (one statement for a person's erasure, one CASE statement for a retention batch).
+    # its hash (one statement for a person's erasure, one `update_rows` for a retention batch).
     erased = {
         "customer_name": "",
         "customer_name_hash": "",
@@ -287,9 +288,7 @@ def anonymise_tickets(ticket_ids: list[int], subject: privacy.Subject | None = N
             placeholders.append(
                 Ticket(pk=pk, customer_email=address, customer_email_hash=keyed_hash(address))
             )
-        Ticket.objects.bulk_update(
-            placeholders, ["customer_email", "customer_email_hash"], batch_size=CHUNK
-        )
+        update_rows(Ticket, placeholders, ["customer_email", "customer_email_hash"])
     return done
 
 
