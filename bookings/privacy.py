@@ -11,10 +11,6 @@ from core.privacy_parts import scrub_events
 from .models import Booking, BookingEvent, ContactAttempt, Review
 
 
-def _iso(value):
-    return value.isoformat() if value else None
-
-
 def _bookings(subject):
     if not subject.user_id:
         return Booking.objects.none()
@@ -32,11 +28,11 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "number": b.number,
                 "service": b.service,
                 "location": b.location,
-                "scheduled_at": _iso(b.scheduled_at),
+                "scheduled_at": privacy.iso(b.scheduled_at),
                 "status": b.status,
                 "completion_note": b.completion_note,
                 "rejection_reason": b.rejection_reason,
-                "completed_at": _iso(b.completed_at),
+                "completed_at": privacy.iso(b.completed_at),
                 "outcome": b.completion_outcome,
             }
             for b in bookings
@@ -50,7 +46,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "method": c.method,
                 "reached": c.reached,
                 "notes": c.notes,
-                "at": _iso(c.attempted_at),
+                "at": privacy.iso(c.attempted_at),
             }
             for c in ContactAttempt.objects.filter(booking_id__in=ids).order_by("pk")
         ],
@@ -62,7 +58,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "booking": numbers[r.booking_id],
                 "rating": r.rating,
                 "comment": r.comment,
-                "at": _iso(r.created_at),
+                "at": privacy.iso(r.created_at),
             }
             for r in Review.objects.filter(booking_id__in=ids).order_by("pk")
         ],
@@ -95,10 +91,9 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
     }
     if subject.user_id:
         # As technician or follow-up agent: their notes keep their text without their name.
-        for c in ContactAttempt.objects.filter(agent_id=subject.user_id).exclude(
-            booking_id__in=ids
-        ):
-            ContactAttempt.objects.filter(pk=c.pk).update(notes=privacy.scrub(c.notes, subject))
+        attempts = ContactAttempt.objects.filter(agent_id=subject.user_id)
+        attempts = attempts.exclude(booking_id__in=ids)
+        privacy.scrub_rows(attempts, ("notes",), subject)
     return done
 
 

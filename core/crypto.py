@@ -3,6 +3,8 @@
     phone = EncryptedCharField(max_length=40, blank=True)     # Fernet token in the column
     email = EncryptedCharField(max_length=254)
     email_hash = models.CharField(max_length=64, unique=True) # keyed_hash(email), kept by save()
+    name = EncryptedCharField(max_length=200, blank=True)
+    name_hash = KeyedHashField(source="name")                 # kept by pre_save
 
 Keys come from the environment: `FIELD_ENCRYPTION_KEYS`, comma-separated Fernet keys, the first
 encrypts and all decrypt (`MultiFernet`), so a key is rotated by putting the new one first,
@@ -22,8 +24,9 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
+from django.db.models import lookups
 
 TOKEN_PREFIX = "gAAAAA"
 
@@ -87,7 +90,8 @@ def rotate(value: str) -> str:
 class EncryptedCharField(models.TextField):
     """A short text (an address, a phone number, a name) stored as a Fernet token.
 
-    Only `isnull` and the empty string can be looked up: find rows by the keyed hash beside it.
+    Only `isnull` and the empty string can be looked up (a lookup by a value raises
+    FieldError): find rows by the keyed hash beside it (`KeyedHashField`).
     Forms see a one-line text input of `max_length` characters.
     """
 
@@ -122,6 +126,75 @@ class EncryptedCharField(models.TextField):
             label=kwargs.get("label") or self.verbose_name.capitalize(),
             help_text=self.help_text,
         )
+
+
+class _PlainLookupRefused:
+    """A lookup of an encrypted column by a value: tokens are random, so it could only ever
+    match nothing. Refused loudly (look the row up by its keyed hash); the empty string and
+    `isnull` still work."""
+
+    def get_prep_lookup(self):
+        values = self.rhs if isinstance(self.rhs, (list, tuple, set)) else [self.rhs]
+        if any(isinstance(v, str) and v for v in values):
+            raise FieldError(
+                f"An encrypted field cannot be looked up by `{self.lookup_name}`: "
+                "filter on the keyed hash beside it"
+            )
+        return super().get_prep_lookup()
+
+
+for _lookup in (
+    lookups.Exact,
+    lookups.IExact,
+    lookups.In,
+    lookups.Contains,
+    lookups.IContains,
+    lookups.StartsWith,
+    lookups.IStartsWith,
+    lookups.EndsWith,
+    lookups.IEndsWith,
+):
+    EncryptedCharField.register_lookup(
+        type(f"Encrypted{_lookup.__name__}", (_PlainLookupRefused, _lookup), {})
+    )
+
+
+class KeyedHashField(models.CharField):
+    """The lookup hash of another field of the row (`source`), kept by every save and
+    `bulk_create` (`pre_save`), empty for an empty value. An `update()` or `bulk_update()`
+    that changes the source must set it too (`keyed_hash`, `hash_or_empty`).
+
+        customer_email = EncryptedCharField(max_length=254)
+        customer_email_hash = KeyedHashField(source="customer_email")
+    """
+
+    def __init__(self, *args, source: str = "", **kwargs):
+        self.source = source
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        for key, default in (("max_length", 64), ("editable", False), ("blank", True)):
+            if kwargs.get(key, default) == default:
+                kwargs.pop(key, None)
+        if kwargs.get("default") == "":
+            kwargs.pop("default")
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = hash_or_empty(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def hash_or_empty(value: str | None) -> str:
+    """`keyed_hash(value)`, or "" for no value (what a `KeyedHashField` holds)."""
+    return keyed_hash(value) if value and value.strip() else ""
 
 
 def encrypted_fields():

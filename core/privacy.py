@@ -100,6 +100,51 @@ def scrub_json(value, subject: Subject):
     return value
 
 
+def iso(value) -> str | None:
+    """A datetime or date as an export writes it (ISO 8601), None for no value."""
+    return value.isoformat() if value else None
+
+
+def scrub_rows(
+    queryset: models.QuerySet,
+    fields: Iterable[str],
+    subject: "Subject | Callable[[models.Model], Subject]",
+    *,
+    load: Iterable[str] = (),
+    chunk_size: int = 500,
+) -> list:
+    """Scrub the subject's identifiers out of these fields of every row, in place.
+
+    Text fields go through `scrub`, JSON ones through `scrub_json`; only the rows where
+    something changed are written, one UPDATE per `chunk_size` of them (`core.bulk.update_rows`:
+    no signal, no `updated_at`, append-only models included). `subject` may
+    be a function of the row (retention: each ticket's own customer; `load` names the other
+    columns it reads). Returns the primary keys of the rows changed.
+    """
+    from .bulk import update_rows
+
+    fields = tuple(fields)
+    person = subject if callable(subject) else (lambda row: subject)
+    changed, pending = [], []
+    for row in queryset.only("pk", *load, *fields).iterator(chunk_size=chunk_size):
+        who = person(row)
+        for name in fields:
+            value = getattr(row, name)
+            new = scrub(value, who) if isinstance(value, str) else scrub_json(value, who)
+            if new != value:
+                setattr(row, name, new)
+                if not pending or pending[-1] is not row:
+                    pending.append(row)
+        if len(pending) >= chunk_size:
+            update_rows(queryset.model, pending, list(fields))
+            changed += [r.pk for r in pending]
+            pending = []
+    if pending:
+        update_rows(queryset.model, pending, list(fields))
+        changed += [r.pk for r in pending]
+    return changed
+
+
 @dataclass(frozen=True)
 class Holds:
     """What legal holds protect: erasure and retention leave these alone."""
@@ -246,4 +291,19 @@ def on_audit_scrubbed(listener: Callable[[type[models.Model], list[int]], None])
 
 def audit_scrubbed(model: type[models.Model], pks: list[int]) -> None:
     for listener in _SCRUB_LISTENERS:
+        listener(model, pks)
+
+
+# Who hears of audit rows about to be deleted on purpose (the hash chain records them retired).
+_REMOVAL_LISTENERS: list[Callable[[type[models.Model], list[int]], None]] = []
+
+
+def on_audit_removed(listener: Callable[[type[models.Model], list[int]], None]) -> None:
+    if listener not in _REMOVAL_LISTENERS:
+        _REMOVAL_LISTENERS.append(listener)
+
+
+def audit_removed(model: type[models.Model], pks: list[int]) -> None:
+    """Call before deleting audit rows on purpose (in the same transaction)."""
+    for listener in _REMOVAL_LISTENERS:
         listener(model, pks)

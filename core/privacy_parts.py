@@ -49,8 +49,8 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                     "language": user.language,
                     "sms_notifications": user.sms_notifications,
                     "is_active": user.is_active,
-                    "date_joined": user.date_joined.isoformat(),
-                    "last_login": user.last_login.isoformat() if user.last_login else None,
+                    "date_joined": privacy.iso(user.date_joined),
+                    "last_login": privacy.iso(user.last_login),
                     "roles": sorted(user.groups.values_list("name", flat=True)),
                 }
             ],
@@ -61,10 +61,10 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 {
                     "name": t.name,
                     "prefix": t.prefix,
-                    "created_at": t.created_at.isoformat(),
-                    "last_used_at": t.last_used_at and t.last_used_at.isoformat(),
-                    "expires_at": t.expires_at and t.expires_at.isoformat(),
-                    "revoked_at": t.revoked_at and t.revoked_at.isoformat(),
+                    "created_at": privacy.iso(t.created_at),
+                    "last_used_at": privacy.iso(t.last_used_at),
+                    "expires_at": privacy.iso(t.expires_at),
+                    "revoked_at": privacy.iso(t.revoked_at),
                 }
                 for t in ApiToken.objects.filter(user_id=subject.user_id).order_by("pk")
             ],
@@ -76,8 +76,8 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                     "title": n.title,
                     "body": n.body,
                     "url": n.url,
-                    "created_at": n.created_at.isoformat(),
-                    "read_at": n.read_at and n.read_at.isoformat(),
+                    "created_at": privacy.iso(n.created_at),
+                    "read_at": privacy.iso(n.read_at),
                 }
                 for n in Notification.objects.filter(recipient_id=subject.user_id).order_by("pk")
             ],
@@ -92,8 +92,8 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "body": m.body,
                 "status": m.status,
                 "delivery_state": m.delivery_state,
-                "created_at": m.created_at.isoformat(),
-                "sent_at": m.sent_at and m.sent_at.isoformat(),
+                "created_at": privacy.iso(m.created_at),
+                "sent_at": privacy.iso(m.sent_at),
             }
             for m in _outbox_rows(subject).order_by("pk").iterator(chunk_size=CHUNK)
         ],
@@ -101,11 +101,11 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
     archive.add(
         "email_preferences",
         [
-            {"category": o.category, "since": o.created_at.isoformat(), "source": o.source}
+            {"category": o.category, "since": privacy.iso(o.created_at), "source": o.source}
             for o in EmailOptOut.objects.filter(address=subject.email).order_by("pk")
         ]
         + [
-            {"suppressed": s.reason, "since": s.since.isoformat(), "lifted_at": s.lifted_at}
+            {"suppressed": s.reason, "since": privacy.iso(s.since), "lifted_at": s.lifted_at}
             for s in EmailSuppression.objects.filter(address=subject.email).order_by("pk")
         ],
     )
@@ -126,17 +126,11 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
     done["email_opt_outs"] = EmailOptOut.objects.filter(address=subject.email).delete()[0]
     done["email_suppressions"] = EmailSuppression.objects.filter(address=subject.email).delete()[0]
     # Webhook payloads sent about their tickets carry the address and name as sent: scrubbed.
-    scrubbed = 0
     needles = Q()
     for value in subject.identifiers():
         needles |= Q(body__icontains=value)
-    for delivery in WebhookDelivery.objects.filter(needles).only("pk", "body", "log").iterator():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            body=privacy.scrub(delivery.body, subject),
-            log=privacy.scrub_json(delivery.log, subject),
-        )
-        scrubbed += 1
-    done["webhook_deliveries"] = scrubbed
+    deliveries = WebhookDelivery.objects.filter(needles)
+    done["webhook_deliveries"] = len(privacy.scrub_rows(deliveries, ("body", "log"), subject))
     if subject.user_id:
         done["notifications"] = Notification.objects.filter(recipient_id=subject.user_id).update(
             title=privacy.ERASED, body="", url=""
@@ -191,22 +185,10 @@ def register() -> None:
 def scrub_events(queryset, subject: privacy.Subject, text_fields: tuple[str, ...] = ()) -> int:
     """Replace the person's identifiers inside audit events (`before`, `after`, `metadata` and
     the model's own `text_fields`) in place; the events, their kinds, actors and times stay."""
-    model = queryset.model
-    changed = []
     fields = ("before", "after", "metadata", *text_fields)
-    for event in queryset.only("pk", *fields).iterator(chunk_size=CHUNK):
-        values = {name: getattr(event, name) for name in fields}
-        scrubbed = {
-            name: (
-                privacy.scrub(v, subject) if isinstance(v, str) else privacy.scrub_json(v, subject)
-            )
-            for name, v in values.items()
-        }
-        if scrubbed != values:
-            unguarded(model).filter(pk=event.pk).update(**scrubbed)
-            changed.append(event.pk)
+    changed = privacy.scrub_rows(queryset, fields, subject, chunk_size=CHUNK)
     if changed:
-        privacy.audit_scrubbed(model, changed)
+        privacy.audit_scrubbed(queryset.model, changed)
     return len(changed)
 
 

@@ -11,10 +11,6 @@ from core.privacy_parts import scrub_events
 from .models import DocumentActivity, InfoRequestItem, InsuranceDocument
 
 
-def _iso(value):
-    return value.isoformat() if value else None
-
-
 def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
     if not subject.user_id:
         return
@@ -32,12 +28,12 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "policy_number": d.policy_number,
                 "insurer": d.insurer,
                 "coverage_type": d.coverage_type,
-                "coverage_start": _iso(d.coverage_start),
-                "coverage_end": _iso(d.coverage_end),
+                "coverage_start": privacy.iso(d.coverage_start),
+                "coverage_end": privacy.iso(d.coverage_end),
                 "status": d.status,
                 "decision_reason": d.decision_reason,
-                "submitted_at": _iso(d.submitted_at),
-                "decided_at": _iso(d.decided_at),
+                "submitted_at": privacy.iso(d.submitted_at),
+                "decided_at": privacy.iso(d.decided_at),
                 "file": path,
             }
         )
@@ -59,7 +55,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "needed": item.needed,
                 "instructions": item.instructions,
                 "note": item.note,
-                "fulfilled_at": _iso(item.fulfilled_at),
+                "fulfilled_at": privacy.iso(item.fulfilled_at),
                 "file": path,
             }
         )
@@ -71,7 +67,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "document": a.document_id,
                 "kind": a.kind,
                 "reason": a.reason,
-                "at": _iso(a.created_at),
+                "at": privacy.iso(a.created_at),
             }
             for a in DocumentActivity.objects.filter(document__owner_id=subject.user_id).order_by(
                 "pk"

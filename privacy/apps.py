@@ -14,9 +14,10 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         from core import privacy, scheduling
 
-        from . import models, signals, work  # retention registers its own kind
+        from . import models, retention, signals, work  # retention registers its own kind
 
         signals.connect()
+        retention.register_audit_kinds()
 
         scheduling.register(models.ErasureWork, work.run_due_erasure, max_attempts=3)
         scheduling.register(models.RetentionWork, work.run_retention_batch, max_attempts=3)

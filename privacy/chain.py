@@ -5,7 +5,8 @@ than `SEAL_LAG` that have no seal yet, in (table, id) order and bounded batches,
 on the chain's head, so the write path of tickets and documents never waits for the chain.
 `verify` walks the chain: a link whose `prev_hash` is not the previous link's `chain_hash` (a
 removed or altered seal), a row whose content no longer matches its latest seal (altered), a
-sealed row that is gone (deleted) are each reported.
+sealed row that is gone (deleted) are each reported. A row deleted on purpose (retention, the
+deletion of the ticket it belongs to) is first `retire`d: its latest seal then says it is gone.
 """
 
 import hashlib
@@ -130,6 +131,46 @@ def seal(*, now=None, batch: int | None = None) -> int:
     return sealed
 
 
+def retired_hash(table: str, row_id: int) -> str:
+    """What the seal of a row deleted on purpose holds instead of the row's HMAC."""
+    return hmac.new(_key(), f"retired:{table}:{row_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def retire(model, pks, *, reason: str = "retention") -> int:
+    """Record in the chain that these sealed rows are deleted on purpose (retention, or the
+    deletion of what they belong to): one link per row, whose `row_hash` is `retired_hash`, so
+    `verify` expects the row gone. Call it in the transaction that deletes them."""
+    label = model._meta.label
+    sealed = sorted(
+        set(
+            AuditSeal.objects.filter(table=label, row_id__in=list(pks)).values_list(
+                "row_id", flat=True
+            )
+        )
+    )
+    if not sealed:
+        return 0
+    with transaction.atomic():
+        prev = _head()
+        seals = []
+        for row_id in sealed:
+            digest = retired_hash(label, row_id)
+            chained = link(prev, digest)
+            seals.append(
+                AuditSeal(
+                    table=label,
+                    row_id=row_id,
+                    row_hash=digest,
+                    prev_hash=prev,
+                    chain_hash=chained,
+                    reason=f"retired: {reason}",
+                )
+            )
+            prev = chained
+        AuditSeal.objects.bulk_create(seals)
+    return len(seals)
+
+
 def reseal(rows, *, reason: str) -> int:
     """Seal rows again after a sanctioned change (erasure's anonymisation)."""
     rows = [r for r in rows if AuditSeal.objects.filter(table=r._meta.label, row_id=r.pk).exists()]
@@ -185,7 +226,10 @@ def verify(*, limit_problems: int = 100) -> Verification:
             found = {r.pk: r for r in model._base_manager.filter(pk__in=list(chunk))}
             for row_id, digest in sorted(chunk.items()):
                 row = found.get(row_id)
-                if row is None:
+                if digest == retired_hash(table, row_id):
+                    if row is not None:
+                        result.problems.append(f"{table} {row_id}: retired, and still there")
+                elif row is None:
                     result.problems.append(f"{table} {row_id}: sealed, and deleted since")
                 elif row_hash(row) != digest:
                     result.problems.append(f"{table} {row_id}: altered since it was sealed")

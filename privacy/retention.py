@@ -205,3 +205,57 @@ privacy.register_retention(
         apply=_apply_inactive_contacts,
     )
 )
+
+
+# --- audit events: every domain's, deleted after their age, retired in the hash chain ---------
+
+AUDIT_DAYS = 2555  # seven years
+
+
+def _audit_due(model):
+    from core.privacy_parts import unguarded
+
+    has_ticket = any(f.name == "ticket" for f in model._meta.concrete_fields)
+
+    def due(cutoff, holds: privacy.Holds, action: str):
+        rows = unguarded(model).filter(created_at__lt=cutoff)
+        if has_ticket:  # a held ticket keeps its history
+            rows = rows.filter(holds.ticket_filter("ticket__"))
+        return rows
+
+    return due
+
+
+def _audit_apply(model):
+    from django.db import transaction
+
+    from core.privacy_parts import unguarded
+
+    from . import chain
+
+    def apply(action: str, pks: list[int]) -> int:
+        with transaction.atomic():
+            chain.retire(model, pks, reason="retention")
+            return unguarded(model).filter(pk__in=pks).delete()[0]
+
+    return apply
+
+
+def register_audit_kinds() -> None:
+    """A kind per audit table (`audit.<app>.<model>`), off until a lead enables it: the events
+    older than the policy's age are deleted and retired in the hash chain, so the chain still
+    verifies and shows what went; a held ticket's history stays."""
+    from . import chain
+
+    for model in chain.audit_models():
+        privacy.register_retention(
+            privacy.RetentionKind(
+                key=f"audit.{model._meta.label_lower}",
+                label=f"Audit events: {model._meta.verbose_name_plural}",
+                actions=("delete",),
+                default_days=AUDIT_DAYS,
+                default_action="delete",
+                due=_audit_due(model),
+                apply=_audit_apply(model),
+            )
+        )

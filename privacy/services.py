@@ -212,7 +212,7 @@ def _approve(request: PrivacyRequest, *, by) -> None:
             ErasureWork, key=f"erasure:{request.pk}", due_at=request.due_at, request=request
         )
     request.save(update_fields=["status", "approved_by", "approved_at", "due_at"])
-    _record(PrivacyEvent.Kind.APPROVED, by=by, request=request, due_at=_iso(request.due_at))
+    _record(PrivacyEvent.Kind.APPROVED, by=by, request=request, due_at=privacy.iso(request.due_at))
     if request.kind == RequestKind.EXPORT:
         enqueue_on_commit(tasks.build_export, request.pk)
 
@@ -247,10 +247,6 @@ def _close(request, *, by, status, only) -> PrivacyRequest:
         }[status]
         _record(kind, by=by, request=request)
     return request
-
-
-def _iso(value):
-    return value.isoformat() if value else None
 
 
 # --- export -----------------------------------------------------------------------------------

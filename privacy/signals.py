@@ -47,6 +47,12 @@ def reseal_scrubbed(model, pks):
     chain.reseal(list(model._base_manager.filter(pk__in=pks)), reason="erasure")
 
 
+def retire_removed(model, pks):
+    from . import chain
+
+    chain.retire(model, pks, reason="deleted with what it belongs to")
+
+
 def connect() -> None:
     user_logged_in.connect(on_signed_in, dispatch_uid="privacy.signed_in")
     user_logged_out.connect(on_signed_out, dispatch_uid="privacy.signed_out")
@@ -55,3 +61,4 @@ def connect() -> None:
         on_roles_changed, sender=User.groups.through, dispatch_uid="privacy.roles_changed"
     )
     privacy.on_audit_scrubbed(reseal_scrubbed)
+    privacy.on_audit_removed(retire_removed)

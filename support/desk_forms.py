@@ -195,7 +195,9 @@ class QueueFilterForm(forms.Form):
     )
     agent = ModelChoiceField(queryset=None, required=False, empty_label="Any agent")
     tag = forms.CharField(required=False, max_length=50)
-    customer = forms.CharField(required=False, max_length=254, help_text="E-mail address")
+    customer = forms.CharField(
+        required=False, max_length=254, help_text="E-mail address or name, exactly as on the ticket"
+    )
     organization = ModelChoiceField(
         queryset=Organization.objects.order_by("name"),
         required=False,
@@ -222,7 +224,7 @@ class QueueFilterForm(forms.Form):
         if data.get("tag"):
             tickets = tickets.filter(tags__name=data["tag"].strip().lower())
         if data.get("customer"):
-            tickets = tickets.filter(customer_email=data["customer"].strip().lower())
+            tickets = tickets.with_customer(data["customer"])
         if data.get("created_from"):
             tickets = tickets.filter(created_at__date__gte=data["created_from"])
         if data.get("created_to"):

@@ -11,6 +11,8 @@ from django.db.models import CharField, F, Q, TextField, Value
 from django.db.models.functions import Cast, Concat
 
 from core import privacy
+from core.bulk import update_rows
+from core.crypto import hash_or_empty, keyed_hash
 from core.privacy_parts import unguarded
 
 from .models import (
@@ -27,14 +29,12 @@ from .models import (
 
 CHUNK = 500
 ERASED_HTML = f"<p>{privacy.ERASED}</p>"
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+MESSAGE_TEXT = ("body_html", "body_text")
 
 
 def tickets_of(subject: privacy.Subject):
-    q = Q(customer_email=subject.email)
+    digest = hash_or_empty(subject.email)  # the address's keyed hash: the column is encrypted
+    q = Q(customer_email_hash=digest) if digest else Q(pk__in=[])
     if subject.user_id:
         q |= Q(customer_id=subject.user_id)
     return Ticket.objects.filter(q)
@@ -57,10 +57,10 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "priority": t.priority,
                 "channel": t.channel,
                 "category": t.category.name if t.category else None,
-                "created_at": _iso(t.created_at),
-                "first_responded_at": _iso(t.first_responded_at),
-                "resolved_at": _iso(t.resolved_at),
-                "closed_at": _iso(t.closed_at),
+                "created_at": privacy.iso(t.created_at),
+                "first_responded_at": privacy.iso(t.first_responded_at),
+                "resolved_at": privacy.iso(t.resolved_at),
+                "closed_at": privacy.iso(t.closed_at),
             }
             for t in tickets
         ],
@@ -73,7 +73,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "rating": t.satisfaction_rating,
                 "comment": t.satisfaction_comment,
                 "nps_score": t.nps_score,
-                "rated_at": _iso(t.rated_at),
+                "rated_at": privacy.iso(t.rated_at),
             }
             for t in tickets
             if t.rated_at
@@ -92,7 +92,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 else m.sender_type,
                 "internal_note": m.is_internal,
                 "body": m.body_text,
-                "created_at": _iso(m.created_at),
+                "created_at": privacy.iso(m.created_at),
             }
         )
     archive.add("messages", records)
@@ -108,7 +108,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 {
                     "ticket_id": m.ticket_id,
                     "internal_note": m.is_internal,
-                    "created_at": _iso(m.created_at),
+                    "created_at": privacy.iso(m.created_at),
                 }
                 for m in written.only("ticket_id", "is_internal", "created_at")
                 .order_by("pk")
@@ -118,7 +118,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
         archive.add(
             "saved_queue_views",
             [
-                {"name": v.name, "query": v.query, "created_at": _iso(v.created_at)}
+                {"name": v.name, "query": v.query, "created_at": privacy.iso(v.created_at)}
                 for v in SavedQueueView.objects.filter(user_id=subject.user_id).order_by("pk")
             ],
         )
@@ -134,7 +134,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "name": a.original_name,
                 "content_type": a.content_type,
                 "size": a.size,
-                "created_at": _iso(a.created_at),
+                "created_at": privacy.iso(a.created_at),
                 "file": path,
             }
         )
@@ -145,7 +145,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
             {
                 "subject": e.subject,
                 "from": e.sender,
-                "received_at": _iso(e.received_at),
+                "received_at": privacy.iso(e.received_at),
                 "outcome": e.outcome,
                 "text": e.original_text,
             }
@@ -167,25 +167,17 @@ def _texts(queryset, fields):
     return queryset.alias(**{f"{f}_text": Cast(f, TextField()) for f in fields})
 
 
-def _mentions(fields, subject: privacy.Subject | None, prefix: str = "ticket__") -> Q:
-    """Rows whose text fields mention the identifiers: the subject's, or each ticket's own
-    customer address and name (retention), compared in SQL."""
+def _mentioning(queryset, fields, subject: privacy.Subject | None):
+    """The rows whose text fields may mention the person. With a subject, those that do,
+    compared in SQL; without (retention: each ticket's own contact), every row, compared in
+    Python by `scrub_rows`: the contact's address and name are encrypted columns."""
+    if subject is None:
+        return queryset
     q = Q(pk__in=[])
     for f in fields:
-        if subject is not None:
-            for value in subject.identifiers():
-                q |= Q(**{f"{f}__icontains": value})
-        else:
-            q |= Q(
-                **{
-                    f"{prefix}customer_email__gt": "",
-                    f"{f}__icontains": F(f"{prefix}customer_email"),
-                }
-            )
-            q |= Q(
-                **{f"{prefix}customer_name__gt": "", f"{f}__icontains": F(f"{prefix}customer_name")}
-            )
-    return q
+        for value in subject.identifiers():
+            q |= Q(**{f"{f}__icontains": value})
+    return queryset.filter(q)
 
 
 def _placeholder(subject: privacy.Subject | None, ticket_field: str):
@@ -202,9 +194,10 @@ def _placeholder(subject: privacy.Subject | None, ticket_field: str):
 def anonymise_tickets(ticket_ids: list[int], subject: privacy.Subject | None = None) -> dict:
     """Strip the customer's identity and words from these tickets, keeping the records.
 
-    Set-based: a bounded number of statements for the whole batch, plus one per row that
-    mentions the customer (other people's messages, events). With no subject (retention), each
-    ticket's own customer address and name are what is scrubbed.
+    Set-based: a bounded number of statements for the whole batch, plus one UPDATE per 500
+    rows that mention the customer (other people's messages, events: `scrub_rows`). With no
+    subject (retention), each ticket's own customer address and name are what is scrubbed;
+    they are encrypted columns, so those rows are compared in Python, not in SQL.
     """
     ids = list(ticket_ids)
     tickets = {
@@ -221,64 +214,42 @@ def anonymise_tickets(ticket_ids: list[int], subject: privacy.Subject | None = N
         t = tickets[ticket_id]
         return privacy.Subject(email=t.customer_email, name=t.customer_name, tag=f"t{t.pk}")
 
+    def who_wrote(row) -> privacy.Subject:
+        return who(row.ticket_id)
+
     done = {"tickets": 0, "messages": 0, "attachments": 0, "events": 0, "emails_received": 0}
     messages = TicketMessage.objects.filter(ticket_id__in=ids)
     by_customer = Q(sender_type="customer") | Q(author_id=F("ticket__customer_id"))
     if subject is not None and subject.user_id:
         by_customer |= Q(author_id=subject.user_id)
-    others = list(
-        messages.exclude(by_customer)
-        .filter(_mentions(("body_text", "body_html"), subject))
-        .only("pk", "ticket_id", "body_html", "body_text")
-    )
-    done["messages"] = messages.filter(by_customer).update(
+    # Other people's messages first: the customer's own lose their text below.
+    others = _mentioning(messages.exclude(by_customer), MESSAGE_TEXT, subject)
+    scrubbed = privacy.scrub_rows(others, MESSAGE_TEXT, who_wrote, load=("ticket_id",))
+    done["messages"] = len(scrubbed) + messages.filter(by_customer).update(
         body_html=ERASED_HTML, body_text=privacy.ERASED, email_message_id=""
     )
-    for m in others:
-        TicketMessage.objects.filter(pk=m.pk).update(
-            body_html=privacy.scrub(m.body_html, who(m.ticket_id)),
-            body_text=privacy.scrub(m.body_text, who(m.ticket_id)),
-        )
-        done["messages"] += 1
     files = list(Attachment.objects.filter(ticket_id__in=ids))
     for a in files:
         a.file.delete(save=False)
     done["attachments"] = Attachment.objects.filter(pk__in=[a.pk for a in files]).delete()[0]
 
     event_fields = ("before", "after", "metadata")
-    events = _texts(unguarded(TicketEvent).filter(ticket_id__in=ids), event_fields).filter(
-        _mentions((*(f"{f}_text" for f in event_fields), "note"), subject)
+    events = _mentioning(
+        _texts(unguarded(TicketEvent).filter(ticket_id__in=ids), event_fields),
+        (*(f"{f}_text" for f in event_fields), "note"),
+        subject,
     )
-    scrubbed = []
-    for e in events.only("pk", "ticket_id", "note", *event_fields):
-        person = who(e.ticket_id)
-        unguarded(TicketEvent).filter(pk=e.pk).update(
-            note=privacy.scrub(e.note, person),
-            **{f: privacy.scrub_json(getattr(e, f), person) for f in event_fields},
-        )
-        scrubbed.append(e.pk)
+    scrubbed = privacy.scrub_rows(events, ("note", *event_fields), who_wrote, load=("ticket_id",))
     if scrubbed:
         privacy.audit_scrubbed(TicketEvent, scrubbed)
     done["events"] = len(scrubbed)
 
     runs = _texts(TriggerRun.objects.filter(ticket_id__in=ids), ("changes", "plan"))
-    for run in runs.filter(_mentions(("changes_text", "plan_text"), subject)).only(
-        "pk", "ticket_id", "changes", "plan"
-    ):
-        person = who(run.ticket_id)
-        TriggerRun.objects.filter(pk=run.pk).update(
-            changes=privacy.scrub_json(run.changes, person),
-            plan=privacy.scrub_json(run.plan, person),
-        )
+    runs = _mentioning(runs, ("changes_text", "plan_text"), subject)
+    privacy.scrub_rows(runs, ("changes", "plan"), who_wrote, load=("ticket_id",))
     escalations = _texts(TicketEscalation.objects.filter(ticket_id__in=ids), ("notified",))
-    for esc in escalations.filter(_mentions(("reason", "notified_text"), subject)).only(
-        "pk", "ticket_id", "reason", "notified"
-    ):
-        person = who(esc.ticket_id)
-        TicketEscalation.objects.filter(pk=esc.pk).update(
-            reason=privacy.scrub(esc.reason, person),
-            notified=privacy.scrub_json(esc.notified, person),
-        )
+    escalations = _mentioning(escalations, ("reason", "notified_text"), subject)
+    privacy.scrub_rows(escalations, ("reason", "notified"), who_wrote, load=("ticket_id",))
     done["emails_received"] = InboundEmail.objects.filter(ticket_id__in=ids).update(
         sender=_placeholder(subject, "ticket_id"),
         sender_name="",
@@ -293,15 +264,31 @@ def anonymise_tickets(ticket_ids: list[int], subject: privacy.Subject | None = N
             Ticket.objects.filter(pk=t.pk).update(
                 sla_override_reason=privacy.scrub(t.sla_override_reason, who(t.pk))
             )
+    # The contact columns are encrypted: the placeholder address is written encrypted too, with
+    # its hash (one statement for a person's erasure, one `update_rows` for a retention batch).
+    erased = {
+        "customer_name": "",
+        "customer_name_hash": "",
+        "subject": privacy.ERASED,
+        "description": "",
+        "description_text": "",
+        "satisfaction_comment": "",
+    }
+    if subject is not None:
+        erased.update(
+            customer_email=subject.erased_email,
+            customer_email_hash=keyed_hash(subject.erased_email),
+        )
     # The search document is rebuilt by the table's trigger from the new values.
-    done["tickets"] = Ticket.objects.filter(pk__in=ids).update(
-        customer_email=_placeholder(subject, "pk"),
-        customer_name="",
-        subject=privacy.ERASED,
-        description="",
-        description_text="",
-        satisfaction_comment="",
-    )
+    done["tickets"] = Ticket.objects.filter(pk__in=ids).update(**erased)
+    if subject is None:
+        placeholders = []
+        for pk in ids:
+            address = privacy.erased_email(f"t{pk}")
+            placeholders.append(
+                Ticket(pk=pk, customer_email=address, customer_email_hash=keyed_hash(address))
+            )
+        update_rows(Ticket, placeholders, ["customer_email", "customer_email_hash"])
     return done
 
 
@@ -310,16 +297,8 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
     done = anonymise_tickets(ids, subject)
     # What they wrote elsewhere (staff replies and notes) keeps its text without their name.
     if subject.user_id:
-        for m in (
-            TicketMessage.objects.filter(author_id=subject.user_id)
-            .exclude(ticket_id__in=ids)
-            .only("pk", "body_html", "body_text")
-            .iterator(chunk_size=CHUNK)
-        ):
-            html, text = privacy.scrub(m.body_html, subject), privacy.scrub(m.body_text, subject)
-            if (html, text) != (m.body_html, m.body_text):
-                TicketMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                done["messages"] += 1
+        written = TicketMessage.objects.filter(author_id=subject.user_id).exclude(ticket_id__in=ids)
+        done["messages"] += len(privacy.scrub_rows(written, MESSAGE_TEXT, subject))
         done["saved_queue_views"] = SavedQueueView.objects.filter(user_id=subject.user_id).delete()[
             0
         ]
@@ -343,7 +322,8 @@ def _closed_tickets_due(cutoff, holds: privacy.Holds, action: str):
         holds.ticket_filter()
     )
     if action == "anonymise":
-        due = due.exclude(customer_email__endswith=f"@{privacy.ERASED_DOMAIN}")
+        # Anonymised tickets carry the erased subject (the contact columns are encrypted).
+        due = due.exclude(subject=privacy.ERASED)
     return due
 
 
@@ -351,6 +331,9 @@ def _apply_closed_tickets(action: str, pks: list[int]) -> int:
     if action == "delete":
         for a in Attachment.objects.filter(ticket_id__in=pks):
             a.file.delete(save=False)
+        # Their history goes with them (the foreign key cascades): the audit chain is told.
+        events = unguarded(TicketEvent).filter(ticket_id__in=pks).values_list("pk", flat=True)
+        privacy.audit_removed(TicketEvent, list(events))
         TicketAccessLink.objects.filter(ticket_id__in=pks).delete()
         InboundEmail.objects.filter(ticket_id__in=pks).delete()
         return Ticket.objects.filter(pk__in=pks).delete()[1].get("support.Ticket", 0)

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from core.crypto import hash_or_empty
 from core.roles import Role, has_role, is_staff_member
 
 
@@ -29,6 +30,19 @@ class TicketQuerySet(models.QuerySet):
                 scope |= Q(organization_id=user.organization_id)
             return self.filter(scope)
         return self.none()
+
+    def with_customer_email(self, address: str):
+        """Tickets whose contact address is this one (exact, case-insensitive), through the
+        keyed hash of the encrypted column and its index."""
+        digest = hash_or_empty(address)
+        return self.filter(customer_email_hash=digest) if digest else self.none()
+
+    def with_customer(self, name_or_address: str):
+        """Tickets whose contact address or contact name is exactly this (case-insensitive)."""
+        digest = hash_or_empty(name_or_address)
+        if not digest:
+            return self.none()
+        return self.filter(Q(customer_email_hash=digest) | Q(customer_name_hash=digest))
 
     def active(self):
         from .models.choices import ACTIVE_STATUSES

@@ -1,11 +1,14 @@
 """What a ticket's search document is made of (searched through `core.search`).
 
-Subject (weight A); the customer's name on the ticket, their account's current name and the
-words of their address, and the organisation's name (B); the description (C). Messages are not
+Subject (weight A); the customer's account's current name and the organisation's name (B);
+the description (C). The contact name and address on the ticket are encrypted columns
+(`core.crypto`, issue 22), so they are not in the document (it would hold their words in
+clear): a ticket is found by them only exactly, through their keyed hashes (an address
+typed into the search box, the desk's customer filter by address or name). Messages are not
 part of it: internal notes must never be findable by customers, and a customer's search must
 not depend on which notes exist. On PostgreSQL the document is `Ticket.search_document`, kept
-by trigger functions (migration 0009) and indexed with GIN, with a trigram index on subject and
-customer name for typos; on SQLite an FTS5 table kept by triggers. Renaming an organisation or a
+by trigger functions (migrations 0009, 0022) and indexed with GIN, with a trigram index on the
+subject for typos; on SQLite an FTS5 table kept by triggers. Renaming an organisation or a
 customer's account re-indexes their tickets in the same statement (a trigger on their table),
 so no search ever finds a ticket by a name it no longer has, and no Python code has to remember.
 """
@@ -19,9 +22,7 @@ TICKETS = register(
             Field("subject", "{row}.subject", "A"),
             Field(
                 "customer",
-                "{row}.customer_name || ' ' "
-                "|| replace(replace({row}.customer_email, '@', ' '), '.', ' ') || ' ' "
-                "|| coalesce((SELECT full_name FROM core_user WHERE id = {row}.customer_id), '')",
+                "(SELECT full_name FROM core_user WHERE id = {row}.customer_id)",
                 "B",
             ),
             Field(
@@ -31,20 +32,13 @@ TICKETS = register(
             ),
             Field("description_text", "{row}.description_text", "C"),
         ),
-        columns=(
-            "subject",
-            "description_text",
-            "customer_name",
-            "customer_email",
-            "customer_id",
-            "organization_id",
-        ),
+        columns=("subject", "description_text", "customer_id", "organization_id"),
         related=(
             Related("core_organization", key="organization_id", columns=("name",)),
             Related("core_user", key="customer_id", columns=("full_name",)),
         ),
         snippet="description_text",
-        fuzzy=("subject", "customer_name"),
+        fuzzy=("subject",),
     )
 )
 

@@ -124,7 +124,7 @@ def search_tickets(queryset, q: str, *, ordered: bool = False, snippets: bool = 
     if q.upper().startswith("TKT-"):
         return with_number(queryset, q)
     if "@" in q and not any(c.isspace() for c in q):
-        return queryset.filter(customer_email=q.lower())
+        return queryset.with_customer_email(q)
     return search(queryset, q, ordered=ordered, snippets=snippets)
 
 
@@ -166,7 +166,7 @@ def customer_other_tickets(ticket: Ticket, user):
     if ticket.customer_id:
         others = others.filter(customer_id=ticket.customer_id)
     else:
-        others = others.filter(customer_email=ticket.customer_email)
+        others = others.filter(customer_email_hash=ticket.customer_email_hash)
     return others.order_by("-created_at", "-id")
 
 

@@ -147,8 +147,11 @@ def unnest_type(field, connection) -> str:
 
 def db_values(column, values: list, connection) -> list:
     """`column.get_db_prep_save` of each of `values`, skipped for values the driver takes as
-    they are (a str for a text column, an aware datetime ...)."""
-    plain = _PLAIN.get(column.get_internal_type())
+    they are (a str for a text column, an aware datetime ...). A field class of the project's
+    own (an encrypted text, `core.crypto`) always prepares its values: its column type says
+    nothing of what it writes."""
+    stock = type(column).__module__.startswith("django.")
+    plain = _PLAIN.get(column.get_internal_type()) if stock else None
     if plain is None:
         return [column.get_db_prep_save(value, connection) for value in values]
     prep = column.get_db_prep_save

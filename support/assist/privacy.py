@@ -16,10 +16,6 @@ from .models import AIInteraction, AIToolCall
 CHUNK = 500
 
 
-def _iso(value):
-    return value.isoformat() if value else None
-
-
 def _calls_of(subject: privacy.Subject):
     from support.privacy import tickets_of
 
@@ -37,7 +33,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
         "ai_interactions",
         [
             {
-                "at": _iso(c.created_at),
+                "at": privacy.iso(c.created_at),
                 "feature": c.feature,
                 "provider": c.provider,
                 "model": c.model_returned or c.model_requested,

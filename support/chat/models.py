@@ -11,10 +11,12 @@ a second (`support.chat.services.post_message`).
 import uuid
 
 from django.conf import settings
+from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.crypto import EncryptedCharField, KeyedHashField, hash_or_empty
 from core.scheduling import ScheduledWork, due_index
 
 from ..models.choices import SenderType
@@ -95,6 +97,13 @@ class EndReason(models.TextChoices):
     TRANSFERRED = "transferred", "Transferred to a ticket"
 
 
+class ChatSessionQuerySet(models.QuerySet):
+    def with_visitor_email(self, address: str):
+        """The sessions of this visitor address (exact, case-insensitive: its keyed hash)."""
+        digest = hash_or_empty(address)
+        return self.filter(visitor_email_hash=digest) if digest else self.none()
+
+
 class ChatSession(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # SHA-256 of the visitor's resume token; the token itself is shown once, at the start.
@@ -109,8 +118,11 @@ class ChatSession(models.Model):
         on_delete=models.SET_NULL,
         related_name="chat_sessions",
     )
-    visitor_name = models.CharField(max_length=200, blank=True)
-    visitor_email = models.EmailField(blank=True)
+    # Encrypted at rest (core.crypto), found by exact match through the keyed hash beside each.
+    visitor_name = EncryptedCharField(max_length=200, blank=True)
+    visitor_name_hash = KeyedHashField(source="visitor_name")
+    visitor_email = EncryptedCharField(max_length=254, blank=True, validators=[EmailValidator()])
+    visitor_email_hash = KeyedHashField(source="visitor_email")
     status = models.CharField(
         max_length=12, choices=SessionStatus.choices, default=SessionStatus.QUEUED
     )
@@ -148,6 +160,8 @@ class ChatSession(models.Model):
     rating_comment = models.TextField(blank=True)
     page_url = models.URLField(max_length=500, blank=True)
 
+    objects = ChatSessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at", "-pk"]
         indexes = [
@@ -157,6 +171,11 @@ class ChatSession(models.Model):
                 condition=Q(status__in=["queued", "active"]),
             ),
             models.Index(fields=["agent", "status"], name="chat_session_agent_status"),
+            models.Index(
+                fields=["visitor_email_hash"],
+                name="chat_session_visitor_email",
+                condition=~Q(visitor_email_hash=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

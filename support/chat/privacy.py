@@ -11,6 +11,7 @@ are left alone. A chat turned into a ticket is also the ticket's (support's part
 from django.db.models import Q
 
 from core import privacy
+from core.crypto import hash_or_empty, keyed_hash
 
 from ..models.choices import SenderType
 from .models import ChatEvent, ChatMessage, ChatSession, SessionStatus
@@ -18,14 +19,17 @@ from .models import ChatEvent, ChatMessage, ChatSession, SessionStatus
 CHUNK = 500
 ERASED_HTML = f"<p>{privacy.ERASED}</p>"
 FINISHED = (SessionStatus.ENDED, SessionStatus.ARCHIVED, SessionStatus.OFFLINE)
+MESSAGE_TEXT = ("body_html", "body_text")
 
 
-def _iso(value):
-    return value.isoformat() if value else None
+def _erased_name_hash() -> str:
+    """What an anonymised session's name hash holds (a function: the hash key is a setting)."""
+    return keyed_hash(privacy.ERASED)
 
 
 def sessions_of(subject: privacy.Subject):
-    q = Q(visitor_email__iexact=subject.email)
+    digest = hash_or_empty(subject.email)  # the address's keyed hash: the column is encrypted
+    q = Q(visitor_email_hash=digest) if digest else Q(pk__in=[])
     if subject.user_id:
         q |= Q(customer_id=subject.user_id)
     return ChatSession.objects.filter(q)
@@ -54,7 +58,7 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "author": m.author.display_name if m.author_id else None,
                 "text": m.body_text,
                 "internal": m.is_internal,
-                "at": _iso(m.created_at),
+                "at": privacy.iso(m.created_at),
             }
         )
     archive.add(
@@ -68,8 +72,8 @@ def export(subject: privacy.Subject, archive: privacy.Archive) -> None:
                 "status": s.status,
                 "agent": s.agent.display_name if s.agent_id else None,
                 "ticket": s.ticket.number if s.ticket_id else None,
-                "started_at": _iso(s.started_at),
-                "ended_at": _iso(s.ended_at),
+                "started_at": privacy.iso(s.started_at),
+                "ended_at": privacy.iso(s.ended_at),
                 "rating": s.rating,
                 "rating_comment": s.rating_comment,
                 "messages": by_session.get(s.pk, []),
@@ -86,10 +90,14 @@ def anonymise_sessions(ids: list[int], subject: privacy.Subject | None = None) -
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
         for session in ChatSession.objects.filter(pk__in=chunk).only("pk"):
+            placeholder = (
+                subject.erased_email if subject else privacy.erased_email(f"chat-{session.pk}")
+            )
             ChatSession.objects.filter(pk=session.pk).update(
                 visitor_name=privacy.ERASED,
-                visitor_email=subject.erased_email if subject else privacy.erased_email(
-                    f"chat-{session.pk}"),
+                visitor_name_hash=_erased_name_hash(),
+                visitor_email=placeholder,  # encrypted like any address (update() prepares it)
+                visitor_email_hash=keyed_hash(placeholder),
                 page_url="",
                 rating_comment="",
                 customer=None,
@@ -102,14 +110,7 @@ def anonymise_sessions(ids: list[int], subject: privacy.Subject | None = None) -
             others = ChatMessage.objects.filter(session_id__in=chunk).exclude(
                 sender_type=SenderType.CUSTOMER
             )
-            for m in others.only("pk", "body_html", "body_text").iterator(chunk_size=CHUNK):
-                html, text = (
-                    privacy.scrub(m.body_html, subject),
-                    privacy.scrub(m.body_text, subject),
-                )
-                if (html, text) != (m.body_html, m.body_text):
-                    ChatMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                    done["chat_messages"] += 1
+            done["chat_messages"] += len(privacy.scrub_rows(others, MESSAGE_TEXT, subject))
         ChatEvent.objects.filter(session_id__in=chunk).delete()  # the relay's copies
     return done
 
@@ -119,16 +120,8 @@ def erase(subject: privacy.Subject, holds: privacy.Holds) -> dict[str, int]:
     done = anonymise_sessions(ids, subject)
     if subject.user_id:
         # What a staff member wrote in other people's chats keeps its text without their name.
-        for m in (
-            ChatMessage.objects.filter(author_id=subject.user_id)
-            .exclude(session_id__in=ids)
-            .only("pk", "body_html", "body_text")
-            .iterator(chunk_size=CHUNK)
-        ):
-            html, text = privacy.scrub(m.body_html, subject), privacy.scrub(m.body_text, subject)
-            if (html, text) != (m.body_html, m.body_text):
-                ChatMessage.objects.filter(pk=m.pk).update(body_html=html, body_text=text)
-                done["chat_messages"] += 1
+        written = ChatMessage.objects.filter(author_id=subject.user_id).exclude(session_id__in=ids)
+        done["chat_messages"] += len(privacy.scrub_rows(written, MESSAGE_TEXT, subject))
     return done
 
 
@@ -137,7 +130,8 @@ def _transcripts_due(cutoff, holds: privacy.Holds, action: str):
         _not_held(holds)
     )
     if action == "anonymise":
-        due = due.exclude(visitor_email__endswith=f"@{privacy.ERASED_DOMAIN}")
+        # Anonymised sessions carry the erased name (the columns themselves are encrypted).
+        due = due.exclude(visitor_name_hash=_erased_name_hash())
     return due
 
 

@@ -192,7 +192,12 @@ def customer_panel(request, public_id):
         session = services.staff_session(request.user, public_id)
     except NotFound:
         raise Http404("No such chat.") from None
-    match = Q(customer_email__iexact=session.visitor_email) if session.visitor_email else Q(pk=None)
+    # The visitor's tickets: by address (its keyed hash, exact and case-insensitive) or account.
+    match = (
+        Q(customer_email_hash=session.visitor_email_hash)
+        if session.visitor_email_hash
+        else Q(pk=None)
+    )
     if session.customer_id:
         match |= Q(customer_id=session.customer_id)
     tickets = Ticket.objects.filter(match).order_by("-created_at")[:10]

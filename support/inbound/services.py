@@ -199,7 +199,9 @@ def _matching_ticket(parsed: ParsedEmail) -> tuple[Ticket | None, str]:
         if ticket is not None:
             return _current(ticket), f"thread reference {message_id}"
     for number in _SUBJECT_NUMBER.findall(parsed.subject):
-        ticket = Ticket.objects.filter(number=number.upper(), customer_email=parsed.sender).first()
+        ticket = (
+            Ticket.objects.with_customer_email(parsed.sender).filter(number=number.upper()).first()
+        )
         if ticket is not None:
             return _current(ticket), "ticket number in the subject"
     return None, ""

@@ -1,13 +1,15 @@
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import EmailValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from core.attachments import get_bucket_storage
+from core.crypto import EncryptedCharField, KeyedHashField
 from core.models import Organization
 from core.models.audit import AuditEvent
+from core.privacy import ERASED
 
 from ..querysets import TicketQuerySet
 from .catalog import Category, Tag
@@ -66,10 +68,16 @@ class Ticket(models.Model):
         related_name="tickets",
         db_index=False,
     )
-    customer_email = models.EmailField(
-        help_text="Where replies go; the customer's address, stored lower-case."
+    # Encrypted at rest (core.crypto), found by exact match through the keyed hash beside each
+    # (`Ticket.objects.with_customer_email`, `.with_customer`); not in the search document.
+    customer_email = EncryptedCharField(
+        max_length=254,
+        validators=[EmailValidator()],
+        help_text="Where replies go; the customer's address, stored lower-case.",
     )
-    customer_name = models.CharField(max_length=200, blank=True)
+    customer_email_hash = KeyedHashField(source="customer_email")
+    customer_name = EncryptedCharField(max_length=200, blank=True)
+    customer_name_hash = KeyedHashField(source="customer_name")
     organization = models.ForeignKey(
         Organization,
         null=True,
@@ -210,7 +218,19 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "created_at"], name="support_tkt_customer"),
             models.Index(fields=["organization", "created_at"], name="support_tkt_org"),
             models.Index(fields=["created_at", "id"], name="support_tkt_created"),
-            models.Index(fields=["customer_email"], name="support_tkt_customer_email"),
+            models.Index(fields=["customer_email_hash"], name="support_tkt_customer_email"),
+            models.Index(
+                fields=["customer_name_hash"],
+                name="support_tkt_customer_name",
+                condition=~Q(customer_name_hash=""),
+            ),
+            # Retention's anonymise batches: the oldest closed tickets not yet anonymised, by
+            # id, without walking past the ones earlier batches anonymised (support.privacy).
+            models.Index(
+                fields=["id"],
+                name="support_tkt_retention_due",
+                condition=Q(status__in=["closed", "cancelled"]) & ~Q(subject=ERASED),
+            ),
             models.Index(
                 fields=["team", "created_at"],
                 name="support_tkt_awaiting_agent",

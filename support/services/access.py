@@ -139,7 +139,7 @@ def request_new_link(*, email: str, number: str) -> None:
     stop once the customer has a password.
     """
     email = email.strip().lower()
-    ticket = Ticket.objects.filter(number=number.strip().upper(), customer_email=email).first()
+    ticket = Ticket.objects.with_customer_email(email).filter(number=number.strip().upper()).first()
     if ticket is None:
         return
     account = User.objects.with_email(email).filter(is_active=True).first()
@@ -162,7 +162,7 @@ def address_has_account(user: User) -> None:
     sign-up or a password reset, or staff set it up)."""
     revoke_links(user.email)
     adopted = list(
-        Ticket.objects.filter(customer__isnull=True, customer_email=user.email.lower()).only("pk")
+        Ticket.objects.with_customer_email(user.email).filter(customer__isnull=True).only("pk")
     )
     if not adopted:
         return

@@ -173,6 +173,6 @@ def test_the_offline_form_creates_a_chat_ticket(browser, server):
     chat.locator("#offline-form button").click()
     chat.locator("#offline-done:has-text('Thank you')").wait_for()
     shot(visitor, "offline")
-    ticket = Ticket.objects.get(customer_email="olive@example.com")
+    ticket = Ticket.objects.with_customer_email("olive@example.com").get()
     assert ticket.channel == Channel.CHAT
     assert ticket.subject == "Please call me back about my invoice"

@@ -98,3 +98,21 @@ def test_more_rows_than_a_chunk_take_one_statement_per_chunk(customer):
             "escalation_level", flat=True
         )
     ) == [4, 5, 6]
+
+
+def test_an_encrypted_field_is_written_encrypted(customer):
+    from core import crypto
+
+    tickets = [make_ticket(by=customer, subject=f"Ticket {n}") for n in range(2)]
+    for n, ticket in enumerate(tickets):
+        ticket.customer_email = f"new{n}@example.com"
+        ticket.customer_email_hash = crypto.keyed_hash(ticket.customer_email)
+    update_rows(Ticket, tickets, ["customer_email", "customer_email_hash"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT customer_email FROM support_ticket WHERE id = ANY(%s) ORDER BY id",
+            [[t.pk for t in tickets]],
+        )
+        columns = [row[0] for row in cursor.fetchall()]
+    assert all(c.startswith(crypto.TOKEN_PREFIX) and "new" not in c for c in columns)
+    assert Ticket.objects.with_customer_email("new1@example.com").get() == tickets[1]

@@ -90,3 +90,16 @@ def test_accounts_phone_numbers_are_encrypted_and_read_back(db, keys):
     assert user.phone == "+44 7700 900123"
     form = PreferencesForm(instance=user)
     assert 'value="+44 7700 900123"' in str(form["phone"]) and "<textarea" not in str(form["phone"])
+
+
+def test_a_lookup_of_an_encrypted_column_by_value_is_refused_not_silently_empty(db, keys):
+    from django.core.exceptions import FieldError
+
+    subscribe(email="dee@example.com")
+    for lookup in ("email", "email__iexact", "email__in", "email__icontains"):
+        value = ["dee@example.com"] if lookup.endswith("__in") else "dee@example.com"
+        with pytest.raises(FieldError, match="keyed hash"):
+            StatusSubscriber.objects.filter(**{lookup: value})
+    # The empty string and isnull still work (a blank optional field).
+    assert not StatusSubscriber.objects.filter(email="").exists()
+    assert StatusSubscriber.objects.filter(email__isnull=False).count() == 1
