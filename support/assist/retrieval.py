@@ -360,8 +360,10 @@ def search(question: str, *, user, public_only: bool, limit: int = 5) -> list[Pa
         model = None
     if model is not None:
         chunk_ids, article_ids, public, matrix = data
-        if len(chunk_ids):
-            query = embed(model, [question])[0]
+        query = embed(model, [question])[0] if len(chunk_ids) else None
+        # A question of words the embedder never saw is the zero vector: every passage scores
+        # 0, which ranks nothing (and is argpartition's worst case, 13 ms at 100,000).
+        if query is not None and query.any():
             scores = matrix @ query
             if public_only:
                 scores = np.where(public, scores, -np.inf)

@@ -266,3 +266,9 @@ def test_the_index_reloads_when_a_sync_changed_passages_and_survives_a_deleted_a
     ArticleChunk.objects.filter(article=articles["password"]).delete()
     found = retrieval.search("reset my password", user=customer, public_only=True)
     assert found[0].article == articles["password"] and found[0].chunk_id == 0
+
+
+def test_a_question_of_unknown_words_suggests_nothing(articles, customer):
+    """The zero vector scores every passage 0: no passage is the nearest, none is offered."""
+    retrieval.sync_chunks()
+    assert retrieval.search("zebra quantum violin", user=customer, public_only=True) == []
