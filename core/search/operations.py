@@ -50,3 +50,34 @@ class InstallSearchDocument(migrations.operations.base.Operation):
 
     def deconstruct(self):
         return self.__class__.__qualname__, [self.document], {}
+
+
+class SetSearchStatistics(migrations.operations.base.Operation):
+    """On PostgreSQL, the search vector's statistics target (`postgres.STATISTICS_TARGET`) and
+    fresh statistics for it; nothing elsewhere. Backwards returns the column to the default."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def __init__(self, table: str, vector_column: str = "search_document"):
+        self.table, self.vector_column = table, vector_column
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _run(self, schema_editor, target):
+        if schema_editor.connection.vendor == "postgresql":
+            for statement in postgres.statistics_sql(self.table, self.vector_column, target):
+                schema_editor.execute(statement)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(schema_editor, postgres.STATISTICS_TARGET)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._run(schema_editor, -1)  # -1: the server's default target
+
+    def describe(self):
+        return f"Set the search statistics of {self.table}.{self.vector_column}"
+
+    def deconstruct(self):
+        return self.__class__.__name__, [self.table, self.vector_column], {}

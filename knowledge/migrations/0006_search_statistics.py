@@ -1,20 +1,6 @@
 from django.db import migrations
 
-from core.search import postgres
-
-TABLE, COLUMN = "knowledge_article", "search_document"
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in postgres.statistics_sql(TABLE, COLUMN):
-            schema_editor.execute(sql)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in postgres.statistics_sql(TABLE, COLUMN, target=-1):  # -1: the default again
-            schema_editor.execute(sql)
+from core.search.operations import SetSearchStatistics
 
 
 class Migration(migrations.Migration):
@@ -23,5 +9,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(forwards, backwards),
+        SetSearchStatistics("knowledge_article"),
     ]
