@@ -11,6 +11,7 @@ are left alone. A chat turned into a ticket is also the ticket's (support's part
 from django.db.models import Q
 
 from core import privacy
+from core.bulk import update_rows
 from core.crypto import hash_or_empty, keyed_hash
 
 from ..models.choices import SenderType
@@ -89,20 +90,31 @@ def anonymise_sessions(ids: list[int], subject: privacy.Subject | None = None) -
     done = {"chat_sessions": 0, "chat_messages": 0}
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
-        for session in ChatSession.objects.filter(pk__in=chunk).only("pk"):
-            placeholder = (
-                subject.erased_email if subject else privacy.erased_email(f"chat-{session.pk}")
+        # One statement for what every session gets; the address is the person's stand-in (one
+        # for all their sessions), else one per session, written encrypted with its hash.
+        shared = {
+            "visitor_name": privacy.ERASED,
+            "visitor_name_hash": _erased_name_hash(),
+            "page_url": "",
+            "rating_comment": "",
+            "customer": None,
+        }
+        if subject is not None:
+            shared.update(
+                visitor_email=subject.erased_email,
+                visitor_email_hash=keyed_hash(subject.erased_email),
             )
-            ChatSession.objects.filter(pk=session.pk).update(
-                visitor_name=privacy.ERASED,
-                visitor_name_hash=_erased_name_hash(),
-                visitor_email=placeholder,  # encrypted like any address (update() prepares it)
-                visitor_email_hash=keyed_hash(placeholder),
-                page_url="",
-                rating_comment="",
-                customer=None,
-            )  # fmt: skip
-            done["chat_sessions"] += 1
+        done["chat_sessions"] += ChatSession.objects.filter(pk__in=chunk).update(**shared)
+        if subject is None:
+            stand_ins = []
+            for pk in chunk:
+                address = privacy.erased_email(f"chat-{pk}")
+                stand_ins.append(
+                    ChatSession(
+                        pk=pk, visitor_email=address, visitor_email_hash=keyed_hash(address)
+                    )
+                )
+            update_rows(ChatSession, stand_ins, ["visitor_email", "visitor_email_hash"])
         done["chat_messages"] += ChatMessage.objects.filter(
             session_id__in=chunk, sender_type=SenderType.CUSTOMER
         ).update(body_text=privacy.ERASED, body_html=ERASED_HTML)

@@ -62,14 +62,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _public_id(value) -> uuid.UUID:
+    """A chat's public id from a URL or a body; anything else is "no such chat"."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("No such chat.") from None
+
+
 def session_for_token(public_id, token: str) -> ChatSession:
     """The session that `token` opens; any other (or a wrong token) is a 404, never a 403."""
     if not token:
         raise NotFound("No such chat.")
-    try:
-        public_id = uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFound("No such chat.") from None
+    public_id = _public_id(public_id)
     session = (
         ChatSession.objects.select_related("widget", "agent")
         .filter(public_id=public_id, token_hash=hash_token(token))
@@ -1071,10 +1076,7 @@ def staff_session(user, public_id) -> ChatSession:
     """A session for staff by its public id (404 for anyone else)."""
     if not is_staff_member(user):
         raise NotFound("No such chat.")
-    try:
-        public_id = uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFound("No such chat.") from None
+    public_id = _public_id(public_id)
     session = staff_sessions().filter(public_id=public_id).first()
     if session is None:
         raise NotFound("No such chat.")
@@ -1086,10 +1088,7 @@ def session_for_user(user, public_id) -> ChatSession:
     anything else, whether it exists or not)."""
     if is_staff_member(user):
         return staff_session(user, public_id)
-    try:
-        public_id = uuid.UUID(str(public_id))
-    except ValueError:
-        raise NotFound("No such chat.") from None
+    public_id = _public_id(public_id)
     session = ChatSession.objects.filter(public_id=public_id, customer_id=user.pk).first()
     if session is None:
         raise NotFound("No such chat.")
